@@ -1,0 +1,30 @@
+"""`mailbox`: the operators' command-line tool.
+
+Each service contributes its own commands from its `cli.py`; this module only
+composes them, so that no service imports another.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="mailbox",
+    help="Operate the public mailbox (公开信箱): local stack, services, tools.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _register_all() -> None:
+    # Imported here, not at module top, so `mailbox --help` stays fast and a
+    # command's heavy imports (jieba, holidays) load only when it runs.
+    from services import stack_cli
+
+    stack_cli.register(app)
+
+
+def main() -> None:
+    """Entry point of the `mailbox` console script."""
+    _register_all()
+    app()
