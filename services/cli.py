@@ -14,6 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+bench_app = typer.Typer(help="Benchmarks; each prints JSON figures.", no_args_is_help=True)
 
 
 def _register_all() -> None:
@@ -22,6 +23,10 @@ def _register_all() -> None:
     from services import stack_cli
 
     stack_cli.register(app)
+    app.add_typer(bench_app, name="bench")
+    from services.deadlines import cli as deadlines_cli
+
+    deadlines_cli.register(app, bench=bench_app)
 
 
 def main() -> None:

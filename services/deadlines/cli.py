@@ -1,0 +1,180 @@
+"""`mailbox deadline` and `mailbox bench deadlines`: the working-day calendar, offline."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+
+if TYPE_CHECKING:
+    from services.deadlines.calendar import WorkingCalendar
+
+# Lines written per flush: streams a long input without a syscall per line.
+_JSONL_CHUNK_LINES = 4096
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"start {text!r} is not an ISO 8601 instant") from None
+    if start.tzinfo is None:
+        raise ValueError(f"start {text!r} has no offset: give one, e.g. +08:00")
+    return start
+
+
+def _parse_close_of_business(text: str) -> time:
+    try:
+        parsed = time.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not HH:MM:SS") from None
+    if parsed.tzinfo is not None:
+        raise typer.BadParameter("a local Asia/Shanghai time of day takes no offset")
+    return parsed
+
+
+def _load_calendar(
+    *, close_of_business: str, confirmed_years: list[int], overrides_path: Path | None
+) -> WorkingCalendar:
+    # Imported here: the holidays data costs most of a second, and `mailbox --help` should not.
+    from pydantic import ValidationError
+
+    from services.deadlines.calendar import DayOverride, WorkingCalendar
+
+    overrides: list[DayOverride] = []
+    if overrides_path is not None:
+        for number, line in enumerate(overrides_path.read_bytes().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                overrides.append(DayOverride.model_validate_json(line))
+            except ValidationError as error:
+                raise typer.BadParameter(
+                    f"line {number}: {error.errors()[0]['msg']}", param_hint="--overrides"
+                ) from None
+    try:
+        return WorkingCalendar.build(
+            overrides=overrides,
+            confirmed_years=confirmed_years,
+            close_of_business=_parse_close_of_business(close_of_business),
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def _record(calendar: WorkingCalendar, raw: bytes) -> dict[str, Any]:
+    try:
+        request = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"not JSON: {error}") from None
+    if not isinstance(request, dict):
+        raise ValueError('expected an object {"start": ..., "days": ...}')
+    start_text, days = request.get("start"), request.get("days")
+    if not isinstance(start_text, str):
+        raise ValueError('"start" must be an ISO 8601 string with an offset')
+    if type(days) is not int:
+        raise ValueError('"days" must be an integer number of working days')
+    due = calendar.due(_parse_start(start_text), working_days=days)
+    return {"start": start_text, "days": days, "due": due.due, "provisional": due.provisional}
+
+
+def _run_jsonl(calendar: WorkingCalendar) -> int:
+    """Answer each stdin line in order; return how many lines failed."""
+    source = sys.stdin.buffer
+    sink = sys.stdout.buffer
+    failures = 0
+    pending: list[bytes] = []
+    for number, raw in enumerate(source, start=1):
+        if not raw.strip():
+            continue
+        try:
+            answer = _record(calendar, raw)
+        except (ValueError, TypeError) as error:  # orjson.JSONDecodeError is a ValueError
+            failures += 1
+            answer = {"line": number, "error": str(error)}
+        pending.append(orjson.dumps(answer))
+        if len(pending) >= _JSONL_CHUNK_LINES:
+            sink.write(b"\n".join(pending) + b"\n")
+            pending.clear()
+    if pending:
+        sink.write(b"\n".join(pending) + b"\n")
+    sink.flush()
+    return failures
+
+
+def deadline(
+    start: Annotated[
+        str | None,
+        typer.Option(help="Start instant, ISO 8601 with offset: 2026-09-30T16:00:00+08:00."),
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="Length of the clock in working days.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"due": ..., "provisional": ...}.')
+    ] = False,
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl",
+            help='Read {"start", "days"} per stdin line; write the answers in order.',
+        ),
+    ] = False,
+    close_of_business: Annotated[
+        str, typer.Option(help="Local time of day at which a deadline falls, HH:MM:SS.")
+    ] = "23:59:59",
+    confirmed_year: Annotated[
+        list[int] | None,
+        typer.Option(help="Treat this year's calendar as confirmed (repeatable)."),
+    ] = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON lines of {"day", "kind": "holiday"|"workday", "note"}.',
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Compute when a clock falls due, counted in working days of mainland China."""
+    if jsonl and (start is not None or days is not None):
+        raise typer.BadParameter("--jsonl reads its starts from stdin: drop --start and --days")
+    if not jsonl and (start is None or days is None):
+        raise typer.BadParameter("give --start and --days, or --jsonl")
+    calendar = _load_calendar(
+        close_of_business=close_of_business,
+        confirmed_years=confirmed_year or [],
+        overrides_path=overrides,
+    )
+    if start is None or days is None:  # --jsonl
+        if _run_jsonl(calendar):
+            raise typer.Exit(1)
+        return
+    try:
+        due = calendar.due(_parse_start(start), working_days=days)
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(str(error)) from None
+    if as_json:
+        typer.echo(orjson.dumps({"due": due.due, "provisional": due.provisional}).decode())
+    else:
+        typer.echo(due.due.isoformat())
+
+
+def bench_deadlines(
+    count: Annotated[int, typer.Option(min=1, help="Computations per round.")] = 200_000,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds; the median is reported.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the random starts.")] = 0,
+) -> None:
+    """Measure the deadlines service's throughput; print JSON figures."""
+    from services.deadlines.bench import deadlines_figures
+
+    figures = deadlines_figures(count=count, rounds=rounds, seed=seed)
+    typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:
+    """Add `deadline`, and `deadlines` under the `bench` group."""
+    app.command(name="deadline")(deadline)
+    bench.command(name="deadlines")(bench_deadlines)
