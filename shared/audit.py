@@ -1,0 +1,96 @@
+"""The append-only audit log: who did what, when, to what, before and after.
+
+Entries travel in the aggregate's `audit_outbox` together with the state change
+(one atomic write) and the outbox relay copies them here, keyed by their id, so an
+entry is never lost and never written twice. This module offers no update and no
+delete; in production the service's database user gets only insert and find on
+this collection.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo.errors import BulkWriteError
+
+from shared.ids import new_id
+from shared.mongo import Collection, IndexSpec
+
+AUDIT_INDEXES = [
+    IndexSpec(keys=[("letter_id", 1), ("at", 1)]),
+    IndexSpec(keys=[("actor.user_id", 1), ("at", 1)]),
+    IndexSpec(keys=[("at", 1)]),
+]
+
+
+class Actor(BaseModel):
+    """Who acted: a person with a role (and unit), or a service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    name: str = ""
+    role: str
+    unit_id: str | None = None
+
+
+class AuditEntry(BaseModel):
+    """One action on one target."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=lambda: new_id("aud"))
+    at: datetime
+    actor: Actor
+    action: str
+    target_type: str
+    target_id: str
+    letter_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    note: str | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        """Stored form, keyed by the entry id."""
+        doc = self.model_dump(mode="python")
+        doc["_id"] = doc.pop("id")
+        return doc
+
+
+def system_actor(service: str) -> Actor:
+    """The actor for what a service does by itself (a consumer, a timer)."""
+    return Actor(user_id=f"system:{service}", name=service, role="system")
+
+
+class AuditLog:
+    """Append and read; nothing else."""
+
+    def __init__(self, collection: Collection) -> None:
+        self._collection = collection
+
+    async def append_documents(self, docs: list[dict[str, Any]]) -> None:
+        """Store entries; entries already stored (a relay retry) are skipped."""
+        if not docs:
+            return
+        try:
+            await self._collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
+
+    async def append(self, entry: AuditEntry) -> None:
+        """Store one entry written outside an aggregate (e.g. a login, an export)."""
+        await self.append_documents([entry.to_document()])
+
+    async def for_letter(self, letter_id: str, *, limit: int = 500) -> list[AuditEntry]:
+        """The trail of one letter, oldest first."""
+        cursor = self._collection.find({"letter_id": letter_id}).sort("at", 1).limit(limit)
+        return [_entry(doc) async for doc in cursor]
+
+
+def _entry(doc: dict[str, Any]) -> AuditEntry:
+    doc = dict(doc)
+    doc["id"] = doc.pop("_id")
+    return AuditEntry.model_validate(doc)

@@ -1,0 +1,171 @@
+"""The clients and background work every service runs, opened in its lifespan.
+
+`Runtime.open` connects to MongoDB and RabbitMQ, creates the shared indexes,
+starts the outbox relay and, once the service is set up, its consumer; closing
+stops them in reverse order. Services add their own repositories on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from shared.aggregate import AGGREGATE_INDEXES, AggregateStore
+from shared.audit import AUDIT_INDEXES, AuditLog
+from shared.auth import REVOKED_INDEXES, Authenticator, RevokedTokens, TokenCodec
+from shared.bus import EventBus, Handler
+from shared.clock import Clock
+from shared.events.catalog import EventData, TokenRevoked
+from shared.events.envelope import Event
+from shared.locks import KeyedLocks
+from shared.logging import get_logger
+from shared.mongo import Database, Document, ensure_indexes, make_client, ping
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+D = TypeVar("D", bound=EventData)
+
+
+class Dispatcher:
+    """Routes each consumed event to the handler registered for its type."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Callable[[Event], Awaitable[None]]] = {}
+
+    def on(
+        self, data_type: type[D]
+    ) -> Callable[[Callable[[Event, D], Awaitable[None]]], Callable[[Event, D], Awaitable[None]]]:
+        """Register `handler(event, data)` for one event type."""
+
+        def register(
+            handler: Callable[[Event, D], Awaitable[None]],
+        ) -> Callable[[Event, D], Awaitable[None]]:
+            async def typed(event: Event) -> None:
+                await handler(event, event.parse_data(data_type))
+
+            self._handlers[data_type.event_type] = typed
+            return handler
+
+        return register
+
+    async def __call__(self, event: Event) -> None:
+        handler = self._handlers.get(event.type)
+        if handler is not None:
+            await handler(event)
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        """Types with a handler."""
+        return frozenset(self._handlers)
+
+
+@dataclass
+class Runtime:
+    """Connected clients and the relay; one per service process."""
+
+    service: str
+    settings: ServiceSettings
+    clock: Clock
+    mongo: AsyncMongoClient[Document]
+    db: Database
+    bus: EventBus
+    audit: AuditLog
+    relay: OutboxRelay
+    locks: KeyedLocks
+    authenticator: Authenticator
+
+    def store(self, collection: str) -> AggregateStore:
+        """An aggregate store on one of this service's outbox collections."""
+        return AggregateStore(
+            self.db[collection], clock=self.clock, relay=self.relay, locks=self.locks
+        )
+
+    async def start_consuming(self, dispatcher: Dispatcher) -> None:
+        """Consume this service's queue (token revocations are handled for every service)."""
+        if not self.settings.start_consumers:
+            return
+        revoked = self.authenticator.revoked
+
+        @dispatcher.on(TokenRevoked)
+        async def on_token_revoked(_: Event, data: TokenRevoked) -> None:
+            await revoked.add(data.token_id, expires_at=data.expires_at)
+
+        handler: Handler = dispatcher
+        await self.bus.consume(handler)
+
+    def install(self, app: FastAPI) -> None:
+        """Hand the clients to the app's dependencies and readiness checks."""
+        app.state.runtime = self
+        app.state.authenticator = self.authenticator
+        app.state.readiness_checks["mongo"] = lambda: ping(self.mongo)
+
+        async def bus_ready() -> bool:
+            return self.bus.connected
+
+        app.state.readiness_checks["rabbitmq"] = bus_ready
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        *,
+        service: str,
+        settings: ServiceSettings,
+        clock: Clock,
+        outbox_collections: Sequence[str],
+    ) -> AsyncIterator[Runtime]:
+        """Connect everything; yield; close everything."""
+        mongo = make_client(settings.mongo_url)
+        db = mongo[settings.mongo_db]
+        await ensure_indexes(db["audit"], AUDIT_INDEXES)
+        await ensure_indexes(db["revoked_tokens"], REVOKED_INDEXES)
+        for name in outbox_collections:
+            await ensure_indexes(db[name], AGGREGATE_INDEXES)
+        bus = EventBus(
+            settings.amqp_url,
+            exchange_name=settings.exchange_name,
+            service=service,
+            retry_delays_s=settings.retry_delays_s,
+            max_attempts=settings.consumer_max_attempts,
+            prefetch=settings.consumer_prefetch,
+        )
+        await bus.start()
+        audit = AuditLog(db["audit"])
+        locks = KeyedLocks()
+        relay = OutboxRelay(
+            bus=bus,
+            audit=audit,
+            collections=[db[name] for name in outbox_collections],
+            locks=locks,
+            interval_s=settings.relay_interval_s,
+        )
+        relay.start()
+        authenticator = Authenticator(
+            TokenCodec(settings.token_secret.get_secret_value()),
+            RevokedTokens(db["revoked_tokens"]),
+        )
+        runtime = cls(
+            service=service,
+            settings=settings,
+            clock=clock,
+            mongo=mongo,
+            db=db,
+            bus=bus,
+            audit=audit,
+            relay=relay,
+            locks=locks,
+            authenticator=authenticator,
+        )
+        try:
+            yield runtime
+        finally:
+            await relay.stop()
+            await bus.close()
+            await mongo.close()

@@ -1,0 +1,173 @@
+"""What every service's FastAPI app has: errors, limits, health, metrics, request logs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import AppError
+from shared.ids import new_id
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+HTTP_REQUESTS = Counter(
+    "mailbox_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "mailbox_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
+)
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for a body over the limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
+                await _too_large(self.max_body_bytes)(scope, receive, send)
+                return
+        received = 0
+        limit = self.max_body_bytes
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(limit)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": "payload_too_large",
+            "message": f"request body over {limit} bytes",
+            "details": {"max_body_bytes": limit},
+        },
+        status_code=413,
+    )
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        details.append(
+            {
+                "field": ".".join(loc[1:] if len(loc) > 1 else loc),
+                "in": loc[0] if loc else "",
+                "reason": err.get("msg", "invalid"),
+            }
+        )
+    return details
+
+
+def create_service_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    version: str,
+    lifespan: Any,
+    max_body_bytes: int = 1_048_576,
+    openapi_tags: Sequence[dict[str, str]] = (),
+) -> FastAPI:
+    """A FastAPI app with the project's error format, limits, health and metrics."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=list(openapi_tags) or None,
+    )
+    app.state.readiness_checks = {}
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(
+            {"error": exc.code, "message": exc.message, "details": exc.details},
+            status_code=exc.status_code,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        first = details[0] if details else {"field": "", "reason": "invalid"}
+        return JSONResponse(
+            {
+                "error": "validation_error",
+                "message": f"{first['field'] or 'request'}: {first['reason']}",
+                "details": {"errors": details},
+            },
+            status_code=422,
+        )
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or new_id("req")
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers.")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the servers it needs answer.")
+    async def readyz() -> JSONResponse:
+        """Readiness: MongoDB and RabbitMQ (and Redis where used) answer."""
+        checks: dict[str, ReadinessCheck] = app.state.readiness_checks
+        results = {name: await check() for name, check in checks.items()}
+        ok = bool(results) and all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": results},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics.")
+    async def metrics() -> Response:
+        """Prometheus metrics in the text format."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
