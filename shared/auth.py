@@ -82,8 +82,9 @@ class TokenCodec:
     """Signs and checks tokens."""
 
     def __init__(self, secret: str) -> None:
-        if len(secret) < 16:
-            raise ValueError("token secret too short")
+        if len(secret) < 32:
+            # RFC 7518 §3.2: an HS256 key is at least 256 bits; PyJWT refuses shorter ones.
+            raise ValueError("token secret must be at least 32 characters")
         self._secret = secret
 
     def issue(
