@@ -27,6 +27,9 @@ def _register_all() -> None:
     from services.deadlines import cli as deadlines_cli
 
     deadlines_cli.register(app, bench=bench_app)
+    from shared.events import cli as events_cli
+
+    events_cli.register(app, bench=bench_app)
 
 
 def main() -> None:
