@@ -126,3 +126,37 @@ async def test_a_poison_message_goes_straight_to_the_dead_letter_queue(
     assert len(dead) == 1
     assert dead[0].body == b"{not json"
     assert "malformed event" in str(dead[0].headers["x-last-error"])
+
+
+async def test_operators_list_and_requeue_parked_messages(
+    bus: EventBus, exchange_name: str
+) -> None:
+    from shared.dead_letters import list_dead_letters, requeue_dead_letters
+
+    fail = True
+    handled: list[Event] = []
+
+    async def handler(event: Event) -> None:
+        if fail:
+            raise RuntimeError("bug in handler")
+        handled.append(event)
+
+    await bus.consume(handler)
+    await bus.publish(_event(9))
+    url = "amqp://guest:guest@127.0.0.1:5672/"
+    parked = []
+    for _ in range(200):
+        parked = await list_dead_letters(url, exchange=exchange_name, services=["routing"])
+        if parked:
+            break
+        await asyncio.sleep(0.05)
+    assert len(parked) == 1
+    assert parked[0].error == "RuntimeError: bug in handler"
+    # Listing leaves it parked.
+    again = await list_dead_letters(url, exchange=exchange_name, services=["routing"])
+    assert [p.message_id for p in again] == [parked[0].message_id]
+    fail = False  # the "fix"
+    assert await requeue_dead_letters(url, exchange=exchange_name, service="routing") == 1
+    await _wait_for(lambda: len(handled) == 1)
+    assert handled[0].letter_id == "ltr_9"
+    assert await list_dead_letters(url, exchange=exchange_name, services=["routing"]) == []
