@@ -39,3 +39,7 @@ def main() -> None:
     """Entry point of the `mailbox` console script."""
     _register_all()
     app()
+
+
+if __name__ == "__main__":
+    main()

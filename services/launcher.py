@@ -1,0 +1,192 @@
+"""Runs the four services and the platform simulator as separate local processes.
+
+Used by the demo, the end-to-end and fault tests and the pipeline benchmark: each
+service is its own uvicorn process, as in production, talking to the local
+stack's servers. A deployment has a `namespace` that names its databases and its
+exchange, so several can share one stack without seeing each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake", "routing", "deadlines", "publishing")
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "routing": 8002,
+    "deadlines": 8003,
+    "publishing": 8004,
+    "simulator": 8900,
+}
+
+
+@dataclass
+class Process:
+    """One running server."""
+
+    name: str
+    port: int
+    log_path: Path
+    proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class LocalDeployment:
+    """The simulator and the four services, each a child process."""
+
+    namespace: str
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    log_dir: Path = REPO_ROOT / "var" / "log" / "services"
+    token_secret: str = "local-deployment-token-secret-0123456789"  # noqa: S105 - local only
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    simulator_args: tuple[str, ...] = ()
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """The environment every child gets: the stack's URLs and this namespace."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+        env.update(
+            {
+                "MAILBOX_MONGO_URL": os.environ.get(
+                    "MAILBOX_MONGO_URL", "mongodb://127.0.0.1:27017/"
+                ),
+                "MAILBOX_AMQP_URL": os.environ.get(
+                    "MAILBOX_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"
+                ),
+                "MAILBOX_REDIS_URL": os.environ.get(
+                    "MAILBOX_REDIS_URL", "redis://127.0.0.1:6379/0"
+                ),
+                "MAILBOX_EXCHANGE_NAME": f"{self.namespace}.events",
+                "MAILBOX_TOKEN_SECRET": self.token_secret,
+                "MAILBOX_ENVIRONMENT": "development",
+                "MAILBOX_LOG_JSON": "true",
+                "MAILBOX_CLOCK_CONTROL": "true",
+                "MAILBOX_SIMULATOR_URL": self.url("simulator"),
+                "MAILBOX_ROUTING_URL": self.url("routing"),
+                "MAILBOX_DEADLINES_URL": self.url("deadlines"),
+                "MAILBOX_PUBLISHING_URL": self.url("publishing"),
+                "MAILBOX_INTAKE_URL": self.url("intake"),
+            }
+        )
+        for service in SERVICES:
+            env[f"MAILBOX_{service.upper()}_MONGO_DB"] = f"{self.namespace}_{service}"
+        env.update(self.extra_env)
+        return env
+
+    def url(self, name: str) -> str:
+        """Base URL of a server of this deployment."""
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def _command(self, name: str) -> list[str]:
+        port = str(self.ports[name])
+        if name == "simulator":
+            return [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "simulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                *self.simulator_args,
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"services.{name}.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--no-access-log",
+        ]
+
+    async def start(self, names: tuple[str, ...] = ("simulator", *SERVICES)) -> None:
+        """Start the named servers and wait until each is ready."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            await self._spawn(name)
+        await asyncio.gather(*(self.wait_ready(name) for name in names))
+
+    async def _spawn(self, name: str) -> None:
+        log_path = self.log_dir / f"{self.namespace}-{name}.log"
+        log_file = log_path.open("ab")
+        proc = await asyncio.create_subprocess_exec(
+            *self._command(name),
+            cwd=REPO_ROOT,
+            env=self.env(),
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log_file.close()
+        self.processes[name] = Process(
+            name=name, port=self.ports[name], log_path=log_path, proc=proc
+        )
+
+    async def wait_ready(self, name: str, *, timeout_s: float = 90.0) -> None:
+        """Poll `/readyz` (or `/healthz` for the simulator) until it answers 200."""
+        process = self.processes[name]
+        path = "/healthz" if name == "simulator" else "/readyz"
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while True:
+                if process.proc is not None and process.proc.returncode is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {process.proc.returncode}; see {process.log_path}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(process.url + path)).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{name} not ready after {timeout_s} s; see {process.log_path}"
+                    )
+                await asyncio.sleep(0.2)
+
+    async def stop(self, name: str, *, sig: int = signal.SIGTERM, timeout_s: float = 20.0) -> None:
+        """Stop one server (SIGTERM: graceful; SIGKILL: as a crash would)."""
+        process = self.processes.get(name)
+        if process is None or process.proc is None or process.proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.proc.pid, sig)
+        try:
+            await asyncio.wait_for(process.proc.wait(), timeout_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.proc.pid, signal.SIGKILL)
+            await process.proc.wait()
+
+    async def kill(self, name: str) -> None:
+        """kill -9, as a crash."""
+        await self.stop(name, sig=signal.SIGKILL)
+
+    async def restart(self, name: str) -> None:
+        """Start a stopped server again and wait until ready."""
+        await self.stop(name)
+        await self._spawn(name)
+        await self.wait_ready(name)
+
+    async def stop_all(self) -> None:
+        """Stop every server, services first."""
+        for name in (*reversed(SERVICES), "simulator"):
+            await self.stop(name)
