@@ -1,0 +1,145 @@
+"""House-number parts of addresses (门牌号码): Art. 24 hides them, district and street stay.
+
+`民族路118号` loses `118号`; `金科世界城8栋2786室` loses `8栋2786室`; `渝办发〔2008〕108号`,
+`108号文件`, `10月1号` and `3号线` keep theirs, because a lone `N号` counts only right after a
+street-like word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from services.publishing.pii_patterns import Hit
+
+_NUM = r"(?:(?<![\d.])\d{1,5}|(?<![A-Za-z])[A-Za-z]|[一二三四五六七八九十百零〇两]{1,4})"
+UNIT_RE = re.compile(
+    rf"(?P<pre>附|之)?(?P<num>{_NUM})(?P<suf>号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄)"
+    r"(?P<tail>(?:-\d{1,4}){0,2})"
+)
+TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])")
+DOUBLE_RE = re.compile(r"(?<![\d\-.])\d{1,3}-\d{1,4}(?![\d\-])")
+# A room number written bare after a building or unit: `A座1203`, `3单元502`.
+BARE_ROOM_RE = re.compile(r"\d{2,5}(?![\d.%元万千百号栋幢座楼层室户年月日岁个人次])")
+
+# A lone `N号` is a house number only after one of these (the end of a street or estate name).
+_STREET_END = frozenset("路街道巷里村社弄院苑园城庭府寓厦墅湾居坊镇乡庄屯坝坪湖桥舍宅")
+_STREET_END_WORDS = ("小区", "花园", "家园", "公寓", "大厦", "广场", "新村", "社区", "胡同", "大道")
+# ... and not when what follows makes it a line, a document or a count.
+_NOT_HOUSE_AFTER = re.compile(
+    r"(?:文件|文|令|线|公告|通知|字|档|窗口|台风|码头|口岸|仓|球员|场次|选手)"
+)
+# Units that stand alone as a house number; 楼/层/户/号 alone are floors, counts or dates.
+_ALONE_OK = frozenset({"栋", "幢", "单元", "室", "号楼", "号院", "弄"})
+_LAYOUT_AFTER = re.compile(r"\d?[一二两三四五]?厅")  # 3室2厅 is a flat's layout, not a room
+
+
+class _Unit(NamedTuple):
+    start: int
+    end: int
+    suffix: str
+    arabic: bool
+
+
+def _units(norm: str) -> list[_Unit]:
+    found: list[_Unit] = []
+    for m in UNIT_RE.finditer(norm):
+        num = m.group("num")
+        found.append(_Unit(m.start(), m.end(), m.group("suf"), not _is_chinese_numeral(num)))
+    for m in TRIPLE_RE.finditer(norm):
+        if not _date_like(m.group(1), m.group(2), m.group(3)):
+            found.append(_Unit(m.start(), m.end(), "-", True))
+    found.sort()
+    return found
+
+
+def _is_chinese_numeral(num: str) -> bool:
+    return not num.isascii()
+
+
+def _date_like(a: str, b: str, c: str) -> bool:
+    return len(c) == 4 and c[:2] in {"19", "20"} and int(a) <= 31 and int(b) <= 12
+
+
+def _street_before(norm: str, start: int) -> bool:
+    if start == 0:
+        return False
+    if norm[start - 1] in _STREET_END:
+        return True
+    return any(norm.endswith(w, 0, start) for w in _STREET_END_WORDS)
+
+
+def _runs(units: list[_Unit]) -> Iterator[list[_Unit]]:
+    """Chains of units that touch (or are one space apart): `26号17栋4单元1702室`."""
+    run: list[_Unit] = []
+    for unit in units:
+        if run and unit.start < run[-1].end:
+            continue  # overlapping alternative reading of the same characters
+        if run and unit.start - run[-1].end <= 1:
+            run.append(unit)
+            continue
+        if run:
+            yield run
+        run = [unit]
+    if run:
+        yield run
+
+
+def _alone_is_house(norm: str, unit: _Unit) -> bool:
+    if not unit.arabic:
+        return False
+    if unit.suffix == "-":
+        return True
+    if unit.suffix == "室" and _LAYOUT_AFTER.match(norm, unit.end):
+        return False
+    if unit.suffix in _ALONE_OK:
+        return True
+    if unit.suffix == "座":
+        return norm[unit.start].isalpha()
+    if unit.suffix == "号":
+        return _street_before(norm, unit.start) and not _NOT_HOUSE_AFTER.match(norm, unit.end)
+    return False
+
+
+def house_number_spans(norm: str) -> list[tuple[int, int]]:
+    """(start, end) of every house-number run in a normalised text."""
+    spans: list[tuple[int, int]] = []
+    for run in _runs(_units(norm)):
+        if len(run) == 1 and not _alone_is_house(norm, run[0]):
+            continue
+        if not any(u.arabic for u in run):
+            continue
+        end = run[-1].end
+        if run[-1].suffix in {"栋", "幢", "座", "单元", "楼", "号楼"}:
+            bare = BARE_ROOM_RE.match(norm, end)
+            if bare:
+                end = bare.end()
+        spans.append((run[0].start, end))
+    for m in DOUBLE_RE.finditer(norm):
+        if _street_before(norm, m.start()) and not any(s <= m.start() < e for s, e in spans):
+            spans.append((m.start(), m.end()))
+    return sorted(spans)
+
+
+def find_house_numbers(norm: str, *, marker: str) -> Iterator[Hit]:
+    """House-number runs, each replaced whole by the marker."""
+    for start, end in house_number_spans(norm):
+        yield Hit(start, end, "house_number", marker)
+
+
+def own_address_hits(norm: str, address: str, *, marker: str) -> Iterator[Hit]:
+    """In each occurrence of the writer's own address, the number part (any unit, any digits)."""
+    address = address.strip()
+    if len(address) < 4:
+        return
+    start = norm.find(address)
+    while start != -1:
+        end = start + len(address)
+        runs = list(_runs(_units(address)))
+        for run in runs:
+            yield Hit(start + run[0].start, start + run[-1].end, "address", marker)
+        if not runs:
+            for m in re.finditer(r"\d[\d\-]*", address):
+                yield Hit(start + m.start(), start + m.end(), "address", marker)
+        start = norm.find(address, end)

@@ -1,0 +1,221 @@
+"""Patterns for personal numbers and e-mail addresses (Art. 24), shared by redaction and leak scan.
+
+Every finder works on the *normalised* text (see `normalise`), which has the same length as the
+original, so offsets found here are offsets in the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+# Same-length mapping: full-width digits, letters and signs become ASCII so that one set of
+# patterns sees `１３８…` and `138…` alike; anything longer would shift the offsets.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FULLWIDTH.update({0x3000: 0x20, 0x00A0: 0x20})
+for _keep in "（）：，；！？":  # Chinese punctuation stays, the address and cue patterns use it
+    _FULLWIDTH.pop(ord(_keep), None)
+_TRANSLATE = str.maketrans({chr(k): chr(v) for k, v in _FULLWIDTH.items()})
+
+# One optional separator between digit groups: space or any dash.
+SEP = r"[ \t\-\u2010-\u2015]"
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+    "61 62 63 64 65 71 81 82 83 91".split()
+)
+CARD_FIRST_DIGITS = frozenset("345689")
+
+# Numbers after these words are business identifiers, not a person's: an order number that
+# happens to pass a checksum must survive (订单号2024031512345678901 is a `keep` string).
+_BUSINESS_CUE = re.compile(
+    r"(?:订单|单|运单|快递单|物流单|流水|交易|编|合同|批次|工单|受理|案|文|发票|序列|产品|"
+    r"商品|条形|票|凭证|备案|许可证|执照|信用代码|代码)(?:号码|编号|号|码)[:：\s]*$"
+)
+_CARD_CUE = re.compile(r"(?:卡号|银行卡|储蓄卡|信用卡|借记卡|账号|帐号|账户|帐户|卡)[^\d\n]{0,6}$")
+_LOCAL_PHONE_CUE = re.compile(r"(?:电话|座机|固话|手机|联系方式|致电|拨打|来电|号码)[^\d\n]{0,6}$")
+_HOTLINE_CUE = re.compile(r"(?:热线|服务电话|客服电话|投诉电话|举报电话|服务号码)[^\d\n]{0,6}$")
+
+MOBILE_RE = re.compile(
+    rf"(?<!\d)(?P<cc>(?:\+|00)?86{SEP}?|[(（]\+?86[)）]{SEP}?)?"
+    rf"(?<!\d)(?P<num>1{SEP}?[3-9](?:{SEP}?\d){{9}})(?!\d)"
+)
+LANDLINE_RE = re.compile(
+    rf"(?<!\d)(?P<num>(?:[(（]0(?:10|2\d|[3-9]\d{{2}})[)）]{SEP}?|0(?:10|2\d|[3-9]\d{{2}}){SEP}?)"
+    rf"[2-9]\d{{2,3}}{SEP}?\d{{4}})(?P<ext>(?:转|-|#|ext\.?)\d{{1,5}})?(?!\d)"
+)
+LOCAL_PHONE_RE = re.compile(r"(?<![\d\-])[2-9]\d{6,7}(?![\d\-])")
+ID18_RE = re.compile(
+    rf"(?<![\d])\d{{6}}{SEP}?(?:\d{{8}}|\d{{4}}{SEP}\d{{4}}){SEP}?\d{{3}}[\dXx](?![\dA-Za-z])"
+)
+ID15_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
+CARD_RE = re.compile(
+    r"(?<![\d])(?:\d{16,19}|\d{4}(?P<s>[ \-])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)?\d{1,3})?)(?!\d)"
+)
+CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,18}(?!\d)")
+EMAIL_RE = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]*)@"
+    r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})"
+)
+
+
+class Hit(NamedTuple):
+    """A found piece of personal data: where, what, and what replaces it."""
+
+    start: int
+    end: int
+    kind: str
+    replacement: str
+
+
+class Masking(NamedTuple):
+    """How many digits each kind keeps; a plain tuple so this module needs no config model."""
+
+    mobile_head: int = 3
+    mobile_tail: int = 4
+    landline_tail: int = 2
+    id_head: int = 6
+    id_tail: int = 4
+    card_head: int = 0
+    card_tail: int = 4
+    email_local_keep: int = 1
+
+
+def normalise(text: str) -> str:
+    """Map full-width characters to ASCII without changing the length."""
+    return text.translate(_TRANSLATE)
+
+
+def mask_digits(chunk: str, *, head: int, tail: int) -> str:
+    """Replace digits (and a final X) with `*`, keeping `head` first and `tail` last ones."""
+    positions = [i for i, ch in enumerate(chunk) if ch.isdigit() or ch in "Xx"]
+    if head + tail >= len(positions):
+        # Keeping that many would publish the whole number: mask all but the area or head part.
+        head, tail = min(head, len(positions) // 2), 0
+    masked = set(positions[head : len(positions) - tail])
+    return "".join("*" if i in masked else ch for i, ch in enumerate(chunk))
+
+
+def id_check_ok(digits17: str, check: str) -> bool:
+    """ISO 7064 MOD 11-2 check digit of a mainland resident ID number."""
+    total = sum(int(d) * w for d, w in zip(digits17, ID_WEIGHTS, strict=True))
+    return ID_CHECK[total % 11] == check.upper()
+
+
+def _date_ok(year: int, month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= 31 and 1800 <= year <= 2100
+
+
+def is_id18(raw: str) -> bool:
+    """Whether an 18-character string is a plausible ID number with a valid check digit."""
+    if raw[:2] not in PROVINCES or not raw[:17].isdigit():
+        return False
+    if not _date_ok(int(raw[6:10]), int(raw[10:12]), int(raw[12:14])):
+        return False
+    return id_check_ok(raw[:17], raw[17])
+
+
+def is_id15(raw: str) -> bool:
+    """Whether a 15-digit string is a plausible first-generation ID number."""
+    if raw[:2] not in PROVINCES:
+        return False
+    return _date_ok(1900 + int(raw[6:8]), int(raw[8:10]), int(raw[10:12]))
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn check used by bank cards."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _digits(chunk: str) -> str:
+    return "".join(ch for ch in chunk if ch.isdigit() or ch in "Xx").upper()
+
+
+def _after_business_cue(norm: str, start: int) -> bool:
+    return _BUSINESS_CUE.search(norm, max(0, start - 12), start) is not None
+
+
+def find_id_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:
+    """18-digit ID numbers with a valid check digit (6-8-4 / 6-4-4-4 spacing) and 15-digit ones."""
+    for m in ID18_RE.finditer(norm):
+        raw = _digits(m.group())
+        if is_id18(raw) and not _after_business_cue(norm, m.start()):
+            rep = mask_digits(m.group(), head=masking.id_head, tail=masking.id_tail)
+            yield Hit(m.start(), m.end(), "id_number", rep)
+    for m in ID15_RE.finditer(norm):
+        if is_id15(m.group()) and not _after_business_cue(norm, m.start()):
+            rep = mask_digits(m.group(), head=masking.id_head, tail=masking.id_tail)
+            yield Hit(m.start(), m.end(), "id_number", rep)
+
+
+def find_bank_cards(norm: str, *, masking: Masking) -> Iterator[Hit]:
+    """Luhn-valid 16–19 digit card numbers, and any 12–19 digit number right after a card cue."""
+    seen: set[int] = set()
+    for m in CARD_RE.finditer(norm):
+        raw = _digits(m.group())
+        card_like = raw[0] in CARD_FIRST_DIGITS and luhn_ok(raw)
+        if card_like and not _after_business_cue(norm, m.start()):
+            seen.add(m.start())
+            rep = mask_digits(m.group(), head=masking.card_head, tail=masking.card_tail)
+            yield Hit(m.start(), m.end(), "bank_card", rep)
+    for m in CARD_CUED_RE.finditer(norm):
+        if m.start() in seen or _CARD_CUE.search(norm, max(0, m.start() - 12), m.start()) is None:
+            continue
+        rep = mask_digits(m.group(), head=masking.card_head, tail=masking.card_tail)
+        yield Hit(m.start(), m.end(), "bank_card", rep)
+
+
+def find_phones(norm: str, *, masking: Masking) -> Iterator[Hit]:
+    """Mobile numbers in any spacing with an optional +86, landlines with an area code."""
+    for m in MOBILE_RE.finditer(norm):
+        num = m.group("num")
+        rep = (m.group("cc") or "") + mask_digits(
+            num, head=masking.mobile_head, tail=masking.mobile_tail
+        )
+        yield Hit(m.start(), m.end(), "phone", rep)
+    for m in LANDLINE_RE.finditer(norm):
+        num = m.group("num")
+        split = re.match(r"[(（]?0(?:10|2\d|[3-9]\d{2})[)）]?", num)
+        area_len = split.end() if split else 0
+        rep = num[:area_len] + mask_digits(num[area_len:], head=0, tail=masking.landline_tail)
+        rep += re.sub(r"\d", "*", m.group("ext") or "")
+        yield Hit(m.start(), m.end(), "landline", rep)
+    for m in LOCAL_PHONE_RE.finditer(norm):
+        before = max(0, m.start() - 12)
+        if _LOCAL_PHONE_CUE.search(norm, before, m.start()) is None:
+            continue
+        if _HOTLINE_CUE.search(norm, before, m.start()) is not None:
+            continue
+        rep = mask_digits(m.group(), head=0, tail=masking.landline_tail)
+        yield Hit(m.start(), m.end(), "landline", rep)
+
+
+def mask_email(local: str, domain: str, *, keep: int) -> str:
+    """`zhangsan@qq.com` → `z***@qq.com`: the mailbox name goes, the provider stays."""
+    return local[: min(keep, max(0, len(local) - 1))] + "***@" + domain
+
+
+def find_emails(norm: str, *, masking: Masking) -> Iterator[Hit]:
+    """E-mail addresses."""
+    for m in EMAIL_RE.finditer(norm):
+        rep = mask_email(m.group("local"), m.group("domain"), keep=masking.email_local_keep)
+        yield Hit(m.start(), m.end(), "email", rep)
+
+
+def find_numbers_and_emails(norm: str, *, masking: Masking) -> list[Hit]:
+    """All number and e-mail hits of a normalised text, overlapping ones included."""
+    hits: list[Hit] = []
+    hits.extend(find_id_numbers(norm, masking=masking))
+    hits.extend(find_bank_cards(norm, masking=masking))
+    hits.extend(find_phones(norm, masking=masking))
+    hits.extend(find_emails(norm, masking=masking))
+    return hits
