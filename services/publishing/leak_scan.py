@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from services.publishing.person_match import email_pattern, id_pattern, name_pattern, phone_patterns
+from services.publishing.person_match import (
+    Needle,
+    email_needle,
+    find_spaced,
+    id_needle,
+    name_needle,
+    phone_needles,
+)
 from services.publishing.pii_patterns import Masking, find_numbers_and_emails, normalise
 from services.publishing.redaction import PersonData
 
@@ -33,17 +40,15 @@ def leak_scan(text: str, *, person: PersonData | None = None) -> list[Leak]:
         for h in find_numbers_and_emails(norm, masking=_DEFAULT_MASKING)
     ]
     if person is not None:
-        checks = []
-        if person.name and (p := name_pattern(normalise(person.name))):
-            checks.append(("person_name", p))
+        checks: list[tuple[str, Needle]] = []
+        if person.name and (needle := name_needle(person.name)):
+            checks.append(("person_name", needle))
         if person.phone:
-            checks.extend(("person_phone", p) for p, _ in phone_patterns(person.phone))
-        if person.id_number and (p := id_pattern(person.id_number)):
-            checks.append(("person_id_number", p))
-        if person.email and (p := email_pattern(person.email)):
-            checks.append(("person_email", p))
-        for label, pattern in checks:
-            leaks.extend(
-                Leak(pattern=label, start=m.start(), end=m.end()) for m in pattern.finditer(norm)
-            )
+            checks.extend(("person_phone", needle) for needle, _ in phone_needles(person.phone))
+        if person.id_number and (needle := id_needle(person.id_number)):
+            checks.append(("person_id_number", needle))
+        if person.email and (needle := email_needle(person.email)):
+            checks.append(("person_email", needle))
+        for label, needle in checks:
+            leaks.extend(Leak(pattern=label, start=s, end=e) for s, e in find_spaced(norm, needle))
     return sorted(leaks, key=lambda leak: (leak.start, leak.end, leak.pattern))

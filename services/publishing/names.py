@@ -38,6 +38,11 @@ from services.publishing.name_lexicon import (
 )
 from services.publishing.pii_patterns import Hit
 
+OOV = "oov"
+# Brands and places of three or more characters protect the names inside them: 周黑鸭 has no 周黑.
+PROTECTED_RE = re.compile(
+    "|".join(sorted((w for w in NOT_NAMES if len(w) >= 3), key=len, reverse=True))
+)
 CLAUSE_RE = re.compile(r"[\u4e00-\u9fff]+")
 SIGNATURE_RE = re.compile(
     r"(?m)^[ \t\u3000]*(?P<name>[\u4e00-\u9fff]{2,4})[ \t\u3000]*"
@@ -72,14 +77,26 @@ def _posseg() -> Any:
     return jieba.posseg
 
 
+def is_namey(flag: str) -> bool:
+    """A tag a name can have: the dictionary's person tags, or a word the dictionary lacks."""
+    return flag.startswith("nr") or flag == OOV
+
+
 @functools.lru_cache(maxsize=65536)
 def segment(chunk: str, *, hmm: bool) -> tuple[Token, ...]:
-    """Part-of-speech tokens of a run of Chinese characters (memoised: letters repeat phrases)."""
+    """Tagged tokens of a run of Chinese characters (memoised: letters repeat phrases).
+
+    Boundaries come from jieba's word segmenter (its 4-state HMM finds unknown words such as
+    names) and tags from its dictionary; `jieba.posseg`'s own HMM tagger would be ~6× slower
+    and adds little here, because an unknown word is what a name candidate is. Words the
+    dictionary lacks are tagged `OOV`.
+    """
+    posseg = _posseg()
+    tags: dict[str, str] = posseg.dt.word_tag_tab
     tokens: list[Token] = []
     pos = 0
-    for pair in _posseg().cut(chunk, HMM=hmm):
-        word: str = pair.word
-        tokens.append(Token(pos, pos + len(word), pair.flag))
+    for word in posseg.dt.tokenizer.cut(chunk, HMM=hmm):
+        tokens.append(Token(pos, pos + len(word), tags.get(word, OOV)))
         pos += len(word)
     return tuple(tokens)
 
@@ -130,7 +147,7 @@ def _given_len(doc: _Text, given: int) -> int:
         if n == 1:
             tok = doc.token_at(given + 1)
             # 刘洋来电: a dictionary word starts at the second character, so the name is 刘洋.
-            if tok and tok.end - tok.start >= 2 and not tok.flag.startswith("nr"):
+            if tok and tok.end - tok.start >= 2 and not is_namey(tok.flag):
                 break
         n += 1
     if n == 1 and text[given] in NOT_GIVEN_ALONE:
@@ -151,17 +168,21 @@ def name_at(doc: _Text, pos: int, *, strong: bool) -> NameHit | None:
     end = given + n
     if text[pos:end] in NOT_NAMES:
         return None
-    if strong:
-        return NameHit(pos, end, text[pos:given])
     tok = doc.token_at(pos)
+    if strong:
+        if tok and tok.end - tok.start == 1 and tok.flag in GRAMMAR_FLAGS:
+            after = doc.token_at(pos + 1)
+            if after and after.end - after.start >= 2 and not is_namey(after.flag):
+                return None  # 负责人和相关人员: 和 is a conjunction before a word
+        return NameHit(pos, end, text[pos:given])
     if tok is None:
         return None  # the surname sits inside a word: 感谢 is not 谢
     length = tok.end - tok.start
     if length == 1 and tok.flag in GRAMMAR_FLAGS:
         return None  # 向张经理反映: 向 is a preposition here
-    if length >= 2 and not tok.flag.startswith("nr") and not (sur == 2 and length == 2):
+    if length >= 2 and not is_namey(tok.flag) and not (sur == 2 and length == 2):
         return None  # 高兴, 南岸区, 周末
-    if n == 2 and sur == 1 and tok.flag.startswith("nr") and length == 2:
+    if n == 2 and sur == 1 and is_namey(tok.flag) and length == 2:
         after = doc.token_at(given + 1)
         if after and after.end - after.start == 1 and after.flag in GRAMMAR_FLAGS | {"v"}:
             end = given + 1  # 李明看了: the segmenter knows 李明 ends before 看
@@ -205,6 +226,8 @@ def _plausible(text: str, start: int, end: int, sur: int) -> bool:
         return False
     if word[-1] in PLACE_END or PLACE_AFTER.match(text, end):
         return False
+    if common_word(word[: sur + 1]):
+        return False  # 银行卡 is tagged a name in the dictionary, but 银行 is a bank
     return not _title_at(text, start + sur)
 
 
@@ -223,7 +246,7 @@ def _segmenter_names(doc: _Text) -> Iterable[NameHit]:
             yield from _run_names(doc, c_start, clause, run)
             run = []
             start = c_start + tok.start
-            if tok.flag.startswith("nr") and 3 <= len(word) <= 4:
+            if is_namey(tok.flag) and 3 <= len(word) <= 4:
                 sur = surname_len(word, 0)
                 if sur and _plausible(text, start, c_start + tok.end, sur):
                     yield NameHit(start, c_start + tok.end, word[:sur])
@@ -243,7 +266,7 @@ def _run_names(doc: _Text, offset: int, clause: str, run: list[Token]) -> Iterab
     if not any(surname_len(chunk, i) for i in range(len(chunk) - 1)):
         return
     for tok in segment(chunk, hmm=True):
-        if not tok.flag.startswith("nr"):
+        if not is_namey(tok.flag):
             continue
         word = chunk[tok.start : tok.end]
         sur = surname_len(word, 0)
@@ -258,6 +281,14 @@ def _runs_on(text: str, start: int, end: int) -> bool:
     if start > 0 and (text[start - 1] in PLACE_END or text[start] in PLACE_END):
         return is_cjk(text[start - 1])
     return end < len(text) and is_word(text[end - 1 : end + 1])
+
+
+def common_word(chunk: str) -> bool:
+    """A frequent dictionary word that is not a name (银行, 高兴), so not a surname + given."""
+    dt = _posseg().dt
+    tag: str = dt.word_tag_tab.get(chunk, "")
+    freq: int = dt.tokenizer.FREQ.get(chunk, 0)
+    return freq >= 50 and not tag.startswith("nr")
 
 
 def is_word(chunk: str) -> bool:
@@ -283,12 +314,15 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
         length = surname_len(name, 0)
         if length and len(name) > length:
             found.setdefault(name, name[:length])
+    protected = [m.span() for m in PROTECTED_RE.finditer(text)]
     hits: list[NameHit] = []
     for name, surname in found.items():
         start = text.find(name)
         while start != -1:
-            hits.append(NameHit(start, start + len(name), surname))
-            start = text.find(name, start + len(name))
+            end = start + len(name)
+            if not any(s < end and start < e for s, e in protected):
+                hits.append(NameHit(start, end, surname))
+            start = text.find(name, end)
     return hits
 
 

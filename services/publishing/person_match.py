@@ -7,15 +7,62 @@ it (inside a longer number, spelt `138 1234 5678` or `张 三`).
 
 from __future__ import annotations
 
-import functools
 import re
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from services.publishing.name_lexicon import is_cjk, surname_len
 from services.publishing.pii_patterns import Hit, Masking, mask_digits, mask_email, normalise
 
-_DIGIT_GAP = r"[ \t\-\u2010-\u2015()（）.]{0,2}"
-_NAME_GAP = r"[ \t·•・]{0,2}"
+_DIGIT_GAP = frozenset(" \t-\u2010\u2011\u2012\u2013\u2014\u2015()（）.")
+_NAME_GAP = frozenset(" \t·•・")
+_MAX_GAP = 2
 _MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+class Needle(NamedTuple):
+    """A metadata value to look for, with the separators it may be spelt with."""
+
+    value: str
+    gap: frozenset[str]
+
+
+def find_spaced(text: str, needle: Needle) -> Iterator[tuple[int, int]]:
+    """(start, end) of each occurrence of the value, up to two separators between characters.
+
+    A hand-written scan rather than a regex per value: compiling one pattern per letter would
+    cost more than the rest of the redaction.
+    """
+    value, gap = needle.value, needle.gap
+    first = value[0]
+    pos = _find_ci(text, first, 0)
+    while pos != -1:
+        end = _match_from(text, pos, value, gap)
+        if end:
+            yield pos, end
+            pos = _find_ci(text, first, end)
+        else:
+            pos = _find_ci(text, first, pos + 1)
+
+
+def _find_ci(text: str, ch: str, start: int) -> int:
+    if ch.upper() == ch.lower():
+        return text.find(ch, start)
+    hits = [i for i in (text.find(ch.upper(), start), text.find(ch.lower(), start)) if i != -1]
+    return min(hits) if hits else -1
+
+
+def _match_from(text: str, pos: int, value: str, gap: frozenset[str]) -> int:
+    i = pos + 1
+    for ch in value[1:]:
+        skipped = 0
+        while i < len(text) and text[i] in gap and skipped < _MAX_GAP and text[i] != ch:
+            i += 1
+            skipped += 1
+        if i >= len(text) or text[i].upper() != ch.upper():
+            return 0
+        i += 1
+    return i
 
 
 def phone_digits(phone: str) -> str:
@@ -27,57 +74,48 @@ def phone_digits(phone: str) -> str:
     return digits
 
 
-@functools.lru_cache(maxsize=4096)
-def spaced_pattern(value: str, *, gap: str) -> re.Pattern[str]:
-    """A pattern for `value` with up to two separator characters between any two characters."""
-    return re.compile(gap.join(re.escape(ch) for ch in value), re.IGNORECASE)
-
-
-def name_pattern(name: str) -> re.Pattern[str] | None:
-    """Pattern of a name in full, spaced or not; None for names too short to search safely."""
-    compact = re.sub(r"\s+", "", name.strip())
+def name_needle(name: str) -> Needle | None:
+    """A name in full, spaced or not; None for names too short to search safely."""
+    compact = re.sub(r"\s+", "", normalise(name).strip())
     if len(compact) < 2:
         return None
-    if all(is_cjk(ch) for ch in compact):
-        return spaced_pattern(compact, gap=_NAME_GAP)
-    words = name.split()
-    return re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
+    return Needle(compact, _NAME_GAP)
 
 
 def name_replacement(name: str, *, suffix: str) -> str:
     """张三 → 张某, 欧阳娜娜 → 欧阳某; a non-Chinese name → 某某."""
-    compact = re.sub(r"\s+", "", name.strip())
+    compact = re.sub(r"\s+", "", normalise(name).strip())
     sur = surname_len(compact, 0) or (1 if compact and is_cjk(compact[0]) else 0)
     return compact[:sur] + suffix if sur else suffix * 2
 
 
-def phone_patterns(phone: str) -> list[tuple[re.Pattern[str], str]]:
-    """Patterns of a metadata phone (and of a landline's local part) with their kind."""
+def phone_needles(phone: str) -> list[tuple[Needle, str]]:
+    """A metadata phone (and a landline's local part) with their kind."""
     digits = phone_digits(phone)
     if len(digits) < 7:
         return []
     kind = "phone" if _MOBILE.fullmatch(digits) else "landline"
-    found = [(spaced_pattern(digits, gap=_DIGIT_GAP), kind)]
+    found = [(Needle(digits, _DIGIT_GAP), kind)]
     area = re.match(r"0(?:10|2\d|[3-9]\d{2})", digits)
     if kind == "landline" and area and len(digits) - area.end() >= 7:
-        found.append((spaced_pattern(digits[area.end() :], gap=_DIGIT_GAP), kind))
+        found.append((Needle(digits[area.end() :], _DIGIT_GAP), kind))
     return found
 
 
-def id_pattern(id_number: str) -> re.Pattern[str] | None:
-    """Pattern of a metadata ID number in any spacing, X in either case."""
+def id_needle(id_number: str) -> Needle | None:
+    """A metadata ID number in any spacing, X in either case."""
     compact = re.sub(r"[^0-9Xx]", "", normalise(id_number))
     if len(compact) < 8:
         return None
-    return spaced_pattern(compact.upper(), gap=_DIGIT_GAP)
+    return Needle(compact.upper(), _DIGIT_GAP)
 
 
-def email_pattern(email: str) -> re.Pattern[str] | None:
-    """Pattern of a metadata e-mail address, any case."""
+def email_needle(email: str) -> Needle | None:
+    """A metadata e-mail address, any case, no separators."""
     email = normalise(email).strip()
     if "@" not in email:
         return None
-    return re.compile(re.escape(email), re.IGNORECASE)
+    return Needle(email, frozenset())
 
 
 def person_hits(
@@ -92,26 +130,25 @@ def person_hits(
 ) -> list[Hit]:
     """Every occurrence of the writer's name, phone, ID number and e-mail in a normalised text."""
     hits: list[Hit] = []
-    if name and (pattern := name_pattern(normalise(name))):
-        rep = name_replacement(normalise(name), suffix=name_suffix)
-        hits.extend(Hit(m.start(), m.end(), "name", rep) for m in pattern.finditer(norm))
-    if phone:
-        for pattern, kind in phone_patterns(phone):
-            for m in pattern.finditer(norm):
-                if kind == "phone":
-                    rep = mask_digits(m.group(), head=masking.mobile_head, tail=masking.mobile_tail)
-                else:
-                    rep = _mask_landline(m.group(), tail=masking.landline_tail)
-                hits.append(Hit(m.start(), m.end(), kind, rep))
-    if id_number and (pattern := id_pattern(id_number)):
-        for m in pattern.finditer(norm):
-            rep = mask_digits(m.group(), head=masking.id_head, tail=masking.id_tail)
-            hits.append(Hit(m.start(), m.end(), "id_number", rep))
-    if email and (pattern := email_pattern(email)):
-        for m in pattern.finditer(norm):
-            local, _, domain = m.group().partition("@")
+    if name and (needle := name_needle(name)):
+        rep = name_replacement(name, suffix=name_suffix)
+        hits.extend(Hit(s, e, "name", rep) for s, e in find_spaced(norm, needle))
+    for needle, kind in phone_needles(phone) if phone else []:
+        for s, e in find_spaced(norm, needle):
+            if kind == "phone":
+                rep = mask_digits(norm[s:e], head=masking.mobile_head, tail=masking.mobile_tail)
+            else:
+                rep = _mask_landline(norm[s:e], tail=masking.landline_tail)
+            hits.append(Hit(s, e, kind, rep))
+    if id_number and (needle := id_needle(id_number)):
+        for s, e in find_spaced(norm, needle):
+            rep = mask_digits(norm[s:e], head=masking.id_head, tail=masking.id_tail)
+            hits.append(Hit(s, e, "id_number", rep))
+    if email and (needle := email_needle(email)):
+        for s, e in find_spaced(norm, needle):
+            local, _, domain = norm[s:e].partition("@")
             rep = mask_email(local, domain, keep=masking.email_local_keep)
-            hits.append(Hit(m.start(), m.end(), "email", rep))
+            hits.append(Hit(s, e, "email", rep))
     return hits
 
 
