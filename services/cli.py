@@ -33,6 +33,9 @@ def _register_all() -> None:
     from shared import dead_letters_cli
 
     dead_letters_cli.register(app, bench=bench_app)
+    from services.publishing import cli as publishing_cli
+
+    publishing_cli.register(app, bench=bench_app)
 
 
 def main() -> None:
