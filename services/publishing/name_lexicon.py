@@ -105,3 +105,5 @@ NOT_NAMES = frozenset(
 )  # fmt: skip
 # Single-character tags that mark a grammar word, not a surname: 向(p) 和(c) 于(p).
 GRAMMAR_FLAGS = frozenset("p c d u uj ul uz ud ug uv r m q y e o f t".split())
+# 小刘, 老王, 阿张: a surname with one of these before it is a nickname, not a full name.
+NICKNAME_PREFIXES = frozenset("小老阿")

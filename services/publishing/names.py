@@ -19,6 +19,7 @@ import bisect
 import functools
 import logging
 import re
+import warnings
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -26,6 +27,7 @@ from services.publishing.name_lexicon import (
     GRAMMAR_FLAGS,
     NOT_GIVEN,
     NOT_GIVEN_ALONE,
+    NICKNAME_PREFIXES,
     NOT_NAMES,
     PLACE_AFTER,
     PLACE_END,
@@ -69,8 +71,13 @@ class NameHit(NamedTuple):
 @functools.cache
 def _posseg() -> Any:
     # Imported and initialised once, on first use: loading the dictionary takes ~0.6 s.
-    import jieba
-    import jieba.posseg
+    # jieba's source has invalid escape sequences; compiling it without cached bytecode warns,
+    # which a warnings-as-errors test run would turn into a SyntaxError.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        import jieba
+        import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
@@ -188,6 +195,8 @@ def name_at(doc: _Text, pos: int, *, strong: bool) -> NameHit | None:
             end = given + 1  # 李明看了: the segmenter knows 李明 ends before 看
     if PLACE_AFTER.match(text, end):
         return None
+    if pos > 0 and text[pos - 1] in NICKNAME_PREFIXES:
+        return None
     return NameHit(pos, end, text[pos:given])
 
 
@@ -228,6 +237,10 @@ def _plausible(text: str, start: int, end: int, sur: int) -> bool:
         return False
     if common_word(word[: sur + 1]):
         return False  # 银行卡 is tagged a name in the dictionary, but 银行 is a bank
+    if given[0] == "一" or given[-1] == word[0]:
+        return False  # 管一管, 看一看: a verb repeated, not 管某
+    if start > 0 and text[start - 1] in NICKNAME_PREFIXES:
+        return False  # 小刘骗了我: 小刘 is a nickname, the surname alone
     return not _title_at(text, start + sur)
 
 

@@ -41,11 +41,11 @@ _HOTLINE_CUE = re.compile(r"(?:热线|服务电话|客服电话|投诉电话|举
 
 MOBILE_RE = re.compile(
     rf"(?<!\d)(?P<cc>(?:\+|00)?86{SEP}?|[(（]\+?86[)）]{SEP}?)?"
-    rf"(?<!\d)(?P<num>1{SEP}?[3-9](?:{SEP}?\d){{9}})(?!\d)"
+    rf"(?P<num>1{SEP}?[3-9](?:{SEP}?\d){{9}})(?!\d)"
 )
 LANDLINE_RE = re.compile(
     rf"(?<!\d)(?P<num>(?:[(（]0(?:10|2\d|[3-9]\d{{2}})[)）]{SEP}?|0(?:10|2\d|[3-9]\d{{2}}){SEP}?)"
-    rf"[2-9]\d{{2,3}}{SEP}?\d{{4}})(?P<ext>(?:转|-|#|ext\.?)\d{{1,5}})?(?!\d)"
+    rf"[1-9]\d{{2,3}}{SEP}?\d{{4}})(?P<ext>(?:转|-|#|ext\.?)\d{{1,5}})?(?!\d)"
 )
 LOCAL_PHONE_RE = re.compile(r"(?<![\d\-])[2-9]\d{6,7}(?![\d\-])")
 ID18_RE = re.compile(

@@ -100,6 +100,9 @@ _PRIORITY = {
 }
 
 
+_ADDRESS_KINDS = frozenset({"address", "house_number"})
+
+
 def _mask_char(ch: str) -> str:
     return "*" if ch.isalnum() else ch
 
@@ -134,7 +137,13 @@ def resolve(text: str, candidates: Iterable[tuple[int, Hit]]) -> list[Hit]:
         if any(a[1].start <= hit.start and hit.end <= a[1].end for a in overlapping):
             continue
         best = min(overlapping, key=lambda a: a[0])
-        merged = _merge(text, [a[1] for a in overlapping] + [hit], best[1].kind)
+        pieces = [a[1] for a in overlapping] + [hit]
+        if all(p.kind in _ADDRESS_KINDS for p in pieces):
+            # The writer's own `2号` inside a found `2号2栋2单元1808室`: one marker for the run.
+            start, end = min(p.start for p in pieces), max(p.end for p in pieces)
+            merged = Hit(start, end, best[1].kind, best[1].replacement)
+        else:
+            merged = _merge(text, pieces, best[1].kind)
         accepted = [a for a in accepted if a not in overlapping] + [(best[0], merged)]
     return sorted(h for _, h in accepted)
 

@@ -1,0 +1,264 @@
+"""Redaction on the labelled dev letters and on hand-written letters of other shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from services.publishing.redaction import PersonData, Redaction, redact, redact_fields
+from tests.publishing.letters import LETTERS, Letter
+
+DEV_LETTERS = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev-letters.jsonl"
+
+
+def _dev_letters() -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in DEV_LETTERS.read_bytes().splitlines() if line.strip()]
+
+
+def _covered(result: Redaction) -> set[int]:
+    return {i for span in result.spans for i in range(span.start, span.end)}
+
+
+def _redact_letter(letter: Letter) -> Redaction:
+    person = PersonData(**letter.person) if letter.person else None
+    return redact(letter.text, person=person)
+
+
+def test_dev_letters_every_secret_span_is_masked() -> None:
+    missed = []
+    total = 0
+    for letter in _dev_letters():
+        result = redact(letter["text"], person=PersonData(**letter["person"]))
+        covered = _covered(result)
+        for pii in letter["pii"]:
+            if not pii["secret"]:
+                continue
+            total += 1
+            inside = all(i in covered for i in range(pii["start"], pii["end"]))
+            if not inside or pii["text"] in result.text:
+                missed.append((letter["id"], pii["kind"], result.text))
+    print(f"dev recall: {total - len(missed)}/{total}")
+    assert total > 0
+    assert missed == []
+
+
+def test_dev_letters_every_keep_string_survives() -> None:
+    damaged = []
+    total = 0
+    for letter in _dev_letters():
+        result = redact(letter["text"], person=PersonData(**letter["person"]))
+        for keep in letter["keep"]:
+            total += 1
+            if keep not in result.text:
+                damaged.append((letter["id"], keep, result.text))
+    print(f"dev keep-rate: {total - len(damaged)}/{total}")
+    assert total > 0
+    assert damaged == []
+
+
+@pytest.mark.parametrize("letter", LETTERS, ids=lambda letter: letter.text[:12])
+def test_handwritten_letter_secrets_are_masked(letter: Letter) -> None:
+    result = _redact_letter(letter)
+    covered = _covered(result)
+    for secret in letter.secrets:
+        assert secret not in result.text
+        start = letter.text.find(secret)
+        if start != -1:  # a metadata-only secret may not be in the text at all
+            assert all(i in covered for i in range(start, start + len(secret))), secret
+
+
+@pytest.mark.parametrize("letter", LETTERS, ids=lambda letter: letter.text[:12])
+def test_handwritten_letter_keeps_survive_and_nothing_else_is_masked(letter: Letter) -> None:
+    result = _redact_letter(letter)
+    for keep in letter.keeps:
+        assert keep in result.text
+    for span in result.spans:
+        masked = letter.text[span.start : span.end]
+        assert any(masked in s or s in masked for s in letter.secrets), (masked, span.kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("小区物业经理王建国说下周处理", "小区物业经理王某说下周处理"),
+        ("联系人：诸葛亮亮", "联系人：诸葛某"),
+        ("落款 欧阳娜娜", "落款 欧阳某"),
+        ("经办人刘洋来电解释", "经办人刘某来电解释"),
+        ("感谢王芳老师的帮助", "感谢王某老师的帮助"),
+        ("王建国经理表示会赔偿", "王某经理表示会赔偿"),
+        ("店长李四告诉我们", "店长李某告诉我们"),
+        ("投诉人：司马相如。", "投诉人：司马某。"),
+        ("我去找了物业的张三丰和王小明", "我去找了物业的张某和王某"),
+        ("此致\n敬礼！\n陈红梅\n2026年10月1日", "此致\n敬礼！\n陈某\n2026年10月1日"),
+    ],
+)
+def test_names_next_to_cues_become_surname_mou(text: str, expected: str) -> None:
+    assert redact(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "张先生和李女士都去过现场。",
+        "当事人李某某已经道歉，张某也来了。",
+        "老板赵总说不退，小刘和老王都在。",
+        "我从张家界回来，在王府井买了东西，又去了黄桷坪和高新区。",
+        "江北区观音桥的龙湖天街和南坪万达广场人很多。",
+        "物业公司的工作人员于当天下午到场。",
+        "本人向贵委反映一个问题。",
+        "请转告向张经理，问题没解决。",
+        "老师傅说这个不行，负责人和相关人员都在。",
+        "我们在周黑鸭买了东西，希望你们管一管。",
+        "银行卡号丢了怎么办？",
+    ],
+)
+def test_words_that_are_not_full_names_stay(text: str) -> None:
+    assert redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("张三", "张某"),
+        ("欧阳娜娜", "欧阳某"),
+        ("司马光明", "司马某"),
+        ("诸葛亮亮", "诸葛某"),
+        ("上官婉儿", "上官某"),
+        ("东方明珠", "东方某"),
+        ("皇甫嵩", "皇甫某"),
+        ("尉迟恭", "尉迟某"),
+        ("慕容复", "慕容某"),
+        ("令狐冲", "令狐某"),
+        ("夏侯惇", "夏侯某"),
+        ("呼延灼", "呼延某"),
+    ],
+)
+def test_writer_name_from_metadata_keeps_its_whole_surname(name: str, expected: str) -> None:
+    spaced = name[:1] + " " + name[1:]
+    result = redact(f"来信人{name}说，{spaced}再次来信。", person=PersonData(name=name))
+    assert result.text.count(expected) == 2
+    assert name not in result.text
+    assert spaced not in result.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("13812345678", "138****5678"),
+        ("138 1234 5678", "138 **** 5678"),
+        ("138-1234-5678", "138-****-5678"),
+        ("+86 138 1234 5678", "+86 138 **** 5678"),
+        ("+86-13812345678", "+86-138****5678"),
+        ("+8613812345678", "+86138****5678"),
+        ("１３８１２３４５６７８", "138****5678"),
+        ("023-68881234", "023-******34"),
+        ("(023)68881234", "(023)******34"),
+        ("（023）68881234", "（023）******34"),
+        ("(028)8765-4321", "(028)****-**21"),
+        ("010-12345678", "010-******78"),
+    ],
+)
+def test_phone_numbers_in_any_spacing(raw: str, masked: str) -> None:
+    result = redact(f"我的电话是{raw}，请联系。")
+    assert result.text == f"我的电话是{masked}，请联系。"
+    assert result.spans[0].kind in {"phone", "landline"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "根据渝办发〔2008〕108号文件和第二十四条、第3条规定。",
+        "2026年10月1日晚上8点消费了500元，占比15%，约1.5万元，日期2026-10-01 20:30。",
+        "订单号2024031512345678901，订单号 2026100112345678。",
+        "客服电话12315，拨打12345或110，也可致电023-12345，或4008123123。",
+        "市商务委和渝中区商务委员会已经受理，解放碑步行街的好再来火锅店。",
+        "地铁1号线在10月1号停运，3室2厅的房子，第3期，建了两栋楼。",
+        "物业费每平方米2.5元，已缴纳三年，总计12000元。",
+    ],
+)
+def test_non_personal_text_is_not_damaged(text: str) -> None:
+    result = redact(text)
+    assert result.text == text
+    assert result.spans == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("家住重庆市渝中区解放碑民族路118号。", "家住重庆市渝中区解放碑民族路×××。"),
+        ("渝北区龙溪街道金龙路28号附3号", "渝北区龙溪街道金龙路×××"),
+        ("住在阳光小区5-2-301，", "住在阳光小区×××，"),
+        ("家住12栋3单元502室，", "家住×××，"),
+        ("某某小区3号楼停电", "某某小区×××停电"),
+        ("金科世界城8栋2786室", "金科世界城×××"),
+        ("杨家坪正街2号2栋2单元1808室", "杨家坪正街×××"),
+        ("华润二十四城22栋698室", "华润二十四城×××"),
+        ("北城天街A座1203", "北城天街×××"),
+        ("春晖路26号17栋4单元1702室", "春晖路×××"),
+    ],
+)
+def test_house_numbers_go_district_and_street_stay(text: str, expected: str) -> None:
+    result = redact(text)
+    assert result.text == expected
+    assert {span.kind for span in result.spans} == {"house_number"}
+
+
+def test_id_numbers_cards_and_emails() -> None:
+    from tests.publishing.letters import CARD, ID_X, bank_card
+
+    card_spaced = " ".join(CARD[i : i + 4] for i in range(0, 16, 4)) + " " + CARD[16:]
+    other_card = bank_card("436742123456789")
+    text = (
+        f"身份证{ID_X}，旧证110105491231002，卡号{card_spaced}，另一张卡{other_card}，"
+        "邮箱Zhang.San_88@qq.com。"
+    )
+    result = redact(text)
+    kinds = [span.kind for span in result.spans]
+    assert kinds == ["id_number", "id_number", "bank_card", "bank_card", "email"]
+    assert f"{ID_X[:6]}********{ID_X[-4:]}" in result.text
+    assert "110105*****1002" in result.text
+    digits_seen = 0
+    expected_card = ""
+    for ch in reversed(card_spaced):
+        digits_seen += ch.isdigit()
+        expected_card = (ch if not ch.isdigit() or digits_seen <= 4 else "*") + expected_card
+    assert expected_card in result.text
+    assert "*" * 12 + other_card[-4:] in result.text
+    assert "Z***@qq.com" in result.text
+
+
+def test_an_id_number_with_a_wrong_check_digit_is_not_an_id() -> None:
+    from tests.publishing.letters import ID_X
+
+    wrong = ID_X[:17] + ("0" if ID_X[17] != "0" else "1")
+    kinds = {span.kind for span in redact(f"编号{wrong}").spans}
+    assert "id_number" not in kinds
+
+
+def test_spans_are_on_the_original_sorted_and_disjoint() -> None:
+    letter = LETTERS[0]
+    result = _redact_letter(letter)
+    ends = 0
+    rebuilt = []
+    for span in result.spans:
+        assert span.start >= ends
+        assert span.end > span.start
+        rebuilt.append(letter.text[ends : span.start] + span.replacement)
+        ends = span.end
+    assert "".join(rebuilt) + letter.text[ends:] == result.text
+
+
+def test_redact_fields_masks_a_name_found_in_one_field_in_all() -> None:
+    fields = {
+        "title": "关于王建国的投诉",
+        "text": "物业经理王建国说管不了。",
+        "reply": "经核实，王建国已被约谈。",
+    }
+    results = redact_fields(fields, person=PersonData(phone="13812345678"))
+    assert set(results) == set(fields)
+    for result in results.values():
+        assert "王建国" not in result.text
+        assert "王某" in result.text
