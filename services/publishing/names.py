@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 
 from services.publishing.name_lexicon import (
     GRAMMAR_FLAGS,
+    NICKNAME_PREFIXES,
     NOT_GIVEN,
     NOT_GIVEN_ALONE,
-    NICKNAME_PREFIXES,
     NOT_NAMES,
     PLACE_AFTER,
     PLACE_END,
