@@ -16,6 +16,7 @@ export MAILBOX_REPO_ROOT MAILBOX_VAR_DIR MAILBOX_AMQP_PORT MAILBOX_REDIS_PORT MA
 
 MAILBOX_LOG_DIR="$MAILBOX_VAR_DIR/log"
 MAILBOX_RUN_DIR="$MAILBOX_VAR_DIR/run"
+# shellcheck disable=SC2034  # used by the scripts that source this file
 MAILBOX_LOCAL_DIR="$MAILBOX_REPO_ROOT/deploy/local"
 
 say() { printf '%s\n' "$*" >&2; }
