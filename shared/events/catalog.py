@@ -81,6 +81,9 @@ class LetterAccepted(EventData):
     assisting_unit_ids: list[str] = Field(default_factory=list)
     major: bool = False
     handed_over_at: datetime
+    lead_unit_name: str | None = Field(
+        default=None, description="the lead unit's name as users read it (reports, charts)"
+    )
 
 
 class LetterNotAccepted(EventData):
@@ -234,6 +237,12 @@ class ClockScheduled(EventData):
     due: datetime
     provisional: bool
     state: ClockState
+    working_days: int | None = Field(
+        default=None, description="working days counted, approved extensions included"
+    )
+    change: Literal["opened", "extended", "due_set", "recomputed", "reopened"] = Field(
+        default="opened", description="why this clock.scheduled was sent"
+    )
 
 
 class ClockClosed(EventData):

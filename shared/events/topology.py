@@ -27,6 +27,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     "deadlines": (
         "letter.received",
+        "letter.classified",
         "letter.accepted",
         "letter.not_accepted",
         "letter.forwarded",
