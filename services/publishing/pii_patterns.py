@@ -53,9 +53,10 @@ ID18_RE = re.compile(
 )
 ID15_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
 CARD_RE = re.compile(
-    r"(?<![\d])(?:\d{16,19}|\d{4}(?P<s>[ \-])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)?\d{1,3})?)(?!\d)"
+    r"(?<![\d])(?:\d{16,19}|\d{4}(?P<s>[ \-])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)?\d{1,3})?)"
+    r"(?![\dXx])"
 )
-CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,18}(?!\d)")
+CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,18}(?![\dXx])")
 EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]*)@"
     r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})"

@@ -1,0 +1,173 @@
+"""Property-based redaction tests: generated secrets in random surroundings always go."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.publishing.leak_scan import leak_scan
+from services.publishing.name_lexicon import surnames
+from services.publishing.redaction import PersonData, Redaction, apply_spans, redact
+from tests.publishing.letters import id_number
+
+# Everyday characters of complaint letters, and punctuation; no digits, so that a generated
+# number keeps its own boundaries.
+_HAN = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下"
+    "过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都"
+    "两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重"
+    "新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想"
+    "已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知"
+    "较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研质"
+)
+_PUNCT = "，。！？、：；（）“” \n"
+surroundings = st.text(alphabet=st.sampled_from(_HAN + _PUNCT), max_size=40)
+
+_SEPARATORS = ("", " ", "-")
+
+
+@st.composite
+def id_numbers(draw: st.DrawFn) -> str:
+    """A valid 18-digit ID number (check digit X included when it falls so)."""
+    region = draw(st.sampled_from(["110105", "500103", "500106", "510104", "440305", "320102"]))
+    born = draw(st.dates(min_value=date(1920, 1, 1), max_value=date(2025, 12, 31)))
+    serial = draw(st.integers(min_value=0, max_value=999))
+    return id_number(f"{region}{born:%Y%m%d}{serial:03d}")
+
+
+@st.composite
+def mobiles(draw: st.DrawFn) -> str:
+    """A mobile number as 11 digits."""
+    second = draw(st.sampled_from("3456789"))
+    rest = draw(st.text(alphabet="0123456789", min_size=9, max_size=9))
+    return f"1{second}{rest}"
+
+
+@st.composite
+def written_mobiles(draw: st.DrawFn) -> tuple[str, str]:
+    """(digits, as written): 3-4-4 with a separator, with or without a country code."""
+    digits = draw(mobiles())
+    sep = draw(st.sampled_from(_SEPARATORS))
+    written = sep.join((digits[:3], digits[3:7], digits[7:]))
+    prefix = draw(st.sampled_from(["", "+86 ", "+86-", "+86", "0086 ", "(+86)"]))
+    return digits, prefix + written
+
+
+@st.composite
+def written_ids(draw: st.DrawFn) -> tuple[str, str]:
+    """(ID number, as written): plain or spaced 6-8-4."""
+    number = draw(id_numbers())
+    sep = draw(st.sampled_from(_SEPARATORS))
+    if draw(st.booleans()):
+        number = number.lower()
+    return number.upper(), sep.join((number[:6], number[6:14], number[14:]))
+
+
+@st.composite
+def chinese_names(draw: st.DrawFn) -> str:
+    """A surname from the list (single or compound) and a one- or two-character given name."""
+    single, compound = surnames()
+    surname = draw(st.sampled_from(sorted(single | compound)))
+    given_name = draw(
+        st.text(
+            alphabet=st.sampled_from("伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞"), min_size=1, max_size=2
+        )
+    )
+    return surname + given_name
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit() or ch in "Xx").upper()
+
+
+def _assert_well_formed(original: str, result: Redaction) -> None:
+    previous_end = 0
+    for span in result.spans:
+        assert previous_end <= span.start < span.end <= len(original)
+        previous_end = span.end
+    assert apply_spans(original, result.spans) == result.text
+
+
+_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_SETTINGS
+@given(before=surroundings, after=surroundings, phone=written_mobiles())
+def test_generated_mobiles_are_always_masked(
+    before: str, after: str, phone: tuple[str, str]
+) -> None:
+    digits, written = phone
+    text = before + written + after
+    result = redact(text)
+    start = len(before)
+    number_start = start + written.rindex(digits[0], 0, len(written) - 10)
+    [span] = [s for s in result.spans if s.start <= number_start < s.end]
+    assert span.kind == "phone"
+    assert span.end == start + len(written)
+    assert span.replacement.count("*") == 4
+    assert _digits(span.replacement).endswith(digits[:3] + digits[7:])
+    assert written not in result.text
+    assert leak_scan(result.text) == []
+    _assert_well_formed(text, result)
+
+
+@_SETTINGS
+@given(before=surroundings, after=surroundings, id_written=written_ids())
+def test_generated_id_numbers_are_always_masked(
+    before: str, after: str, id_written: tuple[str, str]
+) -> None:
+    number, written = id_written
+    text = before + written + after
+    result = redact(text)
+    assert written not in result.text
+    [span] = [s for s in result.spans if s.kind == "id_number"]
+    assert (span.start, span.end) == (len(before), len(before) + len(written))
+    assert span.replacement.count("*") == 8
+    assert _digits(span.replacement) == number[:6] + number[14:]
+    assert leak_scan(result.text) == []
+    _assert_well_formed(text, result)
+
+
+@_SETTINGS
+@given(
+    parts=st.lists(surroundings, min_size=4, max_size=4),
+    name=chinese_names(),
+    phone=written_mobiles(),
+    id_written=written_ids(),
+)
+def test_the_writers_own_secrets_never_reach_the_output(
+    parts: list[str], name: str, phone: tuple[str, str], id_written: tuple[str, str]
+) -> None:
+    digits, phone_written = phone
+    number, id_text = id_written
+    text = parts[0] + name + parts[1] + phone_written + parts[2] + id_text + parts[3] + name
+    person = PersonData(name=name, phone=digits, id_number=number)
+    result = redact(text, person=person)
+    for secret in (name, digits, number, phone_written, id_text):
+        assert secret not in result.text
+    assert leak_scan(result.text, person=person) == []
+    assert leak_scan(text, person=person) != []
+    _assert_well_formed(text, result)
+
+
+_ANY_TEXT = st.text(
+    alphabet=st.sampled_from(_HAN[:80] + _PUNCT + "0123456789Xx@.-+()（）号栋室单元楼路 abc"),
+    max_size=120,
+)
+
+
+@_SETTINGS
+@given(text=_ANY_TEXT)
+def test_any_redacted_text_passes_the_leak_scan(text: str) -> None:
+    result = redact(text)
+    _assert_well_formed(text, result)
+    assert leak_scan(result.text) == []
+
+
+@_SETTINGS
+@given(text=_ANY_TEXT)
+def test_redaction_is_idempotent_on_its_own_output(text: str) -> None:
+    once = redact(text).text
+    assert leak_scan(redact(once).text) == []
