@@ -1,0 +1,28 @@
+# One image for the four services and the platform simulator; docker-compose.yml picks
+# the command. Built from uv.lock without the dev tools, run as an unprivileged user.
+FROM python:3.11-slim AS build
+
+ENV UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+RUN pip install --no-cache-dir uv
+WORKDIR /src
+# Dependencies first, in their own layer, so a code change does not reinstall them.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY shared ./shared
+COPY services ./services
+RUN uv sync --frozen --no-dev --no-editable
+
+FROM python:3.11-slim
+
+RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin mailbox
+COPY --from=build /app/.venv /app/.venv
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /app
+USER mailbox
+EXPOSE 8001 8002 8003 8004 8900
+CMD ["mailbox", "--help"]
