@@ -17,6 +17,12 @@ FERRETDB_SRC="$MAILBOX_LOCAL_DIR/ferretdb"
 FERRETDB_BIN="$MAILBOX_VAR_DIR/bin/ferretdb-local"
 PROBE_PY="$(helper_python)"
 
+# Erlang node names are unique per host (epmd), so a second stack on other ports (a
+# CI clone beside a developer's stack) gets its own.
+rabbitmq_node() {
+    if [ "$MAILBOX_AMQP_PORT" = 5672 ]; then echo mailbox@localhost; else echo "mailbox-$MAILBOX_AMQP_PORT@localhost"; fi
+}
+
 port_of() {
     case "$1" in
     rabbitmq) echo "$MAILBOX_AMQP_PORT" ;;
@@ -38,7 +44,7 @@ data_dir_of() {
 
 log_of() {
     case "$1" in
-    rabbitmq) echo "$MAILBOX_LOG_DIR/rabbitmq/mailbox@localhost.log" ;;
+    rabbitmq) echo "$MAILBOX_LOG_DIR/rabbitmq/$(rabbitmq_node).log" ;;
     *) echo "$MAILBOX_LOG_DIR/$1.log" ;;
     esac
 }
@@ -171,7 +177,7 @@ EOF
     spawn rabbitmq-wrapper "$MAILBOX_LOG_DIR/rabbitmq/startup.log" env \
         HOME="$base" \
         ERL_EPMD_ADDRESS=127.0.0.1 \
-        RABBITMQ_NODENAME=mailbox@localhost \
+        RABBITMQ_NODENAME="$(rabbitmq_node)" \
         RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
         RABBITMQ_NODE_PORT="$MAILBOX_AMQP_PORT" \
         RABBITMQ_DIST_PORT="$((MAILBOX_AMQP_PORT + 20000))" \
