@@ -21,10 +21,12 @@ UNIT_RE = re.compile(
 TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])")
 DOUBLE_RE = re.compile(r"(?<![\d\-.])\d{1,3}-\d{1,4}(?![\d\-])")
 # A room number written bare after a building or unit: `A座1203`, `3单元502`.
-BARE_ROOM_RE = re.compile(r"\d{2,5}(?![\d.%元万千百号栋幢座楼层室户年月日岁个人次])")
+BARE_ROOM_RE = re.compile(
+    r"\d{1,5}(?:-\d{1,4}){0,2}(?![\d.%元万千百号栋幢座楼层室户年月日岁个人次])"
+)
 
 # A lone `N号` is a house number only after one of these (the end of a street or estate name).
-_STREET_END = frozenset("路街道巷里村社弄院苑园城庭府寓厦墅湾居坊镇乡庄屯坝坪湖桥舍宅")
+_STREET_END = frozenset("路街道巷里村社组队弄院苑园城庭府寓厦墅湾居坊镇乡庄屯坝坪湖桥舍宅")
 _STREET_END_WORDS = ("小区", "花园", "家园", "公寓", "大厦", "广场", "新村", "社区", "胡同", "大道")
 # ... and not when what follows makes it a line, a document or a count.
 _NOT_HOUSE_AFTER = re.compile(

@@ -138,6 +138,20 @@ class _Text:
             self._hmm[start] = table
         return table.get(pos)
 
+    def inside_unknown_word(self, pos: int) -> bool:
+        """Whether `pos` is inside (not at the start of) a word the dictionary lacks.
+
+        The HMM sometimes glues a name to its cue (队长马 / 六): such a word does not hide a
+        name the way a known word (感谢, 老师傅) does.
+        """
+        if self.token_at(pos) is not None:
+            return False
+        for back in range(1, 4):
+            tok = self.token_at(pos - back)
+            if tok is not None:
+                return tok.end > pos and tok.flag == OOV
+        return False
+
 
 def _title_at(text: str, pos: int) -> bool:
     return TITLE_RE.match(text, pos) is not None or ROLE_CUE_RE.match(text, pos) is not None
@@ -183,7 +197,9 @@ def name_at(doc: _Text, pos: int, *, strong: bool) -> NameHit | None:
                 return None  # 负责人和相关人员: 和 is a conjunction before a word
         return NameHit(pos, end, text[pos:given])
     if tok is None:
-        return None  # the surname sits inside a word: 感谢 is not 谢
+        if not doc.inside_unknown_word(pos):
+            return None  # the surname sits inside a word: 感谢 is not 谢
+        tok = Token(pos, pos + 1, OOV)
     length = tok.end - tok.start
     if length == 1 and tok.flag in GRAMMAR_FLAGS:
         return None  # 向张经理反映: 向 is a preposition here
@@ -207,7 +223,7 @@ def _cue_names(doc: _Text) -> Iterable[NameHit]:
         if hit:
             yield hit
     for m in ROLE_CUE_RE.finditer(text):
-        if doc.token_at(m.end()) is None:
+        if doc.token_at(m.end()) is None and not doc.inside_unknown_word(m.end()):
             continue  # 老师傅: the cue is part of a longer word
         hit = name_at(doc, m.end(), strong=False)
         if hit:

@@ -19,7 +19,7 @@ for _keep in "（）：，；！？":  # Chinese punctuation stays, the address 
 _TRANSLATE = str.maketrans({chr(k): chr(v) for k, v in _FULLWIDTH.items()})
 
 # One optional separator between digit groups: space or any dash.
-SEP = r"[ \t\-\u2010-\u2015]"
+SEP = r"[ \t.\-\u2010-\u2015]"
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -48,9 +48,8 @@ LANDLINE_RE = re.compile(
     rf"[1-9]\d{{2,3}}{SEP}?\d{{4}})(?P<ext>(?:转|-|#|ext\.?)\d{{1,5}})?(?!\d)"
 )
 LOCAL_PHONE_RE = re.compile(r"(?<![\d\-])[2-9]\d{6,7}(?![\d\-])")
-ID18_RE = re.compile(
-    rf"(?<![\d])\d{{6}}{SEP}?(?:\d{{8}}|\d{{4}}{SEP}\d{{4}}){SEP}?\d{{3}}[\dXx](?![\dA-Za-z])"
-)
+# Any grouping (6-8-4, 4-4-4-4-2 …): the check digit, region and birth date keep it precise.
+ID18_RE = re.compile(rf"(?<![\d])\d(?:{SEP}?\d){{16}}{SEP}?[\dXx](?![\dA-Za-z])")
 ID15_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
 CARD_RE = re.compile(
     r"(?<![\d])(?:\d{16,19}|\d{4}(?P<s>[ \-])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)?\d{1,3})?)"
@@ -60,6 +59,14 @@ CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,18}(?![\dXx])")
 EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]*)@"
     r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})"
+)
+
+# Instant-messaging accounts are contact data like a phone; only right after their cue, since
+# a bare 9-digit number or a Latin word could be anything.
+QQ_RE = re.compile(r"(?:QQ|qq|Qq|扣扣)(?:号码|号)?[:：\s]*(?P<v>[1-9]\d{4,11})(?!\d)")
+WECHAT_RE = re.compile(
+    r"(?:微信|weixin|WeChat|wechat|vx|VX|wx)(?:号码|号|ID|id)?[:：\s]*"
+    r"(?P<v>[A-Za-z][A-Za-z0-9_\-]{5,19})(?![A-Za-z0-9_\-@])"
 )
 
 
@@ -212,6 +219,15 @@ def find_emails(norm: str, *, masking: Masking) -> Iterator[Hit]:
         yield Hit(m.start(), m.end(), "email", rep)
 
 
+def find_accounts(norm: str) -> Iterator[Hit]:
+    """QQ numbers and WeChat IDs after their cue; the first and last character stay."""
+    for pattern in (QQ_RE, WECHAT_RE):
+        for m in pattern.finditer(norm):
+            value = m.group("v")
+            rep = value[0] + "*" * (len(value) - 2) + value[-1]
+            yield Hit(m.start("v"), m.end("v"), "account", rep)
+
+
 def find_numbers_and_emails(norm: str, *, masking: Masking) -> list[Hit]:
     """All number and e-mail hits of a normalised text, overlapping ones included."""
     hits: list[Hit] = []
@@ -219,4 +235,5 @@ def find_numbers_and_emails(norm: str, *, masking: Masking) -> list[Hit]:
     hits.extend(find_bank_cards(norm, masking=masking))
     hits.extend(find_phones(norm, masking=masking))
     hits.extend(find_emails(norm, masking=masking))
+    hits.extend(find_accounts(norm))
     return hits

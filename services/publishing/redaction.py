@@ -19,7 +19,15 @@ from services.publishing.person_match import person_hits
 from services.publishing.pii_patterns import Hit, Masking, find_numbers_and_emails, normalise
 
 SpanKind = Literal[
-    "name", "phone", "landline", "id_number", "email", "bank_card", "house_number", "address"
+    "name",
+    "phone",
+    "landline",
+    "id_number",
+    "email",
+    "bank_card",
+    "house_number",
+    "address",
+    "account",
 ]
 
 
@@ -94,6 +102,7 @@ _PRIORITY = {
     "phone": 3,
     "landline": 3,
     "email": 4,
+    "account": 4,
     "address": 5,
     "house_number": 6,
     "name": 7,

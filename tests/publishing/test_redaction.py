@@ -93,6 +93,10 @@ def test_handwritten_letter_keeps_survive_and_nothing_else_is_masked(letter: Let
         ("投诉人：司马相如。", "投诉人：司马某。"),
         ("我去找了物业的张三丰和王小明", "我去找了物业的张某和王某"),
         ("此致\n敬礼！\n陈红梅\n2026年10月1日", "此致\n敬礼！\n陈某\n2026年10月1日"),
+        ("保安队长马六动手打人。", "保安队长马某动手打人。"),
+        ("我和邻居赵大海吵了一架。", "我和邻居赵某吵了一架。"),
+        ("该公司的法人代表孙红雷拒不露面。", "该公司的法人代表孙某拒不露面。"),
+        ("承办人：王小二 联系电话：12345", "承办人：王某 联系电话：12345"),
     ],
 )
 def test_names_next_to_cues_become_surname_mou(text: str, expected: str) -> None:
@@ -158,6 +162,8 @@ def test_writer_name_from_metadata_keeps_its_whole_surname(name: str, expected: 
         ("(023)68881234", "(023)******34"),
         ("（023）68881234", "（023）******34"),
         ("(028)8765-4321", "(028)****-**21"),
+        ("139.1234.5678", "139.****.5678"),
+        ("023—68881234", "023—******34"),
         ("010-12345678", "010-******78"),
     ],
 )
@@ -198,6 +204,9 @@ def test_non_personal_text_is_not_damaged(text: str) -> None:
         ("华润二十四城22栋698室", "华润二十四城×××"),
         ("北城天街A座1203", "北城天街×××"),
         ("春晖路26号17栋4单元1702室", "春晖路×××"),
+        ("新华村5组12号", "新华村5组×××"),
+        ("谢家湾正街49号华润二十四城6期8栋12-3", "谢家湾正街×××华润二十四城6期×××"),
+        ("建新东路3号2-5-1", "建新东路×××"),
     ],
 )
 def test_house_numbers_go_district_and_street_stay(text: str, expected: str) -> None:
@@ -228,6 +237,17 @@ def test_id_numbers_cards_and_emails() -> None:
     assert expected_card in result.text
     assert "*" * 12 + other_card[-4:] in result.text
     assert "Z***@qq.com" in result.text
+
+
+def test_an_id_number_in_any_grouping_and_messaging_accounts() -> None:
+    from tests.publishing.letters import ID_X, spaced
+
+    grouped = spaced(ID_X, (4, 4, 4, 4, 2))
+    result = redact(f"身份证 {grouped}，QQ：123456789，微信号：zhangsan_1988。")
+    assert [span.kind for span in result.spans] == ["id_number", "account", "account"]
+    assert grouped not in result.text
+    assert "123456789" not in result.text
+    assert "zhangsan_1988" not in result.text
 
 
 def test_an_id_number_with_a_wrong_check_digit_is_not_an_id() -> None:
