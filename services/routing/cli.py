@@ -1,0 +1,187 @@
+"""`mailbox classify`: the routing service's suggestions, offline (no servers needed)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+
+if TYPE_CHECKING:
+    from services.routing.directory_data import Directory
+    from services.routing.rules import RuleSet
+    from services.routing.suggestion import LetterInput
+
+# Lines written per flush: streams a long input without a syscall per line.
+_JSONL_CHUNK_LINES = 1024
+
+
+def _load(*, rules_path: Path | None, directory_path: Path | None) -> tuple[RuleSet, Directory]:
+    # Imported here so that `mailbox --help` does not pay for pydantic models and rapidfuzz.
+    from pydantic import ValidationError
+
+    from services.routing.directory_data import load_directory
+    from services.routing.rules import load_rules
+
+    try:
+        rules = load_rules(rules_path)
+    except (ValidationError, ValueError) as error:
+        raise typer.BadParameter(_first_error(error), param_hint="--rules") from None
+    try:
+        directory = load_directory(directory_path)
+    except (ValidationError, ValueError) as error:
+        raise typer.BadParameter(_first_error(error), param_hint="--directory") from None
+    return rules, directory
+
+
+def _first_error(error: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return str(error)
+
+
+def _parse(raw: bytes) -> tuple[object, LetterInput, dict[str, Any]]:
+    """The id, the letter and the whole object of one input line; ValueError if unusable."""
+    from pydantic import ValidationError
+
+    from services.routing.suggestion import LetterInput
+
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError('expected an object {"id", "title", "text", "person"}')
+    letter_id = data.get("id")
+    if letter_id is not None and not isinstance(letter_id, str | int):
+        raise ValueError('"id" must be a string or an integer')
+    fields = {key: data[key] for key in ("title", "text", "person") if key in data}
+    if fields.get("title") is None:
+        fields.pop("title", None)
+    try:
+        letter = LetterInput.model_validate(fields)
+    except ValidationError as error:
+        raise ValueError(_first_error(error)) from None
+    return letter_id, letter, data
+
+
+def _lines(path: Path | None) -> Iterator[tuple[int, bytes]]:
+    if path is None:
+        yield from enumerate(sys.stdin.buffer, start=1)
+        return
+    with path.open("rb") as source:
+        yield from enumerate(source, start=1)
+
+
+def _run_jsonl(rules: RuleSet, directory: Directory) -> int:
+    """Answer each stdin line in order; return how many lines failed."""
+    from services.routing.classifier import classify
+    from services.routing.evaluation import output_record
+
+    sink = sys.stdout.buffer
+    failures = 0
+    pending: list[bytes] = []
+    for number, raw in _lines(None):
+        if not raw.strip():
+            continue
+        try:
+            letter_id, letter, _ = _parse(raw)
+            answer = output_record(letter_id, classify(letter, rules=rules, directory=directory))
+        except ValueError as error:
+            failures += 1
+            answer = {"line": number, "error": str(error)}
+        pending.append(orjson.dumps(answer))
+        if len(pending) >= _JSONL_CHUNK_LINES:
+            sink.write(b"\n".join(pending) + b"\n")
+            pending.clear()
+    if pending:
+        sink.write(b"\n".join(pending) + b"\n")
+    sink.flush()
+    return failures
+
+
+def _evaluate(path: Path, *, rules: RuleSet, directory: Directory) -> dict[str, Any]:
+    from services.routing.classifier import classify
+    from services.routing.evaluation import agreement, output_record
+
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    skipped: list[dict[str, Any]] = []
+    for number, raw in _lines(path):
+        if not raw.strip():
+            continue
+        try:
+            letter_id, letter, data = _parse(raw)
+            labels = data.get("labels")
+            if not isinstance(labels, dict):
+                raise ValueError('no "labels" object')
+        except ValueError as error:
+            skipped.append({"line": number, "error": str(error)})
+            continue
+        got = output_record(letter_id, classify(letter, rules=rules, directory=directory))
+        pairs.append((got, labels))
+    return {
+        "rules_version": rules.version,
+        **agreement(pairs),
+        "skipped": skipped,
+    }
+
+
+def classify_command(
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl",
+            help='Read {"id", "title", "text", "person"} per stdin line; write one answer each.',
+        ),
+    ] = False,
+    evaluate: Annotated[
+        Path | None,
+        typer.Option(
+            "--evaluate",
+            help="Labelled JSONL (dev-letters format): print agreement figures as JSON.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="Rule set JSON (default: the packaged rules).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--directory",
+            help="Directory JSON (default: the packaged sample).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Suggest nature, acceptance and route for letters, offline."""
+    if jsonl == (evaluate is not None):
+        raise typer.BadParameter("give exactly one of --jsonl and --evaluate")
+    rule_set, directory_data = _load(rules_path=rules, directory_path=directory)
+    if evaluate is not None:
+        figures = _evaluate(evaluate, rules=rule_set, directory=directory_data)
+        typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+        return
+    if _run_jsonl(rule_set, directory_data):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:
+    """Add `classify`; `bench` is taken for symmetry with the other areas (no benchmark yet)."""
+    del bench
+    app.command(name="classify")(classify_command)
