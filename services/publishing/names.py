@@ -41,6 +41,7 @@ from services.publishing.name_lexicon import (
 from services.publishing.pii_patterns import Hit
 
 OOV = "oov"
+VERY_COMMON_FREQ = 2000
 # Brands and places of three or more characters protect the names inside them: 周黑鸭 has no 周黑.
 PROTECTED_RE = re.compile(
     "|".join(sorted((w for w in NOT_NAMES if len(w) >= 3), key=len, reverse=True))
@@ -187,8 +188,12 @@ def name_at(doc: _Text, pos: int, *, strong: bool) -> NameHit | None:
     if n == 0:
         return None
     end = given + n
-    if text[pos:end] in NOT_NAMES:
-        return None
+    if text[pos:end] in NOT_NAMES or _title_at(text, pos):
+        return None  # 司机师傅: the "surname" 师 starts a title
+    if any(is_word(text[pos:k]) for k in range(end + 1, min(pos + 4, len(text)) + 1)):
+        return None  # 老板娘金口玉言: a name would cut a known word in two
+    if any(_very_common(text[pos:k]) for k in range(pos + 2, end + 1)):
+        return None  # 此致敬礼！全体业主
     tok = doc.token_at(pos)
     if strong:
         if tok and tok.end - tok.start == 1 and tok.flag in GRAMMAR_FLAGS:
@@ -318,6 +323,12 @@ def common_word(chunk: str) -> bool:
     tag: str = dt.word_tag_tab.get(chunk, "")
     freq: int = dt.tokenizer.FREQ.get(chunk, 0)
     return freq >= 50 and not tag.startswith("nr")
+
+
+def _very_common(chunk: str) -> bool:
+    # Frequent enough that even after 我叫 it is the word, not a name (全体, 高兴, 文明).
+    freq: int = _posseg().dt.tokenizer.FREQ.get(chunk, 0)
+    return freq >= VERY_COMMON_FREQ
 
 
 def is_word(chunk: str) -> bool:

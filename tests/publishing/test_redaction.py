@@ -117,6 +117,11 @@ def test_names_next_to_cues_become_surname_mou(text: str, expected: str) -> None
         "老师傅说这个不行，负责人和相关人员都在。",
         "我们在周黑鸭买了东西，希望你们管一管。",
         "银行卡号丢了怎么办？",
+        "老板娘金口玉言，司机师傅绕路了。",
+        "此致敬礼！全体业主",
+        "工作人员常常不在岗，经理马上就来，老板何时退款？",
+        "客服高度重视，医生建议住院，业主们很生气。",
+        "他是我的邻居，姓王。",
     ],
 )
 def test_words_that_are_not_full_names_stay(text: str) -> None:
