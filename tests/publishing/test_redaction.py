@@ -287,3 +287,26 @@ def test_redact_fields_masks_a_name_found_in_one_field_in_all() -> None:
     for result in results.values():
         assert "王建国" not in result.text
         assert "王某" in result.text
+
+
+def test_config_changes_what_survives() -> None:
+    from services.publishing.redaction import RedactionConfig
+    from tests.publishing.letters import ID_X
+
+    config = RedactionConfig(
+        mobile_keep_head=0,
+        mobile_keep_tail=2,
+        landline_keep_tail=0,
+        id_keep_head=2,
+        id_keep_tail=0,
+        house_number_marker="（门牌号略）",
+        mask_other_names=False,
+    )
+    text = f"经理王建国，电话13812345678，座机023-68881234，身份证{ID_X}，家住民族路118号。"
+    result = redact(text, config=config)
+    assert result.text == (
+        f"经理王建国，电话*********78，座机023-********，身份证{ID_X[:2]}{'*' * 16}，"
+        "家住民族路（门牌号略）。"
+    )
+    own = redact(text, person=PersonData(name="王建国"), config=config)
+    assert "王某" in own.text
