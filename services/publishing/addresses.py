@@ -18,7 +18,7 @@ UNIT_RE = re.compile(
     rf"(?P<pre>附|之)?(?P<num>{_NUM})(?P<suf>号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄)"
     r"(?P<tail>(?:-\d{1,4}){0,2})"
 )
-TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])")
+TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])(?:号|室)?")
 DOUBLE_RE = re.compile(r"(?<![\d\-.])\d{1,3}-\d{1,4}(?![\d\-])")
 # A room number written bare after a building or unit: `A座1203`, `3单元502`.
 BARE_ROOM_RE = re.compile(
@@ -28,6 +28,8 @@ BARE_ROOM_RE = re.compile(
 # A lone `N号` is a house number only after one of these (the end of a street or estate name).
 _STREET_END = frozenset("路街道巷里村社组队弄院苑园城庭府寓厦墅湾居坊镇乡庄屯坝坪湖桥舍宅")
 _STREET_END_WORDS = ("小区", "花园", "家园", "公寓", "大厦", "广场", "新村", "社区", "胡同", "大道")
+_ADDRESS_CUE = re.compile(r"(?:门牌|地址|住址|家住|住在|居住在|户籍地)[^，。！？；,.!?;\n]*$")
+_ADDRESS_CUE_REACH = 24
 # ... and not when what follows makes it a line, a document or a count.
 _NOT_HOUSE_AFTER = re.compile(
     r"(?:文件|文|令|线|公告|通知|字|档|窗口|台风|码头|口岸|仓|球员|场次|选手)"
@@ -69,7 +71,10 @@ def _street_before(norm: str, start: int) -> bool:
         return False
     if norm[start - 1] in _STREET_END:
         return True
-    return any(norm.endswith(w, 0, start) for w in _STREET_END_WORDS)
+    if any(norm.endswith(w, 0, start) for w in _STREET_END_WORDS):
+        return True
+    # 门牌号：88号, 住址是88号: an address cue earlier in the same clause.
+    return _ADDRESS_CUE.search(norm, max(0, start - _ADDRESS_CUE_REACH), start) is not None
 
 
 def _runs(units: list[_Unit]) -> Iterator[list[_Unit]]:
@@ -110,8 +115,8 @@ def house_number_spans(norm: str) -> list[tuple[int, int]]:
     for run in _runs(_units(norm)):
         if len(run) == 1 and not _alone_is_house(norm, run[0]):
             continue
-        if not any(u.arabic for u in run):
-            continue
+        if not any(u.arabic for u in run) and not _street_before(norm, run[0].start):
+            continue  # 两栋楼 is a count; 阳光小区三栋二单元 is an address
         end = run[-1].end
         if run[-1].suffix in {"栋", "幢", "座", "单元", "楼", "号楼"}:
             bare = BARE_ROOM_RE.match(norm, end)
