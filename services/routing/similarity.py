@@ -91,8 +91,11 @@ def text_similarity(text: str, other: str, *, score_cutoff: float = 0) -> float:
         return 0.0
     by_chars = fuzz.ratio(a, b, score_cutoff=score_cutoff)
     if by_chars >= 100:
-        return by_chars
-    by_words = fuzz.token_sort_ratio(segment(text), segment(other), score_cutoff=score_cutoff)
+        return 100.0
+    # token_sort_ratio splits on whitespace: hand it jieba's words joined by spaces.
+    by_words = fuzz.token_sort_ratio(
+        " ".join(segment(text)), " ".join(segment(other)), score_cutoff=score_cutoff
+    )
     return round(max(by_chars, by_words), 1)
 
 

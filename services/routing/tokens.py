@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
+import warnings
 from typing import Any
 
 _lock = threading.Lock()
@@ -28,7 +29,12 @@ def _jieba() -> Any:
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
-                import jieba
+                # jieba's source has invalid escape sequences: compiling it without cached
+                # bytecode warns, and a warnings-as-errors run turns that into a SyntaxError.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", SyntaxWarning)
+                    import jieba
 
                 # jieba announces its dictionary loading at DEBUG/INFO on its own logger.
                 jieba.setLogLevel(logging.WARNING)
