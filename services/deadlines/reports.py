@@ -1,0 +1,305 @@
+"""Monthly report and annual summary (Art. 6 ③), computed in Python over indexed period queries.
+
+What counts in a period:
+- letters: received in it (by platform, source, nature, scope, reason, route, lead unit);
+- clocks: falling due in it (met, overdue — open or closed late —, still open, stopped);
+- extensions, returns and publications: decided / returned / published in it;
+- reminders: issued in it; deductions: recorded in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from services.deadlines.calendar import SHANGHAI
+from services.deadlines.repository import (
+    AssessmentRepository,
+    ClockRepository,
+    FactsRepository,
+    ReminderRepository,
+)
+from shared.clock import ensure_aware
+from shared.errors import Invalid
+from shared.events.vocabulary import LABELS_ZH, ClockState
+
+UNDECIDED = "undecided"
+UNCLASSIFIED = "unclassified"
+NO_UNIT = "none"
+
+
+class Period(BaseModel):
+    """A calendar month or year in Asia/Shanghai, as a half-open UTC interval."""
+
+    kind: Literal["month", "year"]
+    label: str
+    start: datetime
+    end: datetime
+
+    def holds(self, at: datetime | None) -> bool:
+        """Whether an instant lies in the period."""
+        return at is not None and self.start <= ensure_aware(at) < self.end
+
+
+def month_period(month: str) -> Period:
+    """The period of a month written YYYY-MM."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError as exc:
+        raise Invalid(f"month {month!r} is not YYYY-MM", details={"field": "month"}) from exc
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return Period(kind="month", label=month, start=_midnight(first), end=_midnight(following))
+
+
+def year_period(year: int) -> Period:
+    """The period of a year."""
+    return Period(
+        kind="year",
+        label=str(year),
+        start=_midnight(date(year, 1, 1)),
+        end=_midnight(date(year + 1, 1, 1)),
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return ensure_aware(datetime(day.year, day.month, day.day, tzinfo=SHANGHAI))
+
+
+class ClockStats(BaseModel):
+    """Clocks falling due in the period."""
+
+    due: int = 0
+    met: int = 0
+    overdue: int = 0
+    open: int = 0
+    stopped: int = 0
+    on_time_rate: float | None = Field(default=None, description="met / (met + overdue)")
+
+
+class LetterCounts(BaseModel):
+    """Letters received in the period."""
+
+    total: int = 0
+    by_platform: dict[str, int] = Field(default_factory=dict)
+    by_source: dict[str, int] = Field(default_factory=dict)
+    by_nature: dict[str, int] = Field(default_factory=dict)
+    by_scope: dict[str, int] = Field(default_factory=dict)
+    not_accepted_by_reason: dict[str, int] = Field(default_factory=dict)
+    by_route: dict[str, int] = Field(default_factory=dict)
+    by_unit: dict[str, int] = Field(default_factory=dict)
+
+
+class UnitRow(BaseModel):
+    """One unit's figures in the period."""
+
+    unit_id: str
+    unit_name: str
+    letters: int = 0
+    clocks: ClockStats = Field(default_factory=ClockStats)
+    extensions_approved: int = 0
+    reminders: int = 0
+    returns: int = 0
+    deduction_items: int = 0
+    deduction_points: float = 0.0
+
+
+class Report(BaseModel):
+    """The monthly report or annual summary."""
+
+    period: Period
+    generated_at: datetime
+    letters: LetterCounts
+    on_time_by_kind: dict[str, ClockStats]
+    extensions: dict[str, int]
+    reminders: dict[str, int]
+    returns: dict[str, int]
+    deductions: dict[str, float]
+    publication_modes: dict[str, int]
+    units: list[UnitRow]
+
+
+def _stats(clocks: Iterable[dict[str, Any]], *, now: datetime) -> ClockStats:
+    stats = ClockStats()
+    for clock in clocks:
+        stats.due += 1
+        state = clock["state"]
+        if state == ClockState.stopped:
+            stats.stopped += 1
+        elif state == ClockState.met:
+            stats.met += 1
+        elif state == ClockState.overdue or clock["due"] <= now:
+            stats.overdue += 1
+        else:
+            stats.open += 1
+    decided = stats.met + stats.overdue
+    stats.on_time_rate = round(stats.met / decided, 4) if decided else None
+    return stats
+
+
+def _count(values: Iterable[str]) -> dict[str, int]:
+    return dict(sorted(Counter(values).items()))
+
+
+class ReportBuilder:
+    """Builds reports from the service's collections."""
+
+    def __init__(
+        self,
+        *,
+        clocks: ClockRepository,
+        reminders: ReminderRepository,
+        assessment: AssessmentRepository,
+        facts: FactsRepository,
+    ) -> None:
+        self._clocks = clocks
+        self._reminders = reminders
+        self._assessment = assessment
+        self._facts = facts
+
+    async def build(self, period: Period, *, now: datetime) -> Report:
+        """The report of one period, as of `now`."""
+        if period.kind == "month":
+            letters = await self._facts.active_in_month(period.label)
+        else:
+            letters = await self._facts.active_in_year(int(period.label))
+        clocks = await self._clocks.due_between(period.start, period.end)
+        reminders = await self._reminders.issued_between(period.start, period.end)
+        items = await self._assessment.recorded_between(period.start, period.end)
+        names = await self._facts.unit_names()
+
+        received = [f for f in letters if period.holds(f.get("received_at"))]
+        counts = _letter_counts(received)
+
+        by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for clock in clocks:
+            if clock.get("unit_id"):
+                by_unit[clock["unit_id"]].append(clock)
+        kinds = sorted({str(c["kind"]) for c in clocks})
+        on_time = {k: _stats((c for c in clocks if c["kind"] == k), now=now) for k in kinds}
+
+        def in_period(field: str) -> list[dict[str, Any]]:
+            return [x for f in letters for x in f.get(field, []) if period.holds(x.get("at"))]
+
+        approved = in_period("extensions_approved")
+        returns = in_period("returns")
+        publications = in_period("publications")
+        units = sorted(
+            set(by_unit)
+            | set(counts.by_unit) - {NO_UNIT}
+            | {r["unit_id"] for r in reminders}
+            | {i["unit_id"] for i in items}
+        )
+        rows = []
+        for unit in units:
+            unit_items = [i for i in items if i["unit_id"] == unit]
+            rows.append(
+                UnitRow(
+                    unit_id=unit,
+                    unit_name=names.get(unit, unit),
+                    letters=counts.by_unit.get(unit, 0),
+                    clocks=_stats(by_unit.get(unit, []), now=now),
+                    extensions_approved=sum(1 for a in approved if a.get("unit_id") == unit),
+                    reminders=sum(1 for r in reminders if r["unit_id"] == unit),
+                    returns=sum(1 for r in returns if r.get("unit_id") == unit),
+                    deduction_items=len(unit_items),
+                    deduction_points=round(sum(float(i["points"]) for i in unit_items), 2),
+                )
+            )
+        answered = [r for r in reminders if r.get("answer")]
+        return Report(
+            period=period,
+            generated_at=now,
+            letters=counts,
+            on_time_by_kind=on_time,
+            extensions={
+                "requested": len(in_period("extensions_requested")),
+                "approved": len(approved),
+                "refused": len(in_period("extensions_refused")),
+            },
+            reminders={
+                "issued": len(reminders),
+                "answered": len(answered),
+                "answered_in_time": sum(1 for r in answered if r["answer"].get("in_time")),
+                "unanswered": len(reminders) - len(answered),
+            },
+            returns={"total": len(returns), **_count(r["reason"] for r in returns)},
+            deductions={
+                "items": len(items),
+                "points": round(sum(float(i["points"]) for i in items), 2),
+                **{f"items_{k}": v for k, v in _count(str(i["kind"]) for i in items).items()},
+            },
+            publication_modes=_count(str(p.get("mode") or p.get("kind")) for p in publications),
+            units=rows,
+        )
+
+
+def _letter_counts(received: list[dict[str, Any]]) -> LetterCounts:
+    def nature(f: dict[str, Any]) -> str:
+        return str(f.get("nature") or (f.get("suggested") or {}).get("nature") or UNCLASSIFIED)
+
+    def scope(f: dict[str, Any]) -> str:
+        accepted = f.get("accepted")
+        return UNDECIDED if accepted is None else ("accepted" if accepted else "not_accepted")
+
+    return LetterCounts(
+        total=len(received),
+        by_platform=_count(str(f.get("platform", "?")) for f in received),
+        by_source=_count(str(f.get("source", "?")) for f in received),
+        by_nature=_count(nature(f) for f in received),
+        by_scope=_count(scope(f) for f in received),
+        not_accepted_by_reason=_count(
+            str(f["not_accepted_reason"]) for f in received if f.get("not_accepted_reason")
+        ),
+        by_route=_count(str(f["route"]) for f in received if f.get("route")),
+        by_unit=_count(str(f.get("lead_unit_id") or NO_UNIT) for f in received),
+    )
+
+
+CSV_HEADER = ("section", "dimension", "key", "label", "value")
+
+
+def to_csv(report: Report) -> str:
+    """The report as CSV: section, dimension, key, label (Chinese where known), value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    names = {u.unit_id: u.unit_name for u in report.units}
+
+    def label(key: str) -> str:
+        return LABELS_ZH.get(key) or names.get(key, "")
+
+    writer.writerow(("period", report.period.kind, report.period.label, "", ""))
+    writer.writerow(("letters", "total", "all", "", report.letters.total))
+    for dimension in (
+        "by_platform",
+        "by_source",
+        "by_nature",
+        "by_scope",
+        "not_accepted_by_reason",
+        "by_route",
+        "by_unit",
+    ):
+        values: dict[str, int] = getattr(report.letters, dimension)
+        for key, value in values.items():
+            writer.writerow(("letters", dimension, key, label(key), value))
+    for kind, stats in report.on_time_by_kind.items():
+        for metric, value in stats.model_dump().items():
+            writer.writerow(("on_time", kind, metric, label(kind), "" if value is None else value))
+    for section in ("extensions", "reminders", "returns", "deductions", "publication_modes"):
+        section_values: dict[str, Any] = getattr(report, section)
+        for key, value in section_values.items():
+            writer.writerow((section, "total", key, label(key), value))
+    for unit in report.units:
+        row = unit.model_dump(exclude={"unit_id", "unit_name", "clocks"})
+        row.update({f"on_time_{k}": v for k, v in unit.clocks.model_dump().items()})
+        for metric, value in row.items():
+            writer.writerow(
+                ("units", unit.unit_id, metric, unit.unit_name, "" if value is None else value)
+            )
+    return out.getvalue()

@@ -1,0 +1,486 @@
+"""The deadlines domain: clocks opened, moved and closed; time passing; follow-ups.
+
+MongoDB is the source of truth. Timers only wake the service; every decision is
+taken here against the stored clock and `clock.now()`. After each write the
+clock's timers are (re)armed; if that fails (Redis down) the sweep still finds
+the clock when it falls due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from services.deadlines.calendar_admin import CalendarAdmin
+from services.deadlines.clocks import ClockRules, Reschedule
+from services.deadlines.models import (
+    PRODUCER,
+    Adjustment,
+    ClockDoc,
+    ReminderDoc,
+    answer_clock_id,
+    assessment_item_id,
+    reminder_id,
+)
+from services.deadlines.repository import (
+    AssessmentRepository,
+    ClockRepository,
+    ReminderRepository,
+)
+from services.deadlines.settings import DeadlinesSettings
+from shared.aggregate import Change
+from shared.audit import AuditEntry, system_actor
+from shared.clock import Clock, to_shanghai
+from shared.events import make_event
+from shared.events.catalog import AssessmentRecorded, ReminderIssued
+from shared.events.vocabulary import ClockKind, ClockState
+from shared.logging import get_logger
+from shared.mongo import Document
+
+log = get_logger(__name__)
+
+
+class TimerPort(Protocol):
+    """What the service needs from the timers (timers.Timers)."""
+
+    async def schedule(self, clock_id: str, *, at: datetime, kind: str) -> bool: ...
+
+    async def cancel(self, clock_id: str, *, at: datetime, kind: str) -> None: ...
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    recomputed: int = 0
+    due_soon: int = 0
+    overdue: int = 0
+    follow_ups: int = 0
+    calendar_reloaded: bool = False
+    now: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class DeadlinesService:
+    """Opens, moves and closes clocks; reacts to time passing."""
+
+    def __init__(
+        self,
+        *,
+        clocks: ClockRepository,
+        reminders: ReminderRepository,
+        assessment: AssessmentRepository,
+        calendar: CalendarAdmin,
+        settings: DeadlinesSettings,
+        clock: Clock,
+        timers: TimerPort | None = None,
+    ) -> None:
+        self.clocks = clocks
+        self.reminders = reminders
+        self.assessment = assessment
+        self.calendar = calendar
+        self.settings = settings
+        self.clock = clock
+        self.timers = timers
+        self.actor = system_actor(PRODUCER)
+        self._sweep_lock = asyncio.Lock()
+
+    @property
+    def rules(self) -> ClockRules:
+        """The clock rules on the current calendar."""
+        return self.calendar.rules
+
+    # -- clocks opened and closed by events -------------------------------------------------
+
+    async def open_clock(
+        self,
+        *,
+        clock_id: str,
+        letter_id: str,
+        kind: ClockKind,
+        unit_id: str | None,
+        start: datetime,
+        working_days: int,
+        why: str,
+        event_id: str | None = None,
+        reminder: str | None = None,
+        closed: tuple[datetime, str] | None = None,
+    ) -> bool:
+        """Open a clock once (a repeated event finds it there); False if it existed."""
+        doc, events, audit = self.rules.open(
+            clock_id=clock_id,
+            letter_id=letter_id,
+            kind=kind,
+            unit_id=unit_id,
+            start=start,
+            working_days=working_days,
+            now=self.clock.now(),
+            actor=self.actor,
+            why=why,
+            event_id=event_id,
+            reminder_id=reminder,
+            closed=closed,
+        )
+        created = await self.clocks.create(doc, events=events, audit=audit)
+        if created:
+            await self._arm(doc)
+        return created
+
+    async def close_clock(
+        self, clock_id: str, *, at: datetime, why: str, event_id: str | None = None
+    ) -> Document | None:
+        """Close an open clock (met or late); None if there is no such clock."""
+        if await self.clocks.get(clock_id) is None:
+            return None
+        now = self.clock.now()
+        doc = await self.clocks.mutate(
+            clock_id,
+            lambda d: self.rules.close(d, at=at, now=now, actor=self.actor, why=why),
+            event_id=event_id,
+        )
+        await self._arm(doc)
+        return doc
+
+    async def stop_clock(
+        self, clock_id: str, *, at: datetime, why: str, event_id: str | None = None
+    ) -> None:
+        """Stop an open clock that no longer applies."""
+        now = self.clock.now()
+        doc = await self.clocks.mutate(
+            clock_id,
+            lambda d: self.rules.stop(d, at=at, now=now, actor=self.actor, why=why),
+            event_id=event_id,
+        )
+        await self._arm(doc)
+
+    async def reschedule(
+        self,
+        clock_id: str,
+        *,
+        change: Reschedule,
+        why: str,
+        adjustment: Adjustment | None = None,
+        reopen: bool = False,
+        extension_id: str | None = None,
+        event_id: str | None = None,
+    ) -> Document | None:
+        """Recount a clock's due (extension, new due, reopening)."""
+        if await self.clocks.get(clock_id) is None:
+            return None
+        now = self.clock.now()
+        doc = await self.clocks.mutate(
+            clock_id,
+            lambda d: self.rules.reschedule(
+                d,
+                change=change,
+                now=now,
+                actor=self.actor,
+                why=why,
+                adjustment=adjustment,
+                reopen=reopen,
+                extension_id=extension_id,
+            ),
+            event_id=event_id,
+        )
+        await self._arm(doc)
+        await self.check_due(clock_id)
+        return doc
+
+    async def extension_requested(
+        self, clock_id: str, *, extension_id: str, requested_at: datetime, event_id: str
+    ) -> None:
+        """Remember a pending request on the handling clock."""
+        if await self.clocks.get(clock_id) is None:
+            return
+        now = self.clock.now()
+        await self.clocks.mutate(
+            clock_id,
+            lambda d: self.rules.extension_requested(
+                d, extension_id=extension_id, requested_at=requested_at, now=now, actor=self.actor
+            ),
+            event_id=event_id,
+        )
+
+    async def extension_refused(
+        self, clock_id: str, *, extension_id: str, why: str, event_id: str
+    ) -> None:
+        """Forget the request; overdue at once if the due passed while it waited."""
+        if await self.clocks.get(clock_id) is None:
+            return
+        now = self.clock.now()
+        doc = await self.clocks.mutate(
+            clock_id,
+            lambda d: self.rules.extension_refused(
+                d, extension_id=extension_id, now=now, actor=self.actor, why=why
+            ),
+            event_id=event_id,
+        )
+        await self._arm(doc)
+        await self.follow_up(clock_id)
+
+    # -- time passing -------------------------------------------------------------------------
+
+    async def on_timer(self, clock_id: str, kind: str) -> None:
+        """A timer woke the service: decide by the stored clock and the service's time."""
+        if kind == "due_soon":
+            await self.check_due_soon(clock_id)
+        else:
+            await self.check_due(clock_id)
+
+    async def check_due(self, clock_id: str) -> bool:
+        """Mark the clock overdue if its due passed (True if it did), then follow up."""
+        raw = await self.clocks.get(clock_id)
+        if raw is None:
+            return False
+        clock = ClockDoc.of(raw)
+        if clock.kind == ClockKind.reminder_answer and clock.reminder_id and clock.is_open:
+            # The answer may be stored while closing its clock was lost (a crash between).
+            stored = await self.reminders.get(clock.reminder_id)
+            answer = None if stored is None else ReminderDoc.of(stored).answer
+            if answer is not None:
+                await self.close_clock(clock_id, at=answer.answered_at, why="reminder answered")
+                return False
+        now = self.clock.now()
+        doc = await self.clocks.mutate(
+            clock_id, lambda d: self.rules.overdue(d, now=now, actor=self.actor)
+        )
+        became_overdue = bool(
+            doc["version"] != clock.version and doc["state"] == ClockState.overdue
+        )
+        if doc.get("follow_up"):
+            await self.follow_up(clock_id)
+        return became_overdue
+
+    async def check_due_soon(self, clock_id: str) -> bool:
+        """Send the due-soon notice if its time came (True if sent now)."""
+        if await self.clocks.get(clock_id) is None:
+            return False
+        now = self.clock.now()
+        before = await self.clocks.get(clock_id)
+        doc = await self.clocks.mutate(
+            clock_id, lambda d: self.rules.due_soon(d, now=now, actor=self.actor)
+        )
+        return before is not None and doc["version"] != before["version"]
+
+    async def follow_up(self, clock_id: str) -> bool:
+        """Issue the reminder or record the deduction an overdue clock still owes."""
+        raw = await self.clocks.get(clock_id)
+        if raw is None or not raw.get("follow_up"):
+            return False
+        clock = ClockDoc.of(raw)
+        if clock.follow_up == "reminder":
+            await self._issue_reminder(clock)
+        elif clock.follow_up == "assessment":
+            await self._record_unanswered(clock)
+        return True
+
+    async def _issue_reminder(self, clock: ClockDoc) -> None:
+        assert clock.unit_id is not None
+        rid = reminder_id(clock.id, number=len(clock.reminders) + 1)
+        now = self.clock.now()
+        days = self.settings.reminder_answer_working_days
+        answer_due = self.rules.compute(start=now, base_working_days=days, adjustments=()).due
+        text = (
+            f"催办：来信 {clock.letter_id} 的办理已超过期限"
+            f"（{to_shanghai(clock.due):%Y-%m-%d %H:%M}），"
+            f"请于 {to_shanghai(answer_due):%Y-%m-%d %H:%M} 前反馈办理情况。"
+        )
+        doc: Document = {
+            "_id": rid,
+            "letter_id": clock.letter_id,
+            "clock_id": clock.id,
+            "unit_id": clock.unit_id,
+            "issued_at": now,
+            "answer_due": answer_due,
+            "answer_clock_id": answer_clock_id(rid),
+            "text": text,
+            "answered": False,
+            "answer": None,
+        }
+        event = make_event(
+            ReminderIssued(
+                reminder_id=rid,
+                clock_id=clock.id,
+                unit_id=clock.unit_id,
+                answer_due=answer_due,
+                text=text,
+            ),
+            producer=PRODUCER,
+            occurred_at=now,
+            letter_id=clock.letter_id,
+        )
+        audit = AuditEntry(
+            at=now,
+            actor=self.actor,
+            action="reminder.issued",
+            target_type="reminder",
+            target_id=rid,
+            letter_id=clock.letter_id,
+            after={"unit_id": clock.unit_id, "answer_due": answer_due.isoformat()},
+            note=f"clock {clock.id} overdue since {clock.due.isoformat()}",
+        )
+        if not await self.reminders.create(doc, events=[event], audit=[audit]):
+            stored = await self.reminders.get(rid)
+            assert stored is not None
+            doc = stored
+        await self.open_clock(
+            clock_id=str(doc["answer_clock_id"]),
+            letter_id=clock.letter_id,
+            kind=ClockKind.reminder_answer,
+            unit_id=clock.unit_id,
+            start=doc["issued_at"],
+            working_days=days,
+            why=f"reminder {rid} issued",
+            reminder=rid,
+        )
+
+        def done(d: Document) -> Change | None:
+            if d.get("follow_up") != "reminder" or rid in d.get("reminders", []):
+                return None
+            return Change(set={"follow_up": None}, push={"reminders": [rid]})
+
+        await self.clocks.mutate(clock.id, done)
+
+    async def _record_unanswered(self, clock: ClockDoc) -> None:
+        assert clock.unit_id is not None
+        assert clock.reminder_id is not None
+        item_id = assessment_item_id(clock.reminder_id)
+        now = self.clock.now()
+        points = self.settings.weight("reminder_unanswered")
+        year = to_shanghai(clock.due).year
+        reason = (
+            f"催办 {clock.reminder_id} 未在 "
+            f"{self.settings.reminder_answer_working_days} 个工作日内反馈"
+            f"（期限 {to_shanghai(clock.due):%Y-%m-%d %H:%M}）"
+        )
+        doc = {
+            "_id": item_id,
+            "unit_id": clock.unit_id,
+            "kind": "reminder_unanswered",
+            "points": points,
+            "year": year,
+            "reason": reason,
+            "letter_id": clock.letter_id,
+            "reminder_id": clock.reminder_id,
+            "recorded_at": now,
+            "recorded_by": self.actor.user_id,
+        }
+        await self.assessment.create(
+            doc,
+            events=[
+                make_event(
+                    AssessmentRecorded(
+                        item_id=item_id,
+                        unit_id=clock.unit_id,
+                        kind="reminder_unanswered",
+                        points=points,
+                        year=year,
+                        reason=reason,
+                    ),
+                    producer=PRODUCER,
+                    occurred_at=now,
+                    letter_id=clock.letter_id,
+                )
+            ],
+            audit=[
+                AuditEntry(
+                    at=now,
+                    actor=self.actor,
+                    action="assessment.recorded",
+                    target_type="assessment",
+                    target_id=item_id,
+                    letter_id=clock.letter_id,
+                    after={
+                        "unit_id": clock.unit_id,
+                        "points": points,
+                        "kind": "reminder_unanswered",
+                    },
+                    note=reason,
+                )
+            ],
+        )
+
+        def done(d: Document) -> Change | None:
+            return Change(set={"follow_up": None}) if d.get("follow_up") == "assessment" else None
+
+        await self.clocks.mutate(clock.id, done)
+
+    # -- the sweep ------------------------------------------------------------------------------
+
+    async def sweep(self) -> SweepReport:
+        """Catch up with everything due by now: what a lost timer would have done."""
+        async with self._sweep_lock:
+            report = SweepReport()
+            report.calendar_reloaded = await self.calendar.refresh()
+            report.recomputed = await self.recompute_stale()
+            report.now = self.clock.now()
+            for clock_id in await self.clocks.ids_due(report.now):
+                report.overdue += await self._guard(self.check_due(clock_id), report)
+            for clock_id in await self.clocks.ids_due_soon(report.now):
+                report.due_soon += await self._guard(self.check_due_soon(clock_id), report)
+            for clock_id in await self.clocks.ids_follow_up():
+                report.follow_ups += await self._guard(self.follow_up(clock_id), report)
+            return report
+
+    async def _guard(self, work: Awaitable[bool], report: SweepReport) -> int:
+        try:
+            done = await work
+        except Exception as exc:
+            # One bad clock must not stop the sweep; it is tried again next time.
+            log.warning("sweep step failed", error=str(exc))
+            report.errors.append(str(exc))
+            return 0
+        return 1 if done else 0
+
+    async def recompute_stale(self) -> int:
+        """Recount every open clock counted with an older calendar; how many moved."""
+        moved = 0
+        version = self.calendar.version
+        while True:
+            ids = await self.clocks.ids_stale(version)
+            if not ids:
+                return moved
+            for clock_id in ids:
+                before = await self.clocks.get(clock_id)
+                doc = await self.reschedule(
+                    clock_id, change="recomputed", why="working-day calendar changed"
+                )
+                if before is not None and doc is not None and doc["due"] != before["due"]:
+                    moved += 1
+                elif before is not None and doc is not None:
+                    moved += int(doc["provisional"] != before["provisional"])
+
+    async def rearm_timers(self) -> int:
+        """Schedule the timers of every running clock again (start-up; idempotent)."""
+        armed = 0
+        after: str | None = None
+        while True:
+            batch = await self.clocks.running(after_id=after)
+            if not batch:
+                return armed
+            for doc in batch:
+                await self._arm({**doc, "state": ClockState.running.value, "closed_at": None})
+                armed += 1
+            after = str(batch[-1]["_id"])
+
+    async def _arm(self, doc: Document) -> None:
+        if self.timers is None:
+            return
+        clock_id = str(doc["_id"])
+        running = doc.get("state") == ClockState.running and doc.get("closed_at") is None
+        due_soon_at: datetime | None = doc.get("due_soon_at")
+        try:
+            if running:
+                await self.timers.schedule(clock_id, at=doc["due"], kind="due")
+                if due_soon_at is not None and not doc.get("due_soon_sent"):
+                    await self.timers.schedule(clock_id, at=due_soon_at, kind="due_soon")
+            else:
+                await self.timers.cancel(clock_id, at=doc["due"], kind="due")
+                if due_soon_at is not None:
+                    await self.timers.cancel(clock_id, at=due_soon_at, kind="due_soon")
+        except Exception as exc:
+            # The clock is stored; the sweep finds it when it falls due.
+            log.warning("timer not armed", clock_id=clock_id, error=str(exc))

@@ -1,0 +1,175 @@
+"""Supervision (Art. 25–28): units answer reminders; the office records deductions; scores."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from services.deadlines.models import PRODUCER, AssessmentKind, ReminderAnswer, ReminderDoc
+from services.deadlines.repository import AssessmentRepository, ReminderRepository
+from services.deadlines.service import DeadlinesService
+from services.deadlines.settings import DeadlinesSettings
+from shared.aggregate import Change
+from shared.audit import Actor, AuditEntry
+from shared.auth import Principal
+from shared.clock import Clock, to_shanghai
+from shared.errors import Conflict
+from shared.events import make_event
+from shared.events.catalog import AssessmentRecorded, ReminderAnswered
+from shared.ids import new_id
+from shared.mongo import Document
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    """A unit's assessment score for a year."""
+
+    unit_id: str
+    score: float
+    deducted: float
+    items: int
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The audit actor for a person."""
+    return Actor(
+        user_id=principal.user_id,
+        name=principal.name,
+        role=principal.role.value,
+        unit_id=principal.unit_id,
+    )
+
+
+class SupervisionService:
+    """Answers to reminders, deduction items and scores."""
+
+    def __init__(
+        self,
+        *,
+        deadlines: DeadlinesService,
+        reminders: ReminderRepository,
+        assessment: AssessmentRepository,
+        settings: DeadlinesSettings,
+        clock: Clock,
+    ) -> None:
+        self._deadlines = deadlines
+        self._reminders = reminders
+        self._assessment = assessment
+        self._settings = settings
+        self._clock = clock
+
+    async def answer_reminder(
+        self, reminder: ReminderDoc, *, text: str, principal: Principal
+    ) -> Document:
+        """Store the unit's answer once, then close its answer clock (met if in time)."""
+        now = self._clock.now()
+        actor = actor_of(principal)
+
+        def decide(doc: Document) -> Change:
+            current = ReminderDoc.of(doc)
+            if current.answered:
+                raise Conflict(
+                    f"reminder {current.id} was answered already",
+                    details={"answered_at": current.answer and current.answer.answered_at},
+                )
+            answer = ReminderAnswer(
+                text=text,
+                answered_at=now,
+                by=principal.user_id,
+                by_name=principal.name,
+                in_time=now <= current.answer_due,
+            )
+            event = make_event(
+                ReminderAnswered(
+                    reminder_id=current.id, unit_id=current.unit_id, answered_at=now, text=text
+                ),
+                producer=PRODUCER,
+                occurred_at=now,
+                letter_id=current.letter_id,
+            )
+            audit = AuditEntry(
+                at=now,
+                actor=actor,
+                action="reminder.answered",
+                target_type="reminder",
+                target_id=current.id,
+                letter_id=current.letter_id,
+                before={"answered": False},
+                after={"answered": True, "in_time": answer.in_time},
+                note=text[:500],
+            )
+            return Change(
+                set={"answered": True, "answer": answer.model_dump()}, events=[event], audit=[audit]
+            )
+
+        doc = await self._reminders.mutate(reminder.id, decide)
+        await self._deadlines.close_clock(
+            reminder.answer_clock_id, at=now, why=f"answered by {principal.name}"
+        )
+        return doc
+
+    async def record(
+        self,
+        *,
+        unit_id: str,
+        kind: AssessmentKind,
+        reason: str,
+        principal: Principal,
+        letter_id: str | None = None,
+        points: float | None = None,
+    ) -> Document:
+        """Record a deduction item (wrong publication mode, Art. 28, or a manual one)."""
+        now = self._clock.now()
+        item_id = new_id("asm")
+        value = self._settings.weight(kind) if points is None else points
+        year = to_shanghai(now).year
+        doc: Document = {
+            "_id": item_id,
+            "unit_id": unit_id,
+            "kind": kind,
+            "points": value,
+            "year": year,
+            "reason": reason,
+            "letter_id": letter_id,
+            "reminder_id": None,
+            "recorded_at": now,
+            "recorded_by": principal.user_id,
+        }
+        event = make_event(
+            AssessmentRecorded(
+                item_id=item_id, unit_id=unit_id, kind=kind, points=value, year=year, reason=reason
+            ),
+            producer=PRODUCER,
+            occurred_at=now,
+            letter_id=letter_id,
+        )
+        audit = AuditEntry(
+            at=now,
+            actor=actor_of(principal),
+            action="assessment.recorded",
+            target_type="assessment",
+            target_id=item_id,
+            letter_id=letter_id,
+            after={"unit_id": unit_id, "kind": kind, "points": value, "year": year},
+            note=reason,
+        )
+        await self._assessment.create(doc, events=[event], audit=[audit])
+        return doc
+
+    async def scores(self, year: int, *, unit_id: str | None = None) -> list[UnitScore]:
+        """Each unit's score for a year: the base minus its deductions (never below zero)."""
+        deducted: dict[str, float] = defaultdict(float)
+        items: dict[str, int] = defaultdict(int)
+        for doc in await self._assessment.for_year(year, unit_id=unit_id):
+            deducted[doc["unit_id"]] += float(doc["points"])
+            items[doc["unit_id"]] += 1
+        base = self._settings.assessment_base_points
+        return [
+            UnitScore(
+                unit_id=unit,
+                score=round(max(base - deducted[unit], 0.0), 2),
+                deducted=round(deducted[unit], 2),
+                items=items[unit],
+            )
+            for unit in sorted(deducted)
+        ]
