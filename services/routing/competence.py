@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from services.routing.directory_data import Directory, ExternalRecipient, Unit
-from services.routing.matching import CompiledDirectory, CompiledRules, CueMatch, joined
+from services.routing.matching import (
+    CompiledDirectory,
+    CompiledRules,
+    CueMatch,
+    joined,
+    normalise,
+)
 from services.routing.suggestion import (
     FALLBACK_CONFIDENCE,
     MAX_ALTERNATIVES,
@@ -60,6 +66,10 @@ def directory_matches(text: str, directory: CompiledDirectory) -> DirectoryMatch
         departments=_ranked([(dept, table.match(text)) for dept, table in directory.departments]),
         districts=[d for d, table in directory.districts if table.match(text).score > 0],
     )
+
+
+def _place(district: ExternalRecipient) -> str:
+    return district.aliases[0] if district.aliases else district.name
 
 
 def _entry_evidence(entry: Unit | ExternalRecipient, match: CueMatch, what: str) -> Evidence:
@@ -175,8 +185,10 @@ def suggest_competence(
         dept, match = matches.departments[0]
         reasons = [_entry_evidence(dept, match, "属")]
         target = dept.id
-        if district is not None and local.score > 0:
-            # A local matter in a named district is the district government's (属地管理).
+        named = {normalise(name) for name in (dept.name, *dept.aliases)} & set(match.words)
+        if district is not None and local.score > 0 and not named:
+            # A local matter in a named district is the district government's (属地管理),
+            # unless the writer asks for the department by name.
             target = district.id
             alternatives.insert(
                 0, CompetenceAlternative(route=Route.forward, target_id=dept.id, score=match.score)
@@ -185,7 +197,7 @@ def suggest_competence(
                 0,
                 Evidence(
                     kind=EvidenceKind.rule,
-                    summary=f"属地事项（{joined(local)}），发生在{district.name.removesuffix('人民政府')}",
+                    summary=f"属地事项（{joined(local)}），发生在{_place(district)}",
                     rule="competence.local_cues",
                     words=list(local.words),
                     score=local.score,
@@ -207,7 +219,7 @@ def suggest_competence(
             reasons=[
                 Evidence(
                     kind=EvidenceKind.rule,
-                    summary=f"属地事项（{joined(local)}），发生在{district.name}辖区",
+                    summary=f"属地事项（{joined(local)}），发生在{_place(district)}",
                     rule="competence.local_cues",
                     words=list(local.words),
                     score=local.score,

@@ -183,6 +183,8 @@ def test_nothing_matched_goes_to_the_default_unit(rules: RuleSet, directory: Dir
         ("昨天坐网约车被司机绕路多收钱。", "transport"),
         ("綦江区某小区物业公司乱收停车费，业主多次反映无果。", "district-qijiang"),
         ("彭水县城我们小区楼下的路灯坏了半年没人修。", "district-pengshui"),
+        # Named by the writer: the department, even for a matter in a named district.
+        ("巴南区某小区里有人搞传销，请公安部门去查。", "public-security"),
     ],
 )
 def test_forward_to_the_right_recipient(
