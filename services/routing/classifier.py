@@ -210,7 +210,11 @@ def _suggest_scope(grounds: list[_Ground], partial: list[_Ground]) -> ScopeSugge
         reasons=[
             Evidence(
                 kind=EvidenceKind.default,
-                summary="未触及不受理情形" if not partial else "不受理用语未达阈值",
+                summary=(
+                    "未触及不受理情形"
+                    if not partial
+                    else "有不受理用语，但未达阈值或与商务职责相关"
+                ),
                 words=[w for g in partial for e in g.evidence for w in e.words],
             )
         ],
