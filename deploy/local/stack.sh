@@ -8,6 +8,11 @@
 #
 # A server already healthy on its port is left alone, whoever started it, so `up` is
 # idempotent and coexists with a distro service or a hand-started server.
+#
+# Settings (environment): MAILBOX_AMQP_PORT (5672), MAILBOX_REDIS_PORT (6379),
+# MAILBOX_MONGO_PORT (27017), MAILBOX_VAR_DIR (var/ of the repo: data, logs, pid files),
+# MAILBOX_STACK_TIMEOUT_S (90). A second stack beside the first takes other ports and
+# its own MAILBOX_VAR_DIR.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -76,10 +81,22 @@ listener_pid() {
     ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true
 }
 
-# Prints the pid recorded in var/run/NAME.pid when that process is alive and is ours;
+# var/run/NAME-PORT.pid: the port is part of the name, so a stack started on other
+# ports never takes the default stack's process for its own.
+pidfile_of() {
+    local port
+    case "$1" in
+    rabbitmq-wrapper) port="$(port_of rabbitmq)" ;;
+    *) port="$(port_of "$1")" ;;
+    esac
+    echo "$MAILBOX_RUN_DIR/$1-$port.pid"
+}
+
+# Prints the pid recorded in var/run/NAME-PORT.pid when that process is alive and is ours;
 # removes a stale pid file.
 pid_from_file() {
-    local name="$1" file="$MAILBOX_RUN_DIR/$1.pid" pid
+    local name="$1" file pid
+    file="$(pidfile_of "$name")"
     [ -s "$file" ] || return 0
     pid="$(tr -dc '0-9' <"$file")"
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
@@ -110,7 +127,7 @@ spawn() {
     # The lock fd is closed in the child: a daemon that inherited it would hold the
     # stack lock for as long as it runs.
     setsid nohup "$@" >>"$log" 2>&1 </dev/null {_mailbox_lock_fd}>&- &
-    echo "$!" >"$MAILBOX_RUN_DIR/$name.pid"
+    echo "$!" >"$(pidfile_of "$name")"
 }
 
 rabbitmq_server_bin() {
@@ -173,7 +190,7 @@ loopback_users.guest = true
 log.console = false
 log.file.level = info
 EOF
-    rm -f "$MAILBOX_RUN_DIR/rabbitmq.pid"
+    rm -f "$(pidfile_of rabbitmq)"
     spawn rabbitmq-wrapper "$MAILBOX_LOG_DIR/rabbitmq/startup.log" env \
         HOME="$base" \
         ERL_EPMD_ADDRESS=127.0.0.1 \
@@ -184,7 +201,7 @@ EOF
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
         RABBITMQ_MNESIA_BASE="$base/mnesia" \
         RABBITMQ_LOG_BASE="$MAILBOX_LOG_DIR/rabbitmq" \
-        RABBITMQ_PID_FILE="$MAILBOX_RUN_DIR/rabbitmq.pid" \
+        RABBITMQ_PID_FILE="$(pidfile_of rabbitmq)" \
         RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins" \
         RABBITMQ_CONFIG_FILE="$base/rabbitmq.conf" \
         RABBITMQ_ADVANCED_CONFIG_FILE="$base/advanced.config" \
@@ -317,9 +334,9 @@ cmd_down() {
         if [ "$name" = rabbitmq ]; then
             pid="$(pid_from_file rabbitmq-wrapper)"
             if [ -n "$pid" ]; then stop_pid "$pid"; fi
-            rm -f "$MAILBOX_RUN_DIR/rabbitmq-wrapper.pid"
+            rm -f "$(pidfile_of rabbitmq-wrapper)"
         fi
-        rm -f "$MAILBOX_RUN_DIR/$name.pid"
+        rm -f "$(pidfile_of "$name")"
     done
 }
 
