@@ -7,12 +7,12 @@ import sys
 import pygal
 from pygal.style import Style
 
+from services.deadlines.reports import Report
+
 # pygal appends a legacy import hook (for its `pygal.maps.*` map plugins, unused here)
 # that lacks `find_spec`: every later failed import in the process then warns, and the
 # service's optional imports fail on it. Take the hook out again.
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
-
-from services.deadlines.reports import Report
 
 # SVG text is drawn with the viewer's fonts: name CJK fonts first so that unit
 # names render as characters, not boxes, on Linux, Windows and macOS alike.

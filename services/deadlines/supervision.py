@@ -70,7 +70,9 @@ class SupervisionService:
             if current.answered:
                 raise Conflict(
                     f"reminder {current.id} was answered already",
-                    details={"answered_at": current.answer and current.answer.answered_at},
+                    details={
+                        "answered_at": current.answer and current.answer.answered_at.isoformat()
+                    },
                 )
             answer = ReminderAnswer(
                 text=text,

@@ -113,9 +113,7 @@ class Harness:
         """A fresh letter id."""
         return new_id("ltr")
 
-    async def publish(
-        self, data: EventData, *, letter_id: str, producer: str = "routing"
-    ) -> Event:
+    async def publish(self, data: EventData, *, letter_id: str, producer: str = "routing") -> Event:
         """Publish an event as another service would."""
         event = make_event(
             data, producer=producer, occurred_at=self.clock.now(), letter_id=letter_id
