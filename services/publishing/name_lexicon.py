@@ -37,8 +37,7 @@ def is_cjk(ch: str) -> bool:
 
 # Cues after which a name follows and recall wins: the writer says who someone is.
 STRONG_CUES = (
-    "我叫", "我名叫", "名叫", "本人叫", "本人姓名", "姓名", "联系人", "落款", "署名", "签名",
-    "具名",
+    "我叫", "我名叫", "名叫", "本人叫", "本人姓名", "姓名", "联系人", "落款",
     "举报人", "投诉人", "反映人", "来信人", "写信人", "申请人", "当事人", "收件人", "经办人",
     "承办人", "负责人", "办理人", "受理人", "接待人", "记录人", "审核人", "签发人", "答复人",
     "法定代表人", "法人代表", "此致敬礼", "敬礼",
@@ -64,7 +63,12 @@ TITLES = (
 TITLE_RE = re.compile("|".join(sorted(TITLES, key=len, reverse=True)))
 _CUE_GAP = r"(?:[:：]|\s|是|为|叫|名叫|姓名)*"
 STRONG_CUE_RE = re.compile(
-    "(?:" + "|".join(sorted(STRONG_CUES, key=len, reverse=True)) + r")[!！,，。.]?" + _CUE_GAP
+    "(?:"
+    + "|".join(sorted(STRONG_CUES, key=len, reverse=True))
+    + r")[!！,，。.]?"
+    + _CUE_GAP
+    # 签名时出错 is not a signature: these words count as cues only before a colon or a space.
+    + r"|(?:签名|署名|具名)[:：\s]+"
 )
 ROLE_CUE_RE = re.compile(
     "(?:" + "|".join(sorted(ROLE_CUES, key=len, reverse=True)) + ")" + _CUE_GAP
@@ -83,7 +87,7 @@ NOT_GIVEN_ALONE = frozenset("家总工局处科姐哥叔姨伯婆爷奶嫂妹弟
 PLACE_AFTER = re.compile(
     r"(?:区|县|市|省|州|镇|乡|村|路|街|巷|大道|广场|步行街|天街|商场|超市|公司|集团|小区|花园|"
     r"大厦|中心|医院|学校|大学|中学|小学|银行|市场|酒店|宾馆|饭店|餐厅|火锅|店|城|桥|站|坪|坝|湾|"
-    r"家园|公寓|苑|园|寺|庙|山|湖|港|机场|码头|景区|新区|片区|街道|社区|委员会)"
+    r"家园|公寓|苑|园|寺|庙|山|湖|港|机场|码头|景区|新区|片区|街道|社区|委员会|语)"
 )
 # A candidate that ends in one of these is itself a place: 张家界, 王府井, 高新区.
 PLACE_END = frozenset(
@@ -97,7 +101,7 @@ NOT_NAMES = frozenset(
     "杨国福 海底捞 刘一手 秦妈 德庄 华为 小米 钱大妈 黄桷坪 黄桷垭 石桥铺 杨家坪 沙坪坝 李家沱 "
     "陈家桥 张家界 王府井 高新区 江北 江北区 南坪 万州 黄山 金佛山 武隆 白市驿 龙门阵 谢谢 "
     "马上 高兴 江南 白色 黄金 方便 程序 任何 安全 文件 司马 欧阳 诸葛 上官 东方 皇甫 尉迟 "
-    "公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 南宫 西门 百里 呼延 国家 国务院 "
+    "麦克风 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 南宫 西门 百里 呼延 国家 国务院 "
     "万元 千元 百元 余元 余额 余款 白天 黄色 蓝色 金额 金融 金牌 高速 高铁 高中 高校 高层 "
     "马路 车辆 车主 车位 石油 石材 文化 文明 文旅 方案 方面 方式 常规 常务 史上 时间 时候 "
     "毛病 牛奶 江湖 钱款 钟点 钟表 尚未 关于 关键 连续 连锁 申请 申报 包装 包括 华润万家"
@@ -107,3 +111,15 @@ NOT_NAMES = frozenset(
 GRAMMAR_FLAGS = frozenset("p c d u uj ul uz ud ug uv r m q y e o f t".split())
 # 小刘, 老王, 阿张: a surname with one of these before it is a nickname, not a full name.
 NICKNAME_PREFIXES = frozenset("小老阿")
+# Surnames that are also everyday words (处理单, 时未, 方面, 路过): without a cue they need more
+# than the segmenter's say-so, so the cue-less paths skip them.
+AMBIGUOUS_SURNAMES = frozenset(
+    "单时和于向从同常能将才为以开关查管解区过连应宁全安成明文方平相利国由信付代计冷强元初云花水路车"
+    "门那都来东南西北上下中左右前原先师商司曲麻谷包甘党公项位吉"
+)
+# What comes right after a two-character name found without a cue (王刚带着…, 王刚说).
+NAME_FOLLOW = frozenset(
+    "说和与在带等是也把给对打来去让告表称讲问找跟同又就都还却已曾将要会能可被向从，、。；！？："
+)
+# A "surname" right after these is a measure word or part of a phrase: 这张卡, 一周后.
+NOT_BEFORE_NAME = frozenset("这那一两几每哪某此该")

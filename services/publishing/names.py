@@ -24,8 +24,11 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from services.publishing.name_lexicon import (
+    AMBIGUOUS_SURNAMES,
     GRAMMAR_FLAGS,
+    NAME_FOLLOW,
     NICKNAME_PREFIXES,
+    NOT_BEFORE_NAME,
     NOT_GIVEN,
     NOT_GIVEN_ALONE,
     NOT_NAMES,
@@ -42,6 +45,10 @@ from services.publishing.pii_patterns import Hit
 
 OOV = "oov"
 VERY_COMMON_FREQ = 2000
+FAMOUS_WORD_FREQ = 100
+# A given name that the dictionary knows as a word is rarely a frequent one.
+RARE_WORD_FREQ = 1000
+RARE_NAMEY_WORD_FREQ = 5000
 # Brands and places of three or more characters protect the names inside them: 周黑鸭 has no 周黑.
 PROTECTED_RE = re.compile(
     "|".join(sorted((w for w in NOT_NAMES if len(w) >= 3), key=len, reverse=True))
@@ -250,6 +257,14 @@ def _plausible(text: str, start: int, end: int, sur: int) -> bool:
     """Checks for a name found without a cue, where precision matters more."""
     word = text[start:end]
     given = word[sur:]
+    if sur == 1 and word[0] in AMBIGUOUS_SURNAMES:
+        return False
+    if start > 0 and text[start - 1] in NOT_BEFORE_NAME:
+        return False
+    if len(word) == 2 and (end >= len(text) or text[end] not in NAME_FOLLOW):
+        return False  # 高亮匹配, 公钥的: a two-character "name" needs a name-like sequel
+    if start > 0 and word[0] in PLACE_END and is_cjk(text[start - 1]):
+        return False  # 春晖路华润: the 路 ends a street
     if not 1 <= len(given) <= 2 or word in NOT_NAMES:
         return False
     if any(ch in NOT_GIVEN for ch in given) or (len(given) == 1 and given in NOT_GIVEN_ALONE):
@@ -271,6 +286,7 @@ def _segmenter_names(doc: _Text) -> Iterable[NameHit]:
     for c_start, c_end in doc.clauses:
         clause = text[c_start:c_end]
         tokens = segment(clause, hmm=False)
+        yield from _surname_word_names(doc, c_start, clause, tokens)
         run: list[Token] = []
         for tok in (*tokens, Token(len(clause), len(clause), "")):
             word = clause[tok.start : tok.end]
@@ -280,7 +296,7 @@ def _segmenter_names(doc: _Text) -> Iterable[NameHit]:
             yield from _run_names(doc, c_start, clause, run)
             run = []
             start = c_start + tok.start
-            if is_namey(tok.flag) and 3 <= len(word) <= 4:
+            if is_namey(tok.flag) and 3 <= len(word) <= 4 and not _dictionary_famous(word):
                 sur = surname_len(word, 0)
                 if sur and _plausible(text, start, c_start + tok.end, sur):
                     yield NameHit(start, c_start + tok.end, word[:sur])
@@ -289,6 +305,33 @@ def _segmenter_names(doc: _Text) -> Iterable[NameHit]:
                 end = c_start + tok.end + n
                 if n and _plausible(text, start, end, 2):
                     yield NameHit(start, end, word)
+
+
+def _surname_word_names(
+    doc: _Text, offset: int, clause: str, tokens: tuple[Token, ...]
+) -> Iterable[NameHit]:
+    """A lone surname before a rare two-character word: 谭 国庆, 杜 建平, 唐 小龙.
+
+    Given names are often words themselves, so the dictionary splits the name there. Frequent
+    words (领导, 平时) and a surname that reads as a grammar word, a measure word after a
+    numeral (一张图片) or a place (高新区) are left alone.
+    """
+    freq: dict[str, int] = _posseg().dt.tokenizer.FREQ
+    for i in range(len(tokens) - 1):
+        sur, given = tokens[i], tokens[i + 1]
+        if sur.end - sur.start != 1 or given.end - given.start != 2:
+            continue
+        if not surname_len(clause, sur.start) or sur.flag in GRAMMAR_FLAGS | {"a", "v"}:
+            continue
+        if i > 0 and tokens[i - 1].flag in {"m", "q", "r", "mq"}:
+            continue
+        word = clause[given.start : given.end]
+        limit = RARE_NAMEY_WORD_FREQ if is_namey(given.flag) else RARE_WORD_FREQ
+        if freq.get(word, 0) >= limit:
+            continue
+        start, end = offset + sur.start, offset + given.end
+        if _plausible(doc.text, start, end, 1):
+            yield NameHit(start, end, clause[sur.start])
 
 
 def _run_names(doc: _Text, offset: int, clause: str, run: list[Token]) -> Iterable[NameHit]:
@@ -325,6 +368,13 @@ def common_word(chunk: str) -> bool:
     return freq >= 50 and not tag.startswith("nr")
 
 
+def _dictionary_famous(word: str) -> bool:
+    # The dictionary's frequent "person" words are mostly transliterated places and brands
+    # (阿富汗, 西门子, 夏威夷); a letter's private people are rare or absent there.
+    freq: int = _posseg().dt.tokenizer.FREQ.get(word, 0)
+    return freq >= FAMOUS_WORD_FREQ
+
+
 def _very_common(chunk: str) -> bool:
     # Frequent enough that even after 我叫 it is the word, not a name (全体, 高兴, 文明).
     freq: int = _posseg().dt.tokenizer.FREQ.get(chunk, 0)
@@ -340,7 +390,7 @@ def is_word(chunk: str) -> bool:
 def _signature_names(doc: _Text) -> Iterable[NameHit]:
     for m in SIGNATURE_RE.finditer(doc.text):
         hit = name_at(doc, m.start("name"), strong=True)
-        if hit and hit.end == m.end("name"):
+        if hit and hit.end == m.end("name") and not is_word(m.group("name")):
             yield hit
 
 
