@@ -11,6 +11,7 @@ from shared.bus import EventBus
 from shared.events import Event, make_event
 from shared.events.catalog import TokenRevoked
 from shared.events.topology import dead_queue_name
+from tests.support import AMQP_URL
 
 
 def _event(n: int = 0) -> Event:
@@ -82,7 +83,7 @@ async def test_a_message_that_keeps_failing_is_parked_with_its_error(
     await bus.consume(handler)
     await bus.publish(_event(7))
     await _wait_for(lambda: len(calls) == 3)
-    url = "amqp://guest:guest@127.0.0.1:5672/"
+    url = AMQP_URL
     dead: list[aio_pika.abc.AbstractIncomingMessage] = []
 
     async def collect() -> None:
@@ -109,16 +110,14 @@ async def test_a_poison_message_goes_straight_to_the_dead_letter_queue(
         handled.append(event)
 
     await bus.consume(handler)
-    connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+    connection = await aio_pika.connect(AMQP_URL)
     channel = await connection.channel()
     exchange = await channel.get_exchange(exchange_name)
     await exchange.publish(aio_pika.Message(body=b"{not json"), routing_key="letter.received")
     await connection.close()
     dead: list[aio_pika.abc.AbstractIncomingMessage] = []
     for _ in range(100):
-        dead = await _dead_messages(
-            "amqp://guest:guest@127.0.0.1:5672/", dead_queue_name(exchange_name, "routing")
-        )
+        dead = await _dead_messages(AMQP_URL, dead_queue_name(exchange_name, "routing"))
         if dead:
             break
         await asyncio.sleep(0.05)
@@ -143,7 +142,7 @@ async def test_operators_list_and_requeue_parked_messages(
 
     await bus.consume(handler)
     await bus.publish(_event(9))
-    url = "amqp://guest:guest@127.0.0.1:5672/"
+    url = AMQP_URL
     parked = []
     for _ in range(200):
         parked = await list_dead_letters(url, exchange=exchange_name, services=["routing"])
