@@ -174,7 +174,51 @@ def bench_deadlines(
     typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
 
 
+def report(
+    month: Annotated[
+        str | None, typer.Option(help="Monthly report of YYYY-MM, e.g. 2026-10.")
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Annual summary of a year instead.")] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="json or csv (printed on stdout).")
+    ] = "json",
+    chart: Annotated[
+        Path | None, typer.Option(help="Also write the on-time chart by unit (SVG) here.")
+    ] = None,
+    url: Annotated[
+        str, typer.Option(help="The deadlines service.", envvar="MAILBOX_DEADLINES_URL")
+    ] = "http://127.0.0.1:8003",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Bearer token of an office role.", envvar="MAILBOX_TOKEN", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Fetch the monthly report or annual summary (and its chart) from the deadlines service."""
+    from services.deadlines.report_client import ReportRequest, fetch_report
+
+    if (month is None) == (year is None):
+        raise typer.BadParameter("give --month YYYY-MM or --year YYYY")
+    if output_format not in ("json", "csv"):
+        raise typer.BadParameter("--format is json or csv")
+    if not token:
+        raise typer.BadParameter("give --token or set MAILBOX_TOKEN")
+    request = ReportRequest(month=month, year=year, output_format=output_format)
+    try:
+        body, svg = fetch_report(url, token=token, request=request, chart=chart is not None)
+    except RuntimeError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    sys.stdout.buffer.write(body if body.endswith(b"\n") else body + b"\n")
+    sys.stdout.buffer.flush()
+    if chart is not None and svg is not None:
+        chart.write_bytes(svg)
+        typer.echo(f"chart written to {chart}", err=True)
+
+
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:
-    """Add `deadline`, and `deadlines` under the `bench` group."""
+    """Add `deadline` and `report`, and `deadlines` under the `bench` group."""
     app.command(name="deadline")(deadline)
+    app.command(name="report")(report)
     bench.command(name="deadlines")(bench_deadlines)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
+import uvicorn
+from typer.testing import CliRunner
+
+from services.deadlines import cli as deadlines_cli
 
 from services.deadlines.models import handling_clock_id, reminder_id, upload_clock_id
 from shared.auth import Role
@@ -28,8 +36,8 @@ from shared.events.vocabulary import (
     PublicationMode,
     ReturnReason,
 )
-from tests.deadlines.harness import Harness, at
-from tests.support import auth
+from tests.deadlines.harness import Harness, at, until
+from tests.support import auth, token
 
 OFFICE = auth(Role.office_clerk)
 
@@ -267,3 +275,47 @@ async def test_units_cannot_read_reports(month: Harness) -> None:
     assert response.status_code == 403
     bad = await month.client.get("/reports/monthly", params={"month": "2026-13"}, headers=OFFICE)
     assert bad.status_code == 422
+
+
+async def test_report_command_prints_the_report_and_writes_the_chart(
+    month: Harness, tmp_path: Path
+) -> None:
+    # The command speaks HTTP to a real server: serve the running app on a free port.
+    server = uvicorn.Server(
+        uvicorn.Config(month.app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        await until(_started(server), what="uvicorn started")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        root, bench = typer.Typer(), typer.Typer()
+        root.add_typer(bench, name="bench")
+        deadlines_cli.register(root, bench=bench)
+        chart = tmp_path / "october.svg"
+        args = ["report", "--month", "2026-10", "--url", f"http://127.0.0.1:{port}"]
+        env = {"MAILBOX_TOKEN": token(Role.office_head)}
+        runner = CliRunner()
+        result = await asyncio.to_thread(
+            runner.invoke, root, [*args, "--chart", str(chart)], env=env
+        )
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["letters"]["total"] == 5
+        assert "商贸处" in chart.read_text(encoding="utf-8")
+        as_csv = await asyncio.to_thread(runner.invoke, root, [*args, "--format", "csv"], env=env)
+        assert as_csv.exit_code == 0
+        assert "letters,by_platform,cq_gov,,3" in as_csv.stdout
+        refused = await asyncio.to_thread(
+            runner.invoke, root, args, env={"MAILBOX_TOKEN": token(Role.unit_head, unit_id="u")}
+        )
+        assert refused.exit_code == 1
+        assert "403" in refused.output
+    finally:
+        server.should_exit = True
+        await serving
+
+
+def _started(server: uvicorn.Server) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return server.started
+
+    return check
