@@ -17,7 +17,6 @@ import uvicorn
 from typer.testing import CliRunner
 
 from services.deadlines import cli as deadlines_cli
-
 from services.deadlines.models import handling_clock_id, reminder_id, upload_clock_id
 from shared.auth import Role
 from shared.events.catalog import (
