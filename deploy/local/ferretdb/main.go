@@ -18,6 +18,10 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data", "var/ferretdb", "folder for the SQLite databases")
+	// WAL with synchronous=NORMAL fsyncs at checkpoints, not at every commit: a
+	// killed server loses nothing (the OS has the pages), only a power cut could.
+	// That is the trade a local and test stack wants; production runs MongoDB.
+	synchronous := flag.String("synchronous", "normal", "SQLite synchronous pragma: full, normal or off")
 	flag.Parse()
 
 	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
@@ -26,7 +30,7 @@ func main() {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
+		SQLiteURL: "file:" + *dataDir + "/?_pragma=synchronous(" + *synchronous + ")",
 	})
 	if err != nil {
 		log.Fatalf("ferretdb: %v", err)
