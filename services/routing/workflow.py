@@ -340,6 +340,12 @@ def transition(
     major: bool = False,
 ) -> State:
     """The state after `action`, or Forbidden (403) / InvalidTransition (409)."""
+    step = check(state, action, role=role, party=party)
+    return resolve(state, step.target, slip_outcome=slip_outcome, major=major)
+
+
+def check(state: State, action: Action, *, role: Role, party: Party) -> Step:
+    """The step `action` takes from `state`, or Forbidden (403) / InvalidTransition (409)."""
     authorize(action, role=role, party=party)
     step = TRANSITIONS[state].get(action)
     if step is None:
@@ -352,7 +358,7 @@ def transition(
             f"while the letter is '{state}', only {', '.join(sorted(roles))} may {action}",
             details={"action": action.value, "state": state.value, "allowed_roles": sorted(roles)},
         )
-    return resolve(state, step.target, slip_outcome=slip_outcome, major=major)
+    return step
 
 
 def resolve(

@@ -1,0 +1,444 @@
+"""Requests: bounded models; every mutating request carries the `version` the client read.
+
+A bad value answers 422 naming the field and the reason (pydantic for shape and bounds;
+the service, with the same error format, for what needs the directory or the letter).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from services.routing.models import Agency, ContactChannel, ContactOutcome
+from shared.events.vocabulary import (
+    Nature,
+    NotAcceptedReason,
+    PublicationMode,
+    ReturnReason,
+    Route,
+    Sensitivity,
+)
+
+EntryId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", examples=["market-order"])]
+UserId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$", examples=["u_zhangsan"])]
+
+# What people type when they do not want to write the part (Art. 29 wants it written).
+PLACEHOLDERS = frozenset(
+    "无 略 见附件 详见附件 同上 暂无 待定 待补充 待查 无意见 不详 空 无内容 见上 见前 如上"
+    " 同前 某某 测试 na n/a none null tbd todo xx xxx test".split()
+)
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def _meaningful(text: str) -> str:
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def substantive(min_chars: int) -> AfterValidator:
+    """A text part that says something: not a placeholder and at least `min_chars` letters."""
+
+    def check(value: str) -> str:
+        value = value.strip()
+        core = _meaningful(value)
+        if core in PLACEHOLDERS or _meaningful(value.replace("无", "")) == "":
+            raise ValueError(f"placeholder text ({value!r}) is not an answer; write this part")
+        if len(core) < min_chars:
+            raise ValueError(f"too short: at least {min_chars} characters of substance")
+        if len(set(core)) < min(3, min_chars):
+            raise ValueError("meaningless text: write this part")
+        return value
+
+    return AfterValidator(check)
+
+
+def _stripped(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+Stripped = AfterValidator(_stripped)
+
+
+class Versioned(BaseModel):
+    """The letter's `version` as the caller read it: a stale one answers 409."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=1_000_000, description="the letter's version you acted on")
+
+
+class VersionOnly(Versioned):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": 3}]})
+
+
+class SlipUpdate(Versioned):
+    """The clerk's handling slip (处理单); consistency is checked against the directory."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 1,
+                    "opinion": "反映预付卡商家跑路，属我委职责，建议由市场秩序处牵头直办。",
+                    "nature": "complaint",
+                    "accepted": True,
+                    "route": "direct",
+                    "lead_unit_id": "market-order",
+                    "assisting_unit_ids": ["consumption"],
+                    "notes": "",
+                    "major": False,
+                },
+                {
+                    "version": 1,
+                    "opinion": "来信为推销广告，建议不予受理。",
+                    "nature": "other",
+                    "accepted": False,
+                    "not_accepted_reason": "advertising",
+                },
+                {
+                    "version": 1,
+                    "opinion": "来信反映医保报销问题，属市医保局职责，建议转阅。",
+                    "nature": "help",
+                    "accepted": True,
+                    "route": "forward",
+                    "recipient_id": "medical-insurance",
+                },
+            ]
+        }
+    )
+
+    opinion: Annotated[str, Stripped] = Field(max_length=2000, description="受理意见")
+    summary: Annotated[str, Stripped] | None = Field(
+        default=None, max_length=1000, description="内容摘要; default: the letter's opening"
+    )
+    nature: Nature
+    accepted: bool
+    not_accepted_reason: NotAcceptedReason | None = None
+    route: Route | None = None
+    lead_unit_id: EntryId | None = None
+    assisting_unit_ids: list[EntryId] = Field(default_factory=list, max_length=10)
+    recipient_id: EntryId | None = Field(
+        default=None, description="forward: the department or district; escalate: the city office"
+    )
+    notes: str = Field(default="", max_length=2000, description="备注")
+    major: bool = Field(default=False, description="重大事项: the principal leader approves too")
+    reply_text: Annotated[str, Stripped] | None = Field(
+        default=None, max_length=4000, description="不受理答复; default: a polite template"
+    )
+    notice_text: Annotated[str, Stripped] | None = Field(
+        default=None, max_length=4000, description="转阅/呈办 notice; default: a template"
+    )
+
+
+class SlipApprove(Versioned):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 3, "comment": "同意直办。"}]}
+    )
+
+    comment: Annotated[str, Stripped] | None = Field(
+        default=None, max_length=1000, description="办公室负责人审核意见"
+    )
+
+
+class Comment(Versioned):
+    """A decision that must say why (send back, refuse)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 3, "comment": "请补充调查经过。"}]}
+    )
+
+    comment: Annotated[str, Stripped] = Field(min_length=2, max_length=2000)
+
+
+class OptionalComment(Versioned):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": 5, "comment": "同意。"}]})
+
+    comment: Annotated[str, Stripped] | None = Field(default=None, max_length=2000)
+
+
+class HandlerCreate(Versioned):
+    """Name the handler (经办人员) of the lead unit."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"version": 4, "user_id": "u_lihua", "name": "李华", "phone": "023-6366xxxx"}
+            ]
+        }
+    )
+
+    user_id: UserId
+    name: Annotated[str, Stripped] = Field(max_length=64)
+    phone: Annotated[str, Stripped] | None = Field(default=None, max_length=32)
+
+
+class ContactAttemptCreate(Versioned):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 5,
+                    "at": "2026-10-12T10:30:00+08:00",
+                    "channel": "phone",
+                    "outcome": "reached",
+                    "note": "与来信人电话沟通，了解到预付卡余额约2000元。",
+                }
+            ]
+        }
+    )
+
+    at: AwareDatetime = Field(description="when the writer was contacted")
+    channel: ContactChannel
+    outcome: ContactOutcome
+    note: str = Field(default="", max_length=2000)
+
+
+class ContactInvalidCreate(Versioned):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 6, "reason": "来信人所留电话为空号。"}]}
+    )
+
+    reason: Annotated[str, Stripped] = Field(min_length=2, max_length=1000)
+
+
+class AssistRequestCreate(Versioned):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"version": 6, "unit_id": "consumption", "question": "请提供预付卡备案情况。"}
+            ]
+        }
+    )
+
+    unit_id: EntryId
+    question: Annotated[str, Stripped] = Field(min_length=4, max_length=2000)
+
+
+class AssistAnswerCreate(Versioned):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"version": 7, "text": "经查，该商家已于2026年备案，备案号……"}]
+        }
+    )
+
+    text: Annotated[str, Stripped] = Field(min_length=4, max_length=8000)
+
+
+class ReplyDraft(Versioned):
+    """The reply with the five elements of Art. 29 and the proposed publication mode."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 7,
+                    "unit": "市商务委市场秩序处",
+                    "handler": "李华，联系电话023-6366xxxx",
+                    "investigation": "我处与来信人电话联系，并会同区商务委实地核查该门店。",
+                    "policy_basis": "《单用途商业预付卡管理办法（试行）》第二十条",
+                    "result": "已责令该商家限期退还预付卡余额，来信人已收到退款。",
+                    "proposed_mode": "online",
+                }
+            ]
+        }
+    )
+
+    unit: Annotated[str, substantive(2)] = Field(max_length=100, description="承办单位")
+    handler: Annotated[str, substantive(2)] = Field(max_length=100, description="经办人员")
+    investigation: Annotated[str, substantive(15)] = Field(max_length=8000, description="调查经过")
+    policy_basis: Annotated[str, substantive(6)] = Field(max_length=4000, description="政策依据")
+    result: Annotated[str, substantive(10)] = Field(max_length=8000, description="处理结果")
+    proposed_mode: PublicationMode = Field(description="公开方式意见")
+    not_public_reason: str | None = Field(
+        default=None,
+        max_length=1000,
+        validate_default=True,
+        description="required when the mode is not_public (Art. 22)",
+    )
+
+    @field_validator("not_public_reason")
+    @classmethod
+    def _reason_when_not_public(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _reason_for(info.data.get("proposed_mode"), value)
+
+
+def _reason_for(mode: Any, reason: str | None) -> str | None:
+    reason = reason.strip() if reason else None
+    if mode == PublicationMode.not_public and not reason:
+        raise ValueError("a reply that is not public needs its reason (Art. 22)")
+    if mode is not None and mode != PublicationMode.not_public:
+        return None
+    return reason
+
+
+class ReviewApprove(Versioned):
+    """An office reviewer approves; they may change the publication mode (Art. 21)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"version": 12},
+                {
+                    "version": 12,
+                    "publication_mode": "not_public",
+                    "not_public_reason": "涉及来信人个人隐私。",
+                    "comment": "改为不公开。",
+                },
+            ]
+        }
+    )
+
+    publication_mode: PublicationMode | None = Field(
+        default=None, description="leave out to keep the mode as it stands"
+    )
+    not_public_reason: str | None = Field(default=None, max_length=1000, validate_default=True)
+    comment: Annotated[str, Stripped] | None = Field(default=None, max_length=2000)
+
+    @field_validator("not_public_reason")
+    @classmethod
+    def _reason_when_not_public(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _reason_for(info.data.get("publication_mode"), value)
+
+
+class ReviewReturn(Versioned):
+    """Art. 26: return the reply to the unit with the reason and what to do."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 12,
+                    "reason": "off_topic",
+                    "comment": "答复未回应来信人关于退款的诉求，请重新办理。",
+                    "new_due": "2026-10-20T23:59:59+08:00",
+                }
+            ]
+        }
+    )
+
+    reason: ReturnReason
+    comment: Annotated[str, Stripped] = Field(min_length=4, max_length=2000)
+    new_due: AwareDatetime | None = Field(
+        default=None, description="a new handling due; else the running due holds"
+    )
+
+
+class SensitivityCreate(Versioned):
+    """Art. 22: grounds that keep the answer not public from now on."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"version": 8, "sensitivities": ["privacy"], "reason": "涉及来信人家庭纠纷细节。"}
+            ]
+        }
+    )
+
+    sensitivities: list[Sensitivity] = Field(min_length=1, max_length=5)
+    reason: Annotated[str, Stripped] = Field(min_length=4, max_length=1000)
+
+    @field_validator("sensitivities")
+    @classmethod
+    def _art22_only(cls, value: list[Sensitivity]) -> list[Sensitivity]:
+        if Sensitivity.national_security in value:
+            raise ValueError("national security is a referral (Art. 23): POST /referral")
+        if len(set(value)) != len(value):
+            raise ValueError("each ground once")
+        return value
+
+
+class ReferralCreate(Versioned):
+    """Art. 23: propose a referral to public or state security."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"version": 8, "agency": "state_security", "reason": "来信涉嫌危害国家安全。"}
+            ]
+        }
+    )
+
+    agency: Agency
+    reason: Annotated[str, Stripped] = Field(min_length=4, max_length=1000)
+
+
+class ReferralDecision(Versioned):
+    """The office leader approves the referral (the letter is locked) or refuses it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 9, "approve": True, "comment": "同意移交。"}]}
+    )
+
+    approve: bool
+    comment: Annotated[str, Stripped] | None = Field(
+        default=None, max_length=1000, validate_default=True
+    )
+
+    @field_validator("comment")
+    @classmethod
+    def _why_refused(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("approve") is False and not value:
+            raise ValueError("a refusal says why")
+        return value
+
+
+class ExtensionCreate(Versioned):
+    """Art. 19 ③: ask for more time before the handling clock is due."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"version": 7, "reason": "需会同区县现场核查，时间较长。", "extra_working_days": 5}
+            ]
+        }
+    )
+
+    reason: Annotated[str, Stripped] = Field(min_length=4, max_length=1000)
+    extra_working_days: int | None = Field(default=None, ge=1, le=30)
+    new_due: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ExtensionCreate:
+        if (self.extra_working_days is None) == (self.new_due is None):
+            raise ValueError("give either extra_working_days or new_due")
+        return self
+
+
+class ExtensionApprove(Versioned):
+    """Grant as asked, or change the days or the date."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 8}, {"version": 8, "extra_working_days": 3}]}
+    )
+
+    extra_working_days: int | None = Field(default=None, ge=1, le=30)
+    new_due: AwareDatetime | None = None
+    comment: Annotated[str, Stripped] | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> ExtensionApprove:
+        if self.extra_working_days is not None and self.new_due is not None:
+            raise ValueError("give extra_working_days or new_due, not both")
+        return self
+
+
+class ExtensionRefuse(Versioned):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 8, "reason": "延期理由不充分。"}]}
+    )
+
+    reason: Annotated[str, Stripped] = Field(min_length=4, max_length=1000)

@@ -1,0 +1,195 @@
+"""Responses: a letter as its reader may see it, lists, the dossier and the inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.routing.models import (
+    ArchiveInfo,
+    AssessmentInfo,
+    AssistRequest,
+    ClockInfo,
+    ContactAttempt,
+    ContactInvalid,
+    Decision,
+    Extension,
+    Handler,
+    PublicationInfo,
+    Referral,
+    ReminderInfo,
+    Reply,
+    ReturnRecord,
+    SensitivityMark,
+    Slip,
+)
+from services.routing.suggestion import Suggestion
+from shared.audit import AuditEntry
+from shared.events.vocabulary import LetterSource, Nature, Person
+from shared.paging import Page
+
+_LETTER_EXAMPLE: dict[str, Any] = {
+    "id": "ltr_01JDX5Q9Z6M0B6W1B7Q1T3V9KC",
+    "version": 4,
+    "state": "assigned",
+    "allowed_actions": ["name_handler", "request_extension"],
+    "platform": "cq-gov-mailbox",
+    "source": "platform",
+    "external_id": "20261012-0001",
+    "title": "预付卡商家跑路无法退款",
+    "text": "我在某健身房办的预付卡，老板跑路了……",
+    "nature": "complaint",
+    "received_at": "2026-10-12T01:00:00Z",
+    "submitted_at": "2026-10-11T23:40:00Z",
+    "lead_unit_id": "market-order",
+    "assisting_unit_ids": ["consumption"],
+    "locked": False,
+}
+
+
+class LetterSummary(BaseModel):
+    """A letter in a list."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_LETTER_EXAMPLE]})
+
+    id: str
+    version: int
+    state: str
+    platform: str
+    source: LetterSource
+    external_id: str
+    title: str
+    nature: Nature | None = None
+    received_at: datetime
+    submitted_at: datetime | None = None
+    lead_unit_id: str | None = None
+    assisting_unit_ids: list[str] = Field(default_factory=list)
+    major: bool = False
+    locked: bool = False
+    not_public: bool = Field(default=False, description="a sensitivity mark forces not_public")
+    handling_due: datetime | None = None
+
+
+class LetterRead(LetterSummary):
+    """Everything about a letter its reader may see; `person` only for the office and units."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_LETTER_EXAMPLE]})
+
+    allowed_actions: list[str] = Field(description="what you may do now")
+    text: str
+    person: Person | None = Field(
+        default=None, description="confidential (Art. 3): the office and the assigned units only"
+    )
+    taken_by: str | None = None
+    suggestion: Suggestion | None = None
+    why: str = ""
+    slip: Slip | None = None
+    decision: Decision | None = None
+    handler: Handler | None = None
+    contact_attempts: list[ContactAttempt] = Field(default_factory=list)
+    contact_invalid: ContactInvalid | None = None
+    assist_requests: list[AssistRequest] = Field(default_factory=list)
+    reply: Reply | None = None
+    reply_history: list[Reply] = Field(
+        default_factory=list, description="returned revisions, oldest first"
+    )
+    returns: list[ReturnRecord] = Field(default_factory=list)
+    extensions: list[Extension] = Field(default_factory=list)
+    sensitivity: SensitivityMark | None = None
+    referrals: list[Referral] = Field(default_factory=list)
+    clocks: dict[str, ClockInfo] = Field(default_factory=dict)
+    reminders: list[ReminderInfo] = Field(default_factory=list)
+    assessments: list[AssessmentInfo] = Field(default_factory=list)
+    publications: list[PublicationInfo] = Field(default_factory=list)
+    archive: ArchiveInfo | None = None
+
+
+class LetterPage(Page[LetterSummary]):
+    """A page of letters, newest first."""
+
+
+class Dossier(BaseModel):
+    """Everything about a letter for the archive (Art. 16), with this service's audit trail."""
+
+    letter: LetterRead
+    audit: list[AuditEntry]
+
+
+class InboxItem(BaseModel):
+    """A notice for a unit: an assignment, a return, a reminder, a decision."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ntc_01JDX5Q9Z6M0B6W1B7Q1T3V9KC",
+                    "unit_id": "market-order",
+                    "kind": "letter.assigned",
+                    "letter_id": "ltr_01JDX5Q9Z6M0B6W1B7Q1T3V9KC",
+                    "payload": {"role": "lead", "title": "预付卡商家跑路无法退款"},
+                    "at": "2026-10-12T02:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: str
+    unit_id: str
+    kind: str
+    letter_id: str | None = None
+    payload: dict[str, Any]
+    at: datetime
+
+
+class InboxPage(Page[InboxItem]):
+    """A page of a unit's inbox, newest first."""
+
+
+def _summary_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    handling = (doc.get("clocks") or {}).get("handling") or {}
+    return {
+        "id": doc["_id"],
+        "version": doc["version"],
+        "state": doc["state"],
+        "platform": doc["platform"],
+        "source": doc["source"],
+        "external_id": doc["external_id"],
+        "title": doc["title"],
+        "nature": doc.get("nature"),
+        "received_at": doc["received_at"],
+        "submitted_at": doc.get("submitted_at"),
+        "lead_unit_id": doc.get("lead_unit_id"),
+        "assisting_unit_ids": doc.get("assisting_unit_ids") or [],
+        "major": bool(doc.get("major")),
+        "locked": bool(doc.get("locked")),
+        "not_public": bool(doc.get("sensitivity")),
+        "handling_due": handling.get("due"),
+    }
+
+
+def letter_summary(doc: dict[str, Any]) -> LetterSummary:
+    """A stored letter as a list shows it."""
+    return LetterSummary.model_validate(_summary_fields(doc))
+
+
+def letter_read(
+    doc: dict[str, Any], *, allowed_actions: list[str], show_person: bool
+) -> LetterRead:
+    """A stored letter as its reader may see it."""
+    parts = (
+        "taken_by suggestion slip decision handler contact_attempts contact_invalid"
+        " assist_requests reply reply_history returns extensions sensitivity referrals clocks"
+        " reminders assessments publications archive"
+    ).split()
+    return LetterRead.model_validate(
+        {
+            **_summary_fields(doc),
+            **{name: doc[name] for name in parts if doc.get(name) is not None},
+            "allowed_actions": allowed_actions,
+            "text": doc["text"],
+            "why": doc.get("why") or "",
+            "person": doc.get("person") if show_person else None,
+        }
+    )
