@@ -234,11 +234,12 @@ class Desk:
         self, letter_id: str, *, reply: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """From `assigned` (or `returned`) to the office's re-check."""
-        state = (await self.letter(letter_id))["state"]
-        if state == "assigned":
+        letter = await self.letter(letter_id)
+        if letter["state"] == "assigned":
             await self.call(
                 letter_id, "/handler", Role.unit_head, {"user_id": HANDLER, "name": "李华"}
             )
+        if not letter["contact_attempts"] and not letter["contact_invalid"]:
             await self.call(
                 letter_id,
                 "/contact-attempts",
