@@ -115,11 +115,18 @@ class NoticeRelay:
                 {"_id": doc["_id"], "notices_outbox": []}, {"$set": {"has_notices": False}}
             )
 
-    async def sweep(self) -> None:
-        """Deliver whatever a crash or a failed delivery left behind."""
+    async def sweep(self) -> int:
+        """Deliver whatever a crash or a failed delivery left behind; the number that failed."""
+        failed = 0
         cursor = self._letters.find({"has_notices": True}, {"_id": 1, "notices_outbox": 1})
         async for doc in cursor.limit(1000):
-            await self.deliver(doc)
+            try:
+                await self.deliver(doc)
+            except Exception as exc:
+                # One unit's unreachable webhook must not hold back the others' notices.
+                failed += 1
+                log.warning("notice delivery failed", letter_id=doc["_id"], error=str(exc))
+        return failed
 
     def start(self) -> None:
         """Sweep now and then in the background."""

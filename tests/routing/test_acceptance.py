@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from services.routing.models import default_not_accepted_text
 from shared.auth import Role
+from shared.events import make_event
+from shared.events.catalog import LetterArchived, LetterPublished
 from shared.events.vocabulary import LABELS_ZH, NotAcceptedReason, Person
-from tests.routing.flow import ASSIST, LEAD, OTHER, Desk, Stack, received, routing_stack
+from shared.mongo import make_client
+from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, Stack, received, routing_stack
+from tests.support import MONGO_URL
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +283,64 @@ async def test_a_unit_never_sees_letters_before_they_are_its_own(desk: Desk) -> 
     assert response.status_code == 404
     listed = await desk.client.get("/letters", headers=desk.headers(Role.unit_head, LEAD))
     assert letter_id not in [item["id"] for item in listed.json()["items"]]
+
+
+async def test_letters_are_stored_with_search_tokens_beside_the_seeded_directory(
+    desk: Desk,
+) -> None:
+    letter_id = await desk.register()
+    client = make_client(MONGO_URL)
+    try:
+        db = client[desk.stack.settings.mongo_db]
+        doc = await db["letters"].find_one({"_id": letter_id})
+        assert doc is not None
+        assert {"预付卡", "健身房", "退款"} <= set(doc["search_tokens"])
+        names = {i["name"] for i in await (await db["letters"].list_indexes()).to_list(None)}
+        assert any(name.startswith("search_tokens_1") for name in names)
+        assert await db["units"].find_one({"_id": LEAD}) is not None
+        assert await db["recipients"].find_one({"kind": "city_mailbox_office"}) is not None
+        assert await db["rules"].find_one({"_id": "current"}) is not None
+    finally:
+        await client.close()
+
+
+async def test_a_not_accepted_letter_stays_so_when_answered_and_is_archived(desk: Desk) -> None:
+    letter_id = await desk.register()
+    slip = {
+        "opinion": "推销广告。",
+        "nature": "other",
+        "accepted": False,
+        "not_accepted_reason": "advertising",
+    }
+    await desk.call(letter_id, "/slip", Role.office_clerk, slip, method="PUT")
+    await desk.call(letter_id, "/slip/submit", Role.office_clerk)
+    await desk.call(letter_id, "/slip/approve", Role.office_head)
+    published = LetterPublished(
+        upload_id="upl_na",
+        platform="cq-gov-mailbox",
+        kind="not_accepted",
+        visibility="public",
+        published_at=NOW,
+    )
+    archived = LetterArchived(archive_id="arc_na", sha256="a" * 64, archived_at=NOW)
+    for data in (published, archived):
+        await desk.stack.probe.publish(
+            make_event(data, producer="publishing", occurred_at=NOW, letter_id=letter_id)
+        )
+    deadline = asyncio.get_running_loop().time() + 10
+    letter = await desk.letter(letter_id)
+    while letter["state"] != "archived":
+        assert asyncio.get_running_loop().time() < deadline, letter["state"]
+        await asyncio.sleep(0.05)
+        letter = await desk.letter(letter_id)
+    assert letter["publications"][0]["kind"] == "not_accepted"
+    assert letter["decision"]["outcome"] == "not_accepted"
+
+
+async def test_the_workflow_table_is_served(desk: Desk) -> None:
+    response = await desk.client.get("/workflow", headers=desk.headers(Role.unit_handler))
+    assert response.status_code == 200
+    table = response.json()
+    assert table["slip_submitted"]["approve_slip"]["roles"] == ["office_head"]
+    assert table["registered"]["draft_slip"]["target"] == "slip_drafted"
+    assert (await desk.client.get("/workflow")).status_code == 401
