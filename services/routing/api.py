@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from services.routing.repository import InboxRepository
 from services.routing.schemas import EntryId
 from services.routing.schemas_read import InboxItem, InboxPage, LetterRead, letter_read
-from services.routing.service import LetterService, party_of, sees_person
-from services.routing.workflow import State, allowed_actions, table
+from services.routing.service import LetterService, actions_for, sees_person
+from services.routing.workflow import table
 from shared.auth import CurrentPrincipal, Principal
 from shared.errors import Forbidden, Invalid
 from shared.mongo import Document
@@ -89,8 +89,7 @@ VisibleLetter = Annotated[Document, Depends(visible_letter)]
 
 def read_for(principal: Principal, doc: Document) -> LetterRead:
     """The letter as this caller may see it, with what they may do now."""
-    party = party_of(principal, doc)
-    actions = allowed_actions(State(doc["state"]), role=principal.role, party=party)
+    actions = actions_for(principal, doc)
     return letter_read(
         doc, allowed_actions=[a.value for a in actions], show_person=sees_person(principal, doc)
     )

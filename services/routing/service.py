@@ -23,7 +23,15 @@ from services.routing.settings import RoutingSettings
 from services.routing.similarity import writer_key
 from services.routing.suggestion import LetterInput, Suggestion
 from services.routing.tokens import tokens_for_search
-from services.routing.workflow import Action, Party, State, authorize, check, resolve
+from services.routing.workflow import (
+    Action,
+    Party,
+    State,
+    allowed_actions,
+    authorize,
+    check,
+    resolve,
+)
 from shared.aggregate import Change
 from shared.audit import Actor, AuditEntry, system_actor
 from shared.auth import Principal, Role
@@ -87,6 +95,30 @@ def can_see(principal: Principal, doc: Document) -> bool:
     if principal.role in READ_ALL:
         return True
     return party_of(principal, doc) in (Party.lead, Party.assisting)
+
+
+# What only the named handler does among unit handlers (the unit head may always).
+NAMED_HANDLER_ACTIONS = frozenset(
+    {
+        Action.record_contact,
+        Action.mark_contact_invalid,
+        Action.request_assist,
+        Action.draft_reply,
+        Action.send_reply_for_review,
+    }
+)
+
+
+def actions_for(principal: Principal, doc: Document) -> list[Action]:
+    """What the caller may do now (shown with the letter so clients offer only that)."""
+    actions = allowed_actions(
+        State(doc["state"]), role=principal.role, party=party_of(principal, doc)
+    )
+    if principal.role is Role.unit_handler:
+        named = (doc.get("handler") or {}).get("user_id") == principal.user_id
+        if not named:
+            actions = [a for a in actions if a not in NAMED_HANDLER_ACTIONS]
+    return actions
 
 
 def sees_person(principal: Principal, doc: Document) -> bool:

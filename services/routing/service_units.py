@@ -27,7 +27,13 @@ from services.routing.schemas import (
     OptionalComment,
     ReplyDraft,
 )
-from services.routing.service import LetterService, Outcome, actor_of, invalid
+from services.routing.service import (
+    NAMED_HANDLER_ACTIONS,
+    LetterService,
+    Outcome,
+    actor_of,
+    invalid,
+)
 from services.routing.workflow import Action
 from shared.auth import Principal, Role
 from shared.clock import ensure_aware
@@ -55,7 +61,7 @@ def mode_refusal(doc: Document, mode: PublicationMode) -> str | None:
 def _the_handler(svc: LetterService, doc: Document, action: Action, principal: Principal) -> None:
     """A handler works on the letters they were named for; the unit head on any of the unit's."""
     svc.permit(doc, action, principal=principal)
-    if principal.role is not Role.unit_handler:
+    if principal.role is not Role.unit_handler or action not in NAMED_HANDLER_ACTIONS:
         return
     handler = doc.get("handler") or {}
     if handler.get("user_id") != principal.user_id:

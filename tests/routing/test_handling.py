@@ -377,6 +377,12 @@ async def test_units_see_only_their_letters_and_act_only_in_their_role(desk: Des
         expect=403,
     )
     assert answer["details"]["handler"] == HANDLER
+    stranger = await desk.client.get(
+        f"/letters/{letter_id}", headers=desk.headers(Role.unit_handler, LEAD, "u_someone_else")
+    )
+    assert "draft_reply" not in stranger.json()["allowed_actions"]
+    named = await desk.get(letter_id, Role.unit_handler)
+    assert "draft_reply" in named.json()["allowed_actions"]
     await desk.call(letter_id, "/reply/review/approve", Role.unit_head, expect=403)
     await desk.call(letter_id, "/slip/approve", Role.unit_leader, expect=403)
 
