@@ -155,15 +155,20 @@ async def eventually(
 
 
 async def delete_exchange_and_queues(exchange: str) -> None:
-    """Remove everything a test's services declared on RabbitMQ."""
-    from shared.bus import EventBus
+    """Remove everything a test's services declared on RabbitMQ (whatever their retry delays)."""
+    from shared.events.topology import SUBSCRIPTIONS, dead_queue_name, queue_name, retry_queue_name
 
-    bus = EventBus(
-        AMQP_URL, exchange_name=exchange, service="test", retry_delays_s=(0.05, 0.2, 0.5)
-    )
-    await bus.start()
-    await bus.delete_topology()
-    await bus.close()
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        for service in SUBSCRIPTIONS:
+            names = [queue_name(exchange, service), dead_queue_name(exchange, service)]
+            names += [retry_queue_name(exchange, service, step=step) for step in range(10)]
+            for name in names:
+                await channel.queue_delete(name)
+        await channel.exchange_delete(exchange)
+    finally:
+        await connection.close()
 
 
 async def drop_database(name: str) -> None:
