@@ -30,6 +30,9 @@ def _register_all() -> None:
     from shared.events import cli as events_cli
 
     events_cli.register(app, bench=bench_app)
+    from shared.platforms import cli as platforms_cli
+
+    platforms_cli.register(app, bench=bench_app)
     from shared import dead_letters_cli
 
     dead_letters_cli.register(app, bench=bench_app)
