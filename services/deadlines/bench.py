@@ -16,7 +16,7 @@ BENCH_MAX_WORKING_DAYS = 15
 # Platforms send instants in UTC or local time; both go through the conversion.
 _OFFSETS = (UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5)))
 
-Figures = dict[str, float | int]
+Figures = dict[str, float | int | str]
 
 
 def _random_requests(*, count: int, seed: int) -> list[tuple[datetime, int]]:
@@ -61,8 +61,159 @@ def computations(*, count: int, rounds: int, seed: int) -> Figures:
     }
 
 
-def deadlines_figures(*, count: int, rounds: int, seed: int) -> Figures:
+def deadlines_figures(*, count: int, rounds: int, seed: int, clocks: int = 0) -> Figures:
     """Every figure of `mailbox bench deadlines`: each measurement adds its own keys."""
     figures: Figures = {}
     figures.update(computations(count=count, rounds=rounds, seed=seed))
+    if clocks > 0:
+        figures.update(clocks_end_to_end(count=clocks, seed=seed))
     return figures
+
+
+# -- clocks opened per second, end to end ----------------------------------------------------
+
+BENCH_RECEIVED_AT = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
+BENCH_HANDED_OVER_AT = datetime(2026, 10, 13, 1, 0, tzinfo=UTC)
+# Bounded waits: a benchmark stops by itself even if the service never answers.
+_WAIT_S = 300.0
+
+
+def clocks_end_to_end(*, count: int, seed: int, prefetch: int = 32) -> Figures:
+    """Handling clocks opened per second: `letter.accepted` published → `clock.scheduled` seen."""
+    import asyncio
+
+    try:
+        return asyncio.run(_clocks_end_to_end(count=count, seed=seed, prefetch=prefetch))
+    except OSError as error:  # the local stack is not running
+        return {"clocks_opened": 0, "clocks_error": f"local stack unreachable: {error}"}
+    except TimeoutError:
+        return {"clocks_opened": 0, "clocks_error": f"not all {count} clocks within {_WAIT_S} s"}
+
+
+async def _clocks_end_to_end(*, count: int, seed: int, prefetch: int = 32) -> Figures:
+    import asyncio
+    import contextlib
+    import sys
+
+    import aio_pika
+    from redis.asyncio import Redis
+
+    from services.deadlines.app import create_app
+    from services.deadlines.settings import DeadlinesSettings
+    from shared.clock import FixedClock
+    from shared.events import Event, make_event
+    from shared.events.catalog import LetterAccepted, LetterReceived
+    from shared.events.vocabulary import LetterSource, Nature, Person
+    from shared.ids import new_id
+    from shared.mongo import make_client
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible benchmark inputs, not secrets
+    name = f"bench_deadlines_{new_id('b').lower()}"
+    settings = DeadlinesSettings(
+        mongo_db=name,
+        exchange_name=name,
+        sweep_interval_s=3600.0,
+        log_level="WARNING",
+        consumer_prefetch=prefetch,
+    )
+    # The service's time stays at receipt: no due-soon or due timer fires during the run,
+    # so only the opening of clocks is measured.
+    app = create_app(settings, clock=FixedClock(BENCH_RECEIVED_AT))
+    letters = [new_id("ltr") for _ in range(count)]
+    natures = list(Nature)
+    seen = {"acceptance": 0, "handling": 0}
+    all_seen = {"acceptance": asyncio.Event(), "handling": asyncio.Event()}
+
+    connection = await aio_pika.connect_robust(settings.amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(exchange, routing_key="clock.scheduled")
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            await message.ack()
+            kind = Event.from_json(message.body).data["kind"]
+            if kind in seen:
+                seen[kind] += 1
+                if seen[kind] >= count:
+                    all_seen[kind].set()
+
+        await queue.consume(on_message)
+
+        async def publish(events: list[Event]) -> None:
+            for start in range(0, len(events), 200):
+                await asyncio.gather(
+                    *(
+                        exchange.publish(
+                            aio_pika.Message(
+                                e.to_json(), delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                            ),
+                            routing_key=e.type,
+                        )
+                        for e in events[start : start + 200]
+                    )
+                )
+
+        received = [
+            make_event(
+                LetterReceived(
+                    platform="bench",
+                    external_id=letter,
+                    source=LetterSource.platform,
+                    title="bench",
+                    text="bench",
+                    person=Person(),
+                    submitted_at=BENCH_RECEIVED_AT,
+                    received_at=BENCH_RECEIVED_AT,
+                    raw_sha256="0" * 64,
+                ),
+                producer="intake",
+                occurred_at=BENCH_RECEIVED_AT,
+                letter_id=letter,
+            )
+            for letter in letters
+        ]
+        accepted = [
+            make_event(
+                LetterAccepted(
+                    slip_id=f"slip-{letter}",
+                    nature=rng.choice(natures),
+                    lead_unit_id=f"unit_{rng.randrange(12)}",
+                    handed_over_at=BENCH_HANDED_OVER_AT,
+                ),
+                producer="routing",
+                occurred_at=BENCH_HANDED_OVER_AT,
+                letter_id=letter,
+            )
+            for letter in letters
+        ]
+        # The service logs to stdout; the figures own stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            async with app.router.lifespan_context(app):
+                await publish(received)
+                await asyncio.wait_for(all_seen["acceptance"].wait(), _WAIT_S)
+                started = time.perf_counter()
+                await publish(accepted)
+                await asyncio.wait_for(all_seen["handling"].wait(), _WAIT_S)
+                elapsed = time.perf_counter() - started
+                await app.state.runtime.bus.delete_topology()
+    finally:
+        await connection.close()
+        client = make_client(settings.mongo_url)
+        info = await client.admin.command("buildInfo")
+        await client.drop_database(name)
+        await client.close()
+        redis = Redis.from_url(settings.redis_url)
+        for member in await redis.zrange(settings.timer_queue_name, 0, -1):
+            await redis.delete(b"arq:job:" + member)
+        await redis.delete(settings.timer_queue_name)
+        await redis.aclose()
+    return {
+        # FerretDB v1 (the local stack without mongod) rewrites documents far slower than
+        # MongoDB: the figure depends on which server answered.
+        "mongo_server": "ferretdb" if "ferretdbVersion" in info else "mongod",
+        "clocks_opened": count,
+        "clocks_per_s": round(count / elapsed, 1),
+        "clocks_seconds": round(elapsed, 3),
+    }

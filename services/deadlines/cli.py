@@ -166,11 +166,18 @@ def bench_deadlines(
     count: Annotated[int, typer.Option(min=1, help="Computations per round.")] = 200_000,
     rounds: Annotated[int, typer.Option(min=1, help="Rounds; the median is reported.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the random starts.")] = 0,
+    clocks: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Handling clocks to open end to end on the local stack (0: skip).",
+        ),
+    ] = 500,
 ) -> None:
     """Measure the deadlines service's throughput; print JSON figures."""
     from services.deadlines.bench import deadlines_figures
 
-    figures = deadlines_figures(count=count, rounds=rounds, seed=seed)
+    figures = deadlines_figures(count=count, rounds=rounds, seed=seed, clocks=clocks)
     typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
 
 
