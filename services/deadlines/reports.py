@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.deadlines.calendar import SHANGHAI
+from services.deadlines.calendar import MAX_YEAR, MIN_YEAR, SHANGHAI
 from services.deadlines.repository import (
     AssessmentRepository,
     ClockRepository,
@@ -53,6 +53,10 @@ def month_period(month: str) -> Period:
         first = date.fromisoformat(f"{month}-01")
     except ValueError as exc:
         raise Invalid(f"month {month!r} is not YYYY-MM", details={"field": "month"}) from exc
+    if not MIN_YEAR <= first.year <= MAX_YEAR:
+        raise Invalid(
+            f"month {month!r} is outside {MIN_YEAR}..{MAX_YEAR}", details={"field": "month"}
+        )
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return Period(kind="month", label=month, start=_midnight(first), end=_midnight(following))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.deadlines.calendar import YearStatus
 from services.deadlines.models import ID_PATTERN, UNIT_PATTERN
@@ -266,7 +266,7 @@ class ClockControl(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"advance_s": 86400}]}
     )
 
-    set_to: datetime | None = Field(default=None, description="an instant with offset")
+    set_to: AwareDatetime | None = Field(default=None, description="an instant with offset")
     advance_s: float | None = Field(default=None, ge=0, le=10 * 366 * 86400)
 
 
