@@ -13,9 +13,11 @@ import asyncio
 import hmac
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import Body, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.platforms.models import MAX_IDEMPOTENCY_KEY_CHARS, UploadBody
 from shared.platforms.simulator_faults import Faults
@@ -27,6 +29,7 @@ from shared.platforms.simulator_state import (
 )
 
 MAX_PAGE_SIZE = 500
+_STALL_POLL_S = 0.05
 
 
 class Unauthorized(SimulatorError):
@@ -68,10 +71,25 @@ class SetFaults(BaseModel):
     faults: Faults
 
 
-def _error(exc: SimulatorError) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status_code
-    )
+def _json(body: Any, *, status_code: int = 200) -> Response:
+    # orjson: pages of a few hundred records are the benchmark's hot path.
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+def _error(status_code: int, code: str, message: str) -> Response:
+    return _json({"error": {"code": code, "message": message}}, status_code=status_code)
+
+
+async def _stall(request: Request, seconds: float) -> None:
+    """Hold the request as a hung platform does, until the client gives up or time is up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    # Polling for the hang-up keeps a stalled handler from outliving its client, so a
+    # server shutting down (tests, benchmarks) does not wait out every stall.
+    while (remaining := deadline - loop.time()) > 0:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(_STALL_POLL_S, remaining))
 
 
 def _check_token(authorization: str | None, expected: str) -> None:
@@ -91,8 +109,20 @@ def create_simulator_app(state: SimulatorState | None = None) -> FastAPI:
     app.state.simulator = sim
 
     @app.exception_handler(SimulatorError)
-    async def simulator_error(_: Request, exc: SimulatorError) -> JSONResponse:
-        return _error(exc)
+    async def simulator_error(_: Request, exc: SimulatorError) -> Response:
+        return _error(exc.status_code, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        return _error(422, "invalid", "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        return _error(exc.status_code, "http_error", str(exc.detail))
 
     async def platform(pid: str, authorization: str | None) -> PlatformFeed:
         feed = sim.feed(pid)
@@ -100,14 +130,16 @@ def create_simulator_app(state: SimulatorState | None = None) -> FastAPI:
         feed.stats.requests += 1
         return feed
 
-    async def request_faults(feed: PlatformFeed, *, stall_before: bool = True) -> str | None:
+    async def request_faults(
+        request: Request, feed: PlatformFeed, *, stall_before: bool = True
+    ) -> str | None:
         fault = feed.draw_request_fault()
         if feed.faults.slow_ms:
             await asyncio.sleep(feed.faults.slow_ms / 1000)
         if fault == "error":
             raise InjectedError("injected server error")
         if fault == "timeout" and stall_before:
-            await asyncio.sleep(feed.faults.stall_s)
+            await _stall(request, feed.faults.stall_s)
         return fault
 
     @app.get("/healthz", tags=["operations"])
@@ -117,43 +149,48 @@ def create_simulator_app(state: SimulatorState | None = None) -> FastAPI:
 
     @app.get("/p/{pid}/letters", tags=["platform"])
     async def letters(
+        request: Request,
         pid: str,
         after: Annotated[str | None, Query(max_length=40)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
         authorization: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """New letters after a cursor, in the platform's own field names."""
         feed = await platform(pid, authorization)
-        await request_faults(feed)
-        return JSONResponse(feed.page(after=after, limit=limit))
+        await request_faults(request, feed)
+        return _json(feed.page(after=after, limit=limit))
 
     @app.get("/p/{pid}/letters/{external_id}", tags=["platform"])
     async def letter(
-        pid: str, external_id: str, authorization: Annotated[str | None, Header()] = None
-    ) -> JSONResponse:
+        request: Request,
+        pid: str,
+        external_id: str,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Response:
         """One letter by the platform's id."""
         feed = await platform(pid, authorization)
-        await request_faults(feed)
-        return JSONResponse(feed.record(external_id))
+        await request_faults(request, feed)
+        return _json(feed.record(external_id))
 
     @app.post("/p/{pid}/uploads", tags=["platform"])
     async def upload(
+        request: Request,
         pid: str,
         body: UploadBody,
         idempotency_key: Annotated[
             str, Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY_CHARS)
         ],
         authorization: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """Accept a reply or notice once per idempotency key (201; a repeat answers 200)."""
         feed = await platform(pid, authorization)
         # A timeout is injected AFTER the upload is stored: the platform has it but the
         # answer is lost, the case an uploader must survive without sending it twice.
-        fault = await request_faults(feed, stall_before=False)
+        fault = await request_faults(request, feed, stall_before=False)
         stored, duplicate = feed.upload(key=idempotency_key, body=body, now=sim.clock.now())
         if fault == "timeout":
-            await asyncio.sleep(feed.faults.stall_s)
-        return JSONResponse(
+            await _stall(request, feed.faults.stall_s)
+        return _json(
             {
                 "upload_id": stored.upload_id,
                 "duplicate": duplicate,

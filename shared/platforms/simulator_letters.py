@@ -140,11 +140,8 @@ def draft_letter(rng: random.Random) -> LetterDraft:
     }
     name, (phone, typed_phone), address = _name(rng), _phone(rng), _address(rng)
     id_number = _id_number(rng)
-    email = (
-        f"{rng.choice('abcdefghjkmnpqrstwxyz')}{rng.randrange(10**5, 10**9)}@{rng.choice(MAIL_DOMAINS)}"
-        if rng.random() < 0.3
-        else None
-    )
+    mailbox = f"{rng.choice('abcdefghjkmnpqrstwxyz')}{rng.randrange(10**5, 10**9)}"
+    email = f"{mailbox}@{rng.choice(MAIL_DOMAINS)}" if rng.random() < 0.3 else None
     parts = [rng.choice(GREETINGS)]
     # Writers often repeat their details in the text; redaction must find them there too.
     if rng.random() < 0.7:

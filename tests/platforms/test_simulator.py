@@ -15,7 +15,7 @@ from shared.platforms import (
     UploadConflict,
 )
 from shared.platforms.config import GOV_MAILBOX, MAYOR_HOTLINE, SERVICE_PLATFORM
-from tests.platforms.simulator_server import RunningSimulator, running_simulator
+from shared.platforms.simulator_server import RunningSimulator, running_simulator
 
 
 @pytest.fixture
