@@ -100,7 +100,7 @@ def _clock_page(docs: list[Document], *, limit: int, sort: str, service: Service
     items = [clock_read(d, now=now, calendar=calendar) for d in docs[:limit]]
     more = len(docs) > limit
     last = docs[limit - 1] if more else None
-    cursor = None if last is None else next_cursor(last[sort], str(last["_id"]))
+    cursor = None if last is None else next_cursor(last[sort], last_id=str(last["_id"]))
     return ClockPage(items=items, next_cursor=cursor)
 
 
@@ -194,7 +194,9 @@ async def list_reminders(
     last = docs[limit - 1] if more else None
     return ReminderPage(
         items=[reminder_read(d) for d in docs[:limit]],
-        next_cursor=None if last is None else next_cursor(last["issued_at"], str(last["_id"])),
+        next_cursor=None
+        if last is None
+        else next_cursor(last["issued_at"], last_id=str(last["_id"])),
     )
 
 
@@ -229,7 +231,7 @@ async def answer_reminder(
 # -- assessment ----------------------------------------------------------------------------------
 
 
-def _year(year: int | None, clock: ClockDep) -> int:
+def _year(year: int | None, *, clock: ClockDep) -> int:
     return year if year is not None else to_shanghai(clock.now()).year
 
 
@@ -245,13 +247,18 @@ async def list_assessment(
 ) -> AssessmentPage:
     """Deduction items of a year (a unit's users: their unit's), oldest first."""
     docs = await service.assessment.page(
-        year=_year(year, clock), unit_id=viewer.narrow(unit), cursor=cursor_of(cursor), limit=limit
+        year=_year(year, clock=clock),
+        unit_id=viewer.narrow(unit),
+        cursor=cursor_of(cursor),
+        limit=limit,
     )
     more = len(docs) > limit
     last = docs[limit - 1] if more else None
     return AssessmentPage(
         items=[AssessmentItemRead.model_validate({**d, "id": d["_id"]}) for d in docs[:limit]],
-        next_cursor=None if last is None else next_cursor(last["recorded_at"], str(last["_id"])),
+        next_cursor=None
+        if last is None
+        else next_cursor(last["recorded_at"], last_id=str(last["_id"])),
     )
 
 
@@ -268,7 +275,7 @@ async def assessment_scores(
     unit: UnitQuery = None,
 ) -> ScoresRead:
     """Each unit's score for a year: the base minus its deductions."""
-    the_year = _year(year, clock)
+    the_year = _year(year, clock=clock)
     narrowed = viewer.narrow(unit)
     scores = {s.unit_id: s for s in await supervision.scores(the_year, unit_id=narrowed)}
     names = await facts.unit_names()

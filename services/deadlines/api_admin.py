@@ -117,7 +117,7 @@ async def set_year(
 # -- reports ------------------------------------------------------------------------------------
 
 
-def _render(report: Report, fmt: str) -> Response:
+def _render(report: Report, *, fmt: str) -> Response:
     if fmt == "csv":
         name = f"report-{report.period.label}.csv"
         return Response(
@@ -140,7 +140,7 @@ async def monthly_report(
 ) -> Response:
     """The monthly report: letters, on-time rates, extensions, reminders, returns, deductions."""
     report = await reports.build(month_period(month), now=service.clock.now())
-    return _render(report, format)
+    return _render(report, fmt=format)
 
 
 @router.get("/reports/annual", tags=["reports"], responses=_REPORT_RESPONSES)
@@ -153,7 +153,7 @@ async def annual_report(
 ) -> Response:
     """The annual summary: the monthly report's figures over a whole year."""
     report = await reports.build(year_period(year), now=service.clock.now())
-    return _render(report, format)
+    return _render(report, fmt=format)
 
 
 @router.get(
@@ -199,7 +199,7 @@ async def sweep_now(_: Admin, service: ServiceDep) -> SweepRead:
     return sweep_read(await service.sweep())
 
 
-def move_clock(clock: Clock, body: ClockControl) -> None:
+def move_clock(clock: Clock, *, body: ClockControl) -> None:
     """Set or advance a movable clock; time never goes back."""
     if (body.set_to is None) == (body.advance_s is None):
         raise Invalid("give exactly one of set_to and advance_s", details={"field": "set_to"})
@@ -225,6 +225,6 @@ def move_clock(clock: Clock, body: ClockControl) -> None:
 )
 async def control_clock(body: ClockControl, _: Admin, service: ServiceDep) -> ClockControlRead:
     """Move the service's time forward (demo and tests only), then sweep at once."""
-    move_clock(service.clock, body)
+    move_clock(service.clock, body=body)
     report = await service.sweep()
     return ClockControlRead(now=service.clock.now(), sweep=sweep_read(report))

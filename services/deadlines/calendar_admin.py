@@ -108,7 +108,16 @@ class CalendarAdmin:
             kept = [o for o in doc["overrides"] if o["day"] != entry["day"]]
             return Change(
                 set={"overrides": [*kept, entry]},
-                audit=[_audit("calendar.override_set", day.isoformat(), before, entry, now, actor)],
+                audit=[
+                    _audit(
+                        "calendar.override_set",
+                        target=day.isoformat(),
+                        before=before,
+                        after=entry,
+                        now=now,
+                        actor=actor,
+                    )
+                ],
             )
 
         self._install(await self._store.mutate(CALENDAR_ID, decide))
@@ -125,7 +134,14 @@ class CalendarAdmin:
             return Change(
                 set={"overrides": kept},
                 audit=[
-                    _audit("calendar.override_removed", day.isoformat(), before, None, now, actor)
+                    _audit(
+                        "calendar.override_removed",
+                        target=day.isoformat(),
+                        before=before,
+                        after=None,
+                        now=now,
+                        actor=actor,
+                    )
                 ],
             )
 
@@ -142,7 +158,16 @@ class CalendarAdmin:
             kept = [y for y in doc["years"] if y["year"] != year]
             return Change(
                 set={"years": [*kept, entry]},
-                audit=[_audit("calendar.year_set", str(year), before, entry, now, actor)],
+                audit=[
+                    _audit(
+                        "calendar.year_set",
+                        target=str(year),
+                        before=before,
+                        after=entry,
+                        now=now,
+                        actor=actor,
+                    )
+                ],
             )
 
         self._install(await self._store.mutate(CALENDAR_ID, decide))
@@ -157,6 +182,7 @@ def _check(year: int) -> None:
 
 def _audit(
     action: str,
+    *,
     target: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,

@@ -126,7 +126,7 @@ class ClockRules:
         )
         history = [_entry(doc, action="opened", now=now, actor=actor, why=why, event_id=event_id)]
         events = [_scheduled(doc, change="opened", now=now)]
-        audit = [_audit(None, doc, action="opened", now=now, actor=actor, why=why)]
+        audit = [_audit(None, after=doc, action="opened", now=now, actor=actor, why=why)]
         if closed is not None:
             # The closing happening was seen first (events can arrive out of order).
             at, closed_why = closed
@@ -134,7 +134,9 @@ class ClockRules:
             doc = _closed_copy(doc, at=at)
             history.append(_entry(doc, action="closed", now=now, actor=actor, why=closed_why))
             events.append(_closed(doc, now=now))
-            audit.append(_audit(opened, doc, action="closed", now=now, actor=actor, why=closed_why))
+            audit.append(
+                _audit(opened, after=doc, action="closed", now=now, actor=actor, why=closed_why)
+            )
         stored = doc.model_dump(by_alias=True, exclude={"version"})
         stored["history"] = [h.model_dump() for h in history]
         return stored, events, audit
@@ -153,7 +155,7 @@ class ClockRules:
         follow_up = None if clock.follow_up == "reminder" else clock.follow_up
         return _change(
             clock,
-            after,
+            after=after,
             action="closed",
             now=now,
             actor=actor,
@@ -175,7 +177,7 @@ class ClockRules:
         )
         return _change(
             clock,
-            after,
+            after=after,
             action="stopped",
             now=now,
             actor=actor,
@@ -198,7 +200,7 @@ class ClockRules:
             waiting = clock.model_copy(update={"awaiting_decision": True})
             return _change(
                 clock,
-                waiting,
+                after=waiting,
                 action="due_passed_extension_pending",
                 now=now,
                 actor=actor,
@@ -228,7 +230,7 @@ class ClockRules:
         )
         return _change(
             clock,
-            after,
+            after=after,
             action="overdue",
             now=now,
             actor=actor,
@@ -257,7 +259,7 @@ class ClockRules:
         after = clock.model_copy(update={"due_soon_sent": True})
         return _change(
             clock,
-            after,
+            after=after,
             action="due_soon",
             now=now,
             actor=actor,
@@ -291,7 +293,7 @@ class ClockRules:
         ]
         return _change(
             clock,
-            clock,
+            after=clock,
             action="extension_requested",
             now=now,
             actor=actor,
@@ -317,7 +319,13 @@ class ClockRules:
                 audit=change.audit,
             )
         return _change(
-            clock, clock, action="extension_refused", now=now, actor=actor, why=why, fields=left
+            clock,
+            after=clock,
+            action="extension_refused",
+            now=now,
+            actor=actor,
+            why=why,
+            fields=left,
         )
 
     def reschedule(
@@ -367,7 +375,7 @@ class ClockRules:
         event = _scheduled(after, change=change, now=now)
         return _change(
             clock,
-            after,
+            after=after,
             action=change,
             now=now,
             actor=actor,
@@ -421,7 +429,7 @@ def _snapshot(clock: ClockDoc) -> dict[str, Any]:
 
 
 def _audit(
-    before: ClockDoc | None, after: ClockDoc, *, action: str, now: datetime, actor: Actor, why: str
+    before: ClockDoc | None, *, after: ClockDoc, action: str, now: datetime, actor: Actor, why: str
 ) -> AuditEntry:
     return AuditEntry(
         at=now,
@@ -438,8 +446,8 @@ def _audit(
 
 def _change(
     before: ClockDoc,
-    after: ClockDoc,
     *,
+    after: ClockDoc,
     action: str,
     now: datetime,
     actor: Actor,
@@ -453,7 +461,7 @@ def _change(
         set={**fields, **(extra or {})},
         push={"history": [entry.model_dump()]},
         events=list(events),
-        audit=[_audit(before, after, action=action, now=now, actor=actor, why=why)],
+        audit=[_audit(before, after=after, action=action, now=now, actor=actor, why=why)],
     )
 
 

@@ -178,7 +178,7 @@ def cursor_of(cursor: str | None) -> tuple[str | int | float | datetime, str] | 
     return first, values[1]
 
 
-def next_cursor(value: object, last_id: str) -> str:
+def next_cursor(value: object, *, last_id: str) -> str:
     """The cursor after an item sorted by `value` (then id)."""
     first = f"t:{value.isoformat()}" if isinstance(value, datetime) else value
     return encode_cursor([first, last_id])

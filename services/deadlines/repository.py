@@ -40,7 +40,7 @@ SWEEP_BATCH = 500
 Cursor = tuple[Any, str]
 
 
-def _after(field: str, cursor: Cursor | None) -> dict[str, Any]:
+def _after(field: str, *, cursor: Cursor | None) -> dict[str, Any]:
     if cursor is None:
         return {}
     value, last_id = cursor
@@ -56,8 +56,8 @@ def _and(*filters: dict[str, Any]) -> dict[str, Any]:
 
 async def _page(
     collection: Collection,
-    query: dict[str, Any],
     *,
+    query: dict[str, Any],
     sort: str,
     cursor: Cursor | None,
     limit: int,
@@ -66,7 +66,9 @@ async def _page(
         after = {} if cursor is None else {"_id": {"$gt": cursor[1]}}
         found = collection.find(_and(query, after)).sort("_id", 1)
     else:
-        found = collection.find(_and(query, _after(sort, cursor))).sort([(sort, 1), ("_id", 1)])
+        found = collection.find(_and(query, _after(sort, cursor=cursor))).sort(
+            [(sort, 1), ("_id", 1)]
+        )
     return await found.limit(limit + 1).to_list(None)
 
 
@@ -98,7 +100,7 @@ class ClockRepository:
     ) -> list[Document]:
         """A letter's clocks in id order."""
         return await _page(
-            self._c, {"letter_id": letter_id}, sort="_id", cursor=cursor, limit=limit
+            self._c, query={"letter_id": letter_id}, sort="_id", cursor=cursor, limit=limit
         )
 
     async def page_for_unit(
@@ -106,7 +108,7 @@ class ClockRepository:
     ) -> list[Document]:
         """A unit's clocks in the given states, soonest due first."""
         query = {"unit_id": unit_id, "state": {"$in": list(states)}}
-        return await _page(self._c, query, sort="due", cursor=cursor, limit=limit)
+        return await _page(self._c, query=query, sort="due", cursor=cursor, limit=limit)
 
     async def page_overdue(
         self, *, unit_id: str | None, cursor: Cursor | None, limit: int
@@ -115,7 +117,7 @@ class ClockRepository:
         query: dict[str, Any] = {"state": ClockState.overdue.value, "closed_at": None}
         if unit_id is not None:
             query["unit_id"] = unit_id
-        return await _page(self._c, query, sort="due", cursor=cursor, limit=limit)
+        return await _page(self._c, query=query, sort="due", cursor=cursor, limit=limit)
 
     async def ids_due(self, now: datetime) -> list[str]:
         """Running clocks past their due that nobody is waiting on."""
@@ -210,7 +212,7 @@ class ReminderRepository:
             query["unit_id"] = unit_id
         if answered is not None:
             query["answered"] = answered
-        return await _page(self._c, query, sort="issued_at", cursor=cursor, limit=limit)
+        return await _page(self._c, query=query, sort="issued_at", cursor=cursor, limit=limit)
 
     async def issued_between(self, start: datetime, end: datetime) -> list[Document]:
         """Reminders issued in [start, end) (reports)."""
@@ -242,7 +244,7 @@ class AssessmentRepository:
         query: dict[str, Any] = {"year": year}
         if unit_id is not None:
             query["unit_id"] = unit_id
-        return await _page(self._c, query, sort="recorded_at", cursor=cursor, limit=limit)
+        return await _page(self._c, query=query, sort="recorded_at", cursor=cursor, limit=limit)
 
     async def for_year(self, year: int, *, unit_id: str | None = None) -> list[Document]:
         """Every item of a year (scores)."""

@@ -256,14 +256,14 @@ class DeadlinesService:
 
     async def check_due_soon(self, clock_id: str) -> bool:
         """Send the due-soon notice if its time came (True if sent now)."""
-        if await self.clocks.get(clock_id) is None:
+        before = await self.clocks.get(clock_id)
+        if before is None:
             return False
         now = self.clock.now()
-        before = await self.clocks.get(clock_id)
         doc = await self.clocks.mutate(
             clock_id, lambda d: self.rules.due_soon(d, now=now, actor=self.actor)
         )
-        return before is not None and doc["version"] != before["version"]
+        return bool(doc["version"] != before["version"])
 
     async def follow_up(self, clock_id: str) -> bool:
         """Issue the reminder or record the deduction an overdue clock still owes."""
@@ -418,14 +418,14 @@ class DeadlinesService:
             report.recomputed = await self.recompute_stale()
             report.now = self.clock.now()
             for clock_id in await self.clocks.ids_due(report.now):
-                report.overdue += await self._guard(self.check_due(clock_id), report)
+                report.overdue += await self._guard(self.check_due(clock_id), report=report)
             for clock_id in await self.clocks.ids_due_soon(report.now):
-                report.due_soon += await self._guard(self.check_due_soon(clock_id), report)
+                report.due_soon += await self._guard(self.check_due_soon(clock_id), report=report)
             for clock_id in await self.clocks.ids_follow_up():
-                report.follow_ups += await self._guard(self.follow_up(clock_id), report)
+                report.follow_ups += await self._guard(self.follow_up(clock_id), report=report)
             return report
 
-    async def _guard(self, work: Awaitable[bool], report: SweepReport) -> int:
+    async def _guard(self, work: Awaitable[bool], *, report: SweepReport) -> int:
         try:
             done = await work
         except Exception as exc:
