@@ -22,6 +22,14 @@ STARTUP_TIMEOUT_S = 10.0
 GRACEFUL_SHUTDOWN_S = 2
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (for a child process to bind)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class _EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves SIGINT/SIGTERM to the host process (pytest, a bench)."""
 
