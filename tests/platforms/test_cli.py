@@ -86,3 +86,10 @@ def test_the_benchmark_prints_its_figures_as_json() -> None:
     assert figures["uploads"] == 20
     assert figures["duplicate_uploads_answered"] == 20
     assert figures["letters_per_s"] > 0
+
+
+def test_the_cli_default_admin_token_is_the_simulators() -> None:
+    from shared.platforms import cli
+    from shared.platforms.simulator_state import DEFAULT_ADMIN_TOKEN
+
+    assert cli.DEFAULT_ADMIN_TOKEN == DEFAULT_ADMIN_TOKEN
