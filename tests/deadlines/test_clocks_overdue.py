@@ -11,7 +11,7 @@ from services.deadlines.models import ClockDoc, answer_clock_id, handling_clock_
 from shared.auth import Role
 from shared.events.catalog import ExtensionApproved, ExtensionRefused, ExtensionRequested
 from shared.events.vocabulary import ClockKind, ClockState
-from tests.deadlines.harness import Harness, at
+from tests.deadlines.harness import Harness, at, until
 from tests.support import auth
 
 CALENDAR = WorkingCalendar.build()
@@ -246,3 +246,42 @@ async def test_only_office_heads_record_deductions(h: Harness) -> None:
         "/assessment", params={"year": 2026}, headers=auth(Role.unit_handler, unit_id=OTHER)
     )
     assert theirs.json()["items"] == []
+
+
+async def test_a_request_after_the_due_does_not_hold_the_clock(h: Harness) -> None:
+    letter, clock = await _handling(h)
+    h.clock.set(at("2026-10-28T09:00:00"))
+    late = await h.publish(
+        ExtensionRequested(
+            extension_id="ext-late",
+            unit_id=UNIT,
+            reason="来不及了",
+            extra_working_days=2,
+            requested_at=at("2026-10-28T09:00:00"),
+        ),
+        letter_id=letter,
+    )
+
+    async def applied() -> bool:
+        raw = await h.service.clocks.get(clock.id)
+        return raw is not None and late.id in raw["applied_events"]
+
+    await until(applied, what="late extension request handled")
+    await h.service.sweep()
+    overdue = await h.wait_clock(clock.id, lambda c: c.state == ClockState.overdue)
+    assert overdue.pending_extensions == []
+    assert not overdue.awaiting_decision
+
+
+async def test_due_soon_is_sent_once_at_the_start_of_the_last_working_day(h: Harness) -> None:
+    letter, clock = await _handling(h)
+    assert clock.due_soon_at == at("2026-10-27T00:00:00")
+    h.clock.set(at("2026-10-26T23:59:00"))
+    await h.service.sweep()
+    assert h.probe.of_type("clock.due_soon", letter_id=letter) == []
+    h.clock.set(at("2026-10-27T00:00:00"))
+    await h.service.sweep()
+    await h.service.sweep()
+    notices = await h.probe.wait_for("clock.due_soon", letter_id=letter)
+    assert len(notices) == 1
+    assert notices[0].data["due"].startswith("2026-10-27T15:59:59")
