@@ -17,7 +17,12 @@ import uvicorn
 from typer.testing import CliRunner
 
 from services.deadlines import cli as deadlines_cli
-from services.deadlines.models import handling_clock_id, reminder_id, upload_clock_id
+from services.deadlines.models import (
+    acceptance_clock_id,
+    handling_clock_id,
+    reminder_id,
+    upload_clock_id,
+)
 from shared.auth import Role
 from shared.events.catalog import (
     ExtensionApproved,
@@ -100,6 +105,8 @@ async def month() -> AsyncIterator[Harness]:
     await h.accepted(e, handed_over_at=at("2026-10-13T09:00:00"), unit_id="unit_a")
     for letter in (a, d, e):
         await h.wait_clock(handling_clock_id(letter))
+    for letter in (b, c):
+        await h.wait_clock(acceptance_clock_id(letter), lambda cl: cl.closed_at is not None)
 
     h.clock.set(at("2026-10-16T15:00:00"))
     await h.submitted(a, submitted_at=at("2026-10-16T15:00:00"), unit_id="unit_a")
