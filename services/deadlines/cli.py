@@ -172,7 +172,7 @@ def bench_deadlines(
             min=0,
             help="Handling clocks to open end to end on the local stack (0: skip).",
         ),
-    ] = 500,
+    ] = 200,
 ) -> None:
     """Measure the deadlines service's throughput; print JSON figures."""
     from services.deadlines.bench import deadlines_figures
