@@ -161,15 +161,15 @@ go_bin() {
 # Builds the FerretDB binary when its sources changed since the last build.
 build_ferretdb() {
     local stamp="$FERRETDB_BIN.src-sha256" want log="$MAILBOX_LOG_DIR/ferretdb-build.log"
-    want="$(cat "$FERRETDB_SRC/main.go" "$FERRETDB_SRC/go.mod" "$FERRETDB_SRC/go.sum" | sha256sum | cut -d' ' -f1)"
+    want="$(cat "$FERRETDB_SRC/main.go" "$FERRETDB_SRC/go.mod" "$FERRETDB_SRC/go.sum" \
+        "$FERRETDB_SRC/build.sh" | sha256sum | cut -d' ' -f1)"
     if [ -x "$FERRETDB_BIN" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return 0
     fi
     mkdir -p "$(dirname "$FERRETDB_BIN")" "$MAILBOX_LOG_DIR"
     say "building FerretDB v1.24.2 into $FERRETDB_BIN (first build takes a few minutes; log: $log)"
     # GOTOOLCHAIN=local: no toolchain can be downloaded here; the installed Go must do.
-    if ! (cd "$FERRETDB_SRC" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly \
-        "$(go_bin)" build -trimpath -o "$FERRETDB_BIN.tmp" .) >"$log" 2>&1; then
+    if ! GO="$(go_bin)" bash "$FERRETDB_SRC/build.sh" "$FERRETDB_BIN.tmp" >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         die "building FerretDB failed"
     fi
