@@ -171,7 +171,11 @@ class Poller:
                 renewer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewer
-                await self.leases.release(platform_id)
+                try:
+                    await self.leases.release(platform_id)
+                except Exception as exc:
+                    # It expires by itself; another instance waits at most `lease_s`.
+                    log.warning("lease release failed", platform=platform_id, error=str(exc))
 
     async def _renew(self, platform_id: str, lost: asyncio.Event) -> None:
         while True:
@@ -253,13 +257,17 @@ class Poller:
             summary.note("internal", summary.error, at=self._now())
         summary.cursor_after = cursor
         summary.finished_at = self._now()
-        await self._states.finish_cycle(
-            platform_id,
-            summary=summary.stored(),
-            errors=summary.errors,
-            succeeded=summary.outcome in SUCCESSFUL,
-            keep_errors=self._keep_errors,
-        )
+        try:
+            await self._states.finish_cycle(
+                platform_id,
+                summary=summary.stored(),
+                errors=summary.errors,
+                succeeded=summary.outcome in SUCCESSFUL,
+                keep_errors=self._keep_errors,
+            )
+        except Exception as exc:
+            # The letters and the cursor are stored; only the bookkeeping is lost.
+            log.warning("poll state not recorded", platform=platform_id, error=str(exc))
         log.info(
             "poll cycle",
             platform=platform_id,

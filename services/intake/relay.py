@@ -68,6 +68,7 @@ class LetterRelay:
         concurrency: int = 64,
         max_pending: int = 5000,
         workers: int = 2,
+        clear_idle_s: float = 0.5,
     ) -> None:
         self.collection = collection
         self._bus = bus
@@ -77,6 +78,7 @@ class LetterRelay:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._max_pending = max_pending
         self._workers = workers
+        self._clear_idle_s = clear_idle_s
         self._queue: asyncio.Queue[_Batch] = asyncio.Queue()
         # Submitted and not yet cleared: the sweep leaves these alone.
         self._inflight: set[str] = set()
@@ -86,6 +88,10 @@ class LetterRelay:
         self._first_seen: dict[str, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._sweeper: asyncio.Task[None] | None = None
+        self._last_activity = time.monotonic()
+        self._publishing = 0
+        # Callers waiting for everything to be cleared (drain) or for room (submit).
+        self._urgent = 0
         self.published = 0
 
     @property
@@ -95,6 +101,7 @@ class LetterRelay:
 
     def notify(self, collection: Collection, doc_id: str) -> None:
         """A letter was created with an outbox (`AggregateStore.create`); relay it soon."""
+        self._last_activity = time.monotonic()
         if doc_id not in self._inflight:
             self._inflight.add(doc_id)
             self._queue.put_nowait(_Batch(ids=[doc_id]))
@@ -103,8 +110,15 @@ class LetterRelay:
         """Relay outboxes just inserted; waits while too many are pending (back-pressure)."""
         if not items:
             return
-        async with self._changed:
-            await self._changed.wait_for(lambda: len(self._inflight) < self._max_pending)
+        self._last_activity = time.monotonic()
+        if len(self._inflight) >= self._max_pending:
+            self._urgent += 1
+            self._clear_wakeup.set()
+            try:
+                async with self._changed:
+                    await self._changed.wait_for(lambda: len(self._inflight) < self._max_pending)
+            finally:
+                self._urgent -= 1
         fresh = [item for item in items if item.doc_id not in self._inflight]
         self._inflight.update(item.doc_id for item in fresh)
         self._queue.put_nowait(_Batch(items=fresh))
@@ -133,8 +147,13 @@ class LetterRelay:
 
     async def drain(self, *, timeout_s: float = 60.0) -> None:
         """Wait until everything submitted is published and cleared."""
-        async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: not self._inflight)
+        self._urgent += 1
+        self._clear_wakeup.set()
+        try:
+            async with asyncio.timeout(timeout_s), self._changed:
+                await self._changed.wait_for(lambda: not self._inflight)
+        finally:
+            self._urgent -= 1
 
     async def sweep(self, *, grace_s: float | None = None) -> int:
         """Queue outboxes pending for at least the grace period; how many were queued."""
@@ -166,14 +185,18 @@ class LetterRelay:
     async def _publisher(self) -> None:
         while True:
             batch = await self._queue.get()
-            while True:
-                try:
-                    await self._relay(batch)
-                    break
-                except Exception as exc:
-                    # The broker or the database is away: keep the batch, try again.
-                    log.warning("letter relay failed, retrying", error=str(exc))
-                    await asyncio.sleep(RETRY_DELAY_S)
+            self._publishing += 1
+            try:
+                while True:
+                    try:
+                        await self._relay(batch)
+                        break
+                    except Exception as exc:
+                        # The broker or the database is away: keep the batch, try again.
+                        log.warning("letter relay failed, retrying", error=str(exc))
+                        await asyncio.sleep(RETRY_DELAY_S)
+            finally:
+                self._publishing -= 1
 
     async def _relay(self, batch: _Batch) -> None:
         if batch.ids:
@@ -225,6 +248,7 @@ class LetterRelay:
         while True:
             await self._clear_wakeup.wait()
             self._clear_wakeup.clear()
+            await self._quiet()
             while self._to_clear:
                 ids = self._to_clear[:CLEAR_BATCH]
                 try:
@@ -238,6 +262,19 @@ class LetterRelay:
                     continue
                 del self._to_clear[: len(ids)]
                 await self._forget(set(ids))
+
+    async def _quiet(self) -> None:
+        """Wait until registering and publishing pause, unless someone waits for the clearing.
+
+        Clearing is housekeeping: the events are out already. On FerretDB v1 an update
+        costs a scan of the collection, so clearing while pages are being registered
+        would slow registration down for nothing.
+        """
+        while not self._urgent:
+            idle = time.monotonic() - self._last_activity
+            if idle >= self._clear_idle_s and self._queue.empty() and not self._publishing:
+                return
+            await asyncio.sleep(max(0.02, self._clear_idle_s - idle))
 
     async def _forget(self, ids: set[str]) -> None:
         if not ids:
