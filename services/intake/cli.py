@@ -1,0 +1,109 @@
+"""`mailbox intake poll-once` and `mailbox bench intake`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+intake_app = typer.Typer(
+    help="The intake service: poll the platforms, register letters.", no_args_is_help=True
+)
+
+
+@intake_app.command("poll-once")
+def poll_once(
+    platform: str | None = typer.Option(
+        None, "--platform", help="poll only this platform id (default: every enabled one)"
+    ),
+) -> None:
+    """Poll the configured platforms once on the local stack and print what each brought."""
+    import asyncio
+
+    import orjson
+
+    try:
+        summaries = asyncio.run(_poll_once(platform))
+    except LookupError as error:
+        raise typer.BadParameter(str(error), param_hint="--platform") from None
+    except OSError as error:
+        typer.echo(f"the local stack is not reachable ({error}); try `mailbox stack up`", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(orjson.dumps({"platforms": summaries}, option=orjson.OPT_INDENT_2).decode())
+
+
+async def _poll_once(platform: str | None) -> list[dict[str, Any]]:
+    from dataclasses import asdict
+
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from services.intake.settings import IntakeSettings
+    from services.intake.wiring import OUTBOX_COLLECTIONS, open_intake, platform_configs
+    from shared.clock import SystemClock
+    from shared.logging import configure_logging
+    from shared.runtime import Runtime
+
+    settings = IntakeSettings()
+    configs = platform_configs(settings)
+    known = {c.id: c for c in configs}
+    if platform is not None and platform not in known:
+        raise LookupError(f"no platform {platform!r}; configured: {', '.join(known)}")
+    ids = [platform] if platform else [c.id for c in configs if c.enabled]
+    configure_logging(service="intake", level="WARNING", json=settings.log_json)
+    clock = SystemClock()
+
+    try:
+        async with (
+            Runtime.open(
+                service="intake",
+                settings=settings,
+                clock=clock,
+                outbox_collections=OUTBOX_COLLECTIONS,
+            ) as runtime,
+            open_intake(
+                runtime, settings=settings, clock=clock, configs=configs, poll=False
+            ) as intake,
+        ):
+            summaries = [await intake.poller.poll(pid) for pid in ids]
+            await intake.relay.drain(timeout_s=120)
+    except ServerSelectionTimeoutError as error:
+        raise OSError(str(error).split(",")[0]) from error
+    rows = []
+    for summary in summaries:
+        row = asdict(summary)
+        row.pop("errors")
+        rows.append(row)
+    return rows
+
+
+def bench_intake(
+    letters: int = typer.Option(5000, min=1, max=100_000, help="letters on the simulator"),
+    page_size: int = typer.Option(500, min=1, max=500, help="letters per platform page"),
+    concurrency: int = typer.Option(64, min=1, max=1024, help="publishes in flight"),
+    seed: int = typer.Option(0, help="seed of the generated letters"),
+    profile: Path | None = typer.Option(
+        None, dir_okay=False, help="write a cProfile of the run here (pstats format)"
+    ),
+) -> None:
+    """Letters/s from the simulator to registered-and-published, and peak memory (JSON)."""
+    import orjson
+
+    from services.intake.bench import intake_figures
+
+    figures = intake_figures(
+        letters=letters,
+        page_size=page_size,
+        seed=seed,
+        concurrency=concurrency,
+        profile=str(profile) if profile else None,
+    )
+    typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+    if "error" in figures:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:
+    """Add `intake poll-once` and `bench intake`."""
+    app.add_typer(intake_app, name="intake")
+    bench.command(name="intake")(bench_intake)
