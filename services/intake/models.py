@@ -73,15 +73,17 @@ def validation_reason(error: ValidationError) -> str:
 
 def content_from_platform(letter: PlatformLetter) -> LetterContent:
     """Our rules applied to a letter the platform client accepted (ValidationError if not)."""
-    return LetterContent(
-        external_id=letter.external_id,
-        title=letter.title,
-        text=letter.text,
-        submitted_at=letter.submitted_at,
-        person=Person.model_validate(letter.person.model_dump(exclude_none=True)),
-        attachments=[Attachment.model_validate(a.model_dump()) for a in letter.attachments],
+    # Validated as one object, so a reason names the field path (`person.name`).
+    return LetterContent.model_validate(
+        {
+            "external_id": letter.external_id,
+            "title": letter.title,
+            "text": letter.text,
+            "submitted_at": letter.submitted_at,
+            "person": letter.person.model_dump(exclude_none=True),
+            "attachments": [a.model_dump() for a in letter.attachments],
+        }
     )
-
 
 def sha256_hex(raw: bytes) -> str:
     """Checksum of the raw record as received."""
