@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.audit import Actor, AuditEntry
 from shared.events import Event, make_event
@@ -33,6 +33,16 @@ MAX_TEXT_CHARS = 20_000
 MAX_ATTACHMENTS = 50
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# A title or text of only spaces says nothing: the same as a missing one.
+NotBlank = AfterValidator(_not_blank)
+
+
 class Attachment(BaseModel):
     """A file the writer attached; the platform keeps the bytes, we keep the reference."""
 
@@ -48,18 +58,11 @@ class LetterContent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     external_id: str = Field(pattern=EXTERNAL_ID_PATTERN)
-    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_CHARS), NotBlank]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), NotBlank]
     submitted_at: AwareDatetime
     person: Person = Field(default_factory=Person)
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
-
-    @field_validator("title", "text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
 
 
 def validation_reason(error: ValidationError) -> str:
@@ -84,6 +87,7 @@ def content_from_platform(letter: PlatformLetter) -> LetterContent:
             "attachments": [a.model_dump() for a in letter.attachments],
         }
     )
+
 
 def sha256_hex(raw: bytes) -> str:
     """Checksum of the raw record as received."""

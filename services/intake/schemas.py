@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from services.intake.models import (
     MAX_TITLE_CHARS,
     Attachment,
     LetterContent,
+    NotBlank,
 )
 from shared.clock import to_shanghai
 from shared.events.vocabulary import LetterSource, Person
@@ -152,8 +153,8 @@ class ManualLetterIn(BaseModel):
         description="the reference it was taken under (e.g. the hotline ticket number)",
     )
     submitted_at: AwareDatetime = Field(description="when the writer called or came")
-    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_CHARS), NotBlank]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), NotBlank]
     person: Person = Field(default_factory=Person)
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
