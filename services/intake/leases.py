@@ -90,3 +90,34 @@ class Leases:
         if doc is None or doc["expires_at"] <= self._clock.now():
             return None
         return Lease(platform_id=platform_id, owner=doc["owner"], expires_at=doc["expires_at"])
+
+
+class Heartbeats:
+    """Which intake instances are alive: each one writes `seen_at` on every outbox sweep.
+
+    A letter's outbox names the instance that relays it (`relay_owner`); another
+    instance's sweep leaves it alone while that instance is alive, however long its
+    clearing takes, and takes it over once the heartbeat is older than `stale_s`.
+    """
+
+    def __init__(self, collection: Collection, *, owner: str, clock: Clock, stale_s: float) -> None:
+        self.collection = collection
+        self.owner = owner
+        self._clock = clock
+        self._stale = timedelta(seconds=stale_s)
+
+    async def beat(self) -> None:
+        """Say this instance is alive."""
+        await self.collection.update_one(
+            {"_id": self.owner}, {"$set": {"seen_at": self._clock.now()}}, upsert=True
+        )
+
+    async def live(self) -> set[str]:
+        """Instances seen within `stale_s` (this one included once it has beaten)."""
+        since = self._clock.now() - self._stale
+        cursor = self.collection.find({"seen_at": {"$gt": since}}, {"_id": 1})
+        return {str(doc["_id"]) async for doc in cursor}
+
+    async def forget(self) -> None:
+        """This instance stops (its outboxes are relayed or left to the others)."""
+        await self.collection.delete_one({"_id": self.owner})

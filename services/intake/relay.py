@@ -6,9 +6,11 @@ publishes with confirms, stores the audit entries and clears the outboxes. It
 differs from the shared per-document relay in two ways that matter for intake:
 - Batches: a page of letters is published concurrently and cleared with one
   `update_many`, not five round trips per letter.
-- Replicas: a sweep publishes an outbox only after it has seen it pending for
-  `grace_s`, so one replica does not publish what another is relaying right now
-  (the shared relay's sweep would, and every letter's event would go out twice).
+- Replicas: each letter names the instance relaying it (`relay_owner`); a sweep
+  leaves the outboxes of live instances alone (`Heartbeats`) and publishes the
+  others only after seeing them pending for `grace_s`, so one replica does not
+  publish what another is relaying right now (the shared relay's sweep would,
+  and every letter's event would go out twice).
 
 Letters are never changed after registration, so clearing by `$set` loses nothing.
 A crash between publishing and clearing publishes again (same event id):
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.intake.leases import Heartbeats
 from shared.audit import AuditLog
 from shared.events import Event
 from shared.logging import get_logger
@@ -65,6 +68,7 @@ class LetterRelay:
         audit: AuditLog,
         sweep_interval_s: float,
         grace_s: float,
+        heartbeats: Heartbeats | None = None,
         concurrency: int = 64,
         max_pending: int = 5000,
         workers: int = 2,
@@ -75,6 +79,7 @@ class LetterRelay:
         self._audit = audit
         self._sweep_interval_s = sweep_interval_s
         self._grace_s = grace_s
+        self._heartbeats = heartbeats
         self._semaphore = asyncio.Semaphore(concurrency)
         self._max_pending = max_pending
         self._workers = workers
@@ -93,6 +98,11 @@ class LetterRelay:
         # Callers waiting for everything to be cleared (drain) or for room (submit).
         self._urgent = 0
         self.published = 0
+
+    @property
+    def owner(self) -> str | None:
+        """The instance name written on the letters this relay publishes."""
+        return self._heartbeats.owner if self._heartbeats else None
 
     @property
     def pending(self) -> int:
@@ -138,6 +148,9 @@ class LetterRelay:
             self._sweeper = None
         with contextlib.suppress(TimeoutError):
             await self.drain(timeout_s=timeout_s)
+        if self._heartbeats is not None:
+            with contextlib.suppress(Exception):
+                await self._heartbeats.forget()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -158,9 +171,13 @@ class LetterRelay:
     async def sweep(self, *, grace_s: float | None = None) -> int:
         """Queue outboxes pending for at least the grace period; how many were queued."""
         grace = self._grace_s if grace_s is None else grace_s
+        others: set[str] = set()
+        if self._heartbeats is not None:
+            await self._heartbeats.beat()
+            others = await self._heartbeats.live() - {self._heartbeats.owner}
         now = time.monotonic()
-        cursor = self.collection.find({"has_outbox": True}, {"_id": 1}).limit(SWEEP_BATCH)
-        seen = [str(doc["_id"]) async for doc in cursor]
+        cursor = self.collection.find({"has_outbox": True}, {"relay_owner": 1}).limit(SWEEP_BATCH)
+        seen = [str(doc["_id"]) async for doc in cursor if doc.get("relay_owner") not in others]
         first_seen = {doc_id: self._first_seen.get(doc_id, now) for doc_id in seen}
         self._first_seen = first_seen
         ready = [

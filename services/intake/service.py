@@ -178,7 +178,7 @@ class IntakeService:
             event = letter.event()
             audit = letter.audit(self._system)
             docs.append(
-                aggregate_document(letter.document(), events=[event], audit=[audit], now=now)
+                aggregate_document(self._document(letter), events=[event], audit=[audit], now=now)
             )
             outgoing.append(
                 Outgoing(doc_id=letter.letter_id, events=[event], audit=[audit.to_document()])
@@ -266,8 +266,14 @@ class IntakeService:
 
     async def _create(self, letter: NewLetter, *, actor: Actor, note: str) -> bool:
         return await self.letters.store.create(
-            letter.document(), events=[letter.event()], audit=[letter.audit(actor, note=note)]
+            self._document(letter),
+            events=[letter.event()],
+            audit=[letter.audit(actor, note=note)],
         )
+
+    def _document(self, letter: NewLetter) -> Document:
+        # Names the instance relaying its outbox, so other instances' sweeps leave it be.
+        return {**letter.document(), "relay_owner": self.relay.owner}
 
     async def _stored(self, letter_id: str) -> Document:
         doc = await self.letters.get(letter_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -42,8 +42,11 @@ class IntakeSettings(ServiceSettings):
     )
     outbox_grace_s: float = Field(
         default=30.0,
-        ge=0,
-        description="age at which a sweep publishes an outbox another replica may still hold",
+        gt=0,
+        description=(
+            "a replica silent this long counts as gone: a sweep then publishes its outboxes"
+            " (and any outbox left pending this long)"
+        ),
     )
     relay_publish_concurrency: int = Field(default=64, ge=1, le=1024)
     relay_max_pending: int = Field(
@@ -53,3 +56,10 @@ class IntakeSettings(ServiceSettings):
     max_raw_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="raw bytes kept of a quarantined record"
     )
+
+    @model_validator(mode="after")
+    def _grace_spans_sweeps(self) -> IntakeSettings:
+        # Heartbeats are written on each sweep: a live replica must never look silent.
+        if self.outbox_grace_s <= 2 * self.outbox_sweep_interval_s:
+            raise ValueError("outbox_grace_s must exceed twice outbox_sweep_interval_s")
+        return self

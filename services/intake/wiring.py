@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from services.intake.leases import LEASE_INDEXES, Leases
+from services.intake.leases import LEASE_INDEXES, Heartbeats, Leases
 from services.intake.models import MANUAL_PLATFORM
 from services.intake.poller import Poller
 from services.intake.relay import LetterRelay
@@ -74,8 +74,13 @@ async def open_intake(
     await ensure_indexes(db["letters"], [*AGGREGATE_INDEXES, *LETTER_INDEXES])
     await ensure_indexes(db["quarantine"], QUARANTINE_INDEXES)
     await ensure_indexes(db["leases"], LEASE_INDEXES)
+    owner = instance_id()
+    heartbeats = Heartbeats(
+        db["instances"], owner=owner, clock=clock, stale_s=settings.outbox_grace_s
+    )
     relay = LetterRelay(
         db["letters"],
+        heartbeats=heartbeats,
         bus=runtime.bus,
         audit=runtime.audit,
         sweep_interval_s=settings.outbox_sweep_interval_s,
@@ -96,7 +101,7 @@ async def open_intake(
         max_raw_bytes=settings.max_raw_bytes,
     )
     states = PlatformStateRepository(db["platform_state"])
-    leases = Leases(db["leases"], owner=instance_id(), clock=clock, lease_s=settings.lease_s)
+    leases = Leases(db["leases"], owner=owner, clock=clock, lease_s=settings.lease_s)
     clients = {pid: HttpPlatformClient(config) for pid, config in platforms.items()}
     poller = Poller(
         service=service,
