@@ -70,7 +70,7 @@ async def _run(*, letters: int, page_size: int, seed: int, concurrency: int) -> 
         log_level="WARNING",
         # Crash recovery only: a sweep has nothing to find in a run without crashes.
         outbox_sweep_interval_s=3600.0,
-        outbox_grace_s=7200.0,
+        outbox_grace_s=3 * 3600.0,
         relay_interval_s=3600.0,
         relay_publish_concurrency=concurrency,
         max_pages_per_cycle=10_000,

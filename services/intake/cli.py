@@ -12,6 +12,22 @@ intake_app = typer.Typer(
 )
 
 
+def _logs_to_stderr(level: str = "WARNING") -> None:
+    """Project logging, on stderr: stdout carries the command's JSON."""
+    import logging
+    import sys
+
+    import structlog
+
+    from shared.logging import configure_logging
+
+    configure_logging(service="intake", level=level, json=False)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+
+
 @intake_app.command("poll-once")
 def poll_once(
     platform: str | None = typer.Option(
@@ -41,7 +57,6 @@ async def _poll_once(platform: str | None) -> list[dict[str, Any]]:
     from services.intake.settings import IntakeSettings
     from services.intake.wiring import OUTBOX_COLLECTIONS, open_intake, platform_configs
     from shared.clock import SystemClock
-    from shared.logging import configure_logging
     from shared.runtime import Runtime
 
     settings = IntakeSettings()
@@ -50,7 +65,7 @@ async def _poll_once(platform: str | None) -> list[dict[str, Any]]:
     if platform is not None and platform not in known:
         raise LookupError(f"no platform {platform!r}; configured: {', '.join(known)}")
     ids = [platform] if platform else [c.id for c in configs if c.enabled]
-    configure_logging(service="intake", level="WARNING", json=settings.log_json)
+    _logs_to_stderr()
     clock = SystemClock()
 
     try:
@@ -91,6 +106,7 @@ def bench_intake(
 
     from services.intake.bench import intake_figures
 
+    _logs_to_stderr()
     figures = intake_figures(
         letters=letters,
         page_size=page_size,
