@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -221,8 +221,3 @@ class QuarantinedRecord:
             "quarantined_at": self.quarantined_at,
             "resolution": None,
         }
-
-
-def actor_document(actor: Actor) -> dict[str, Any]:
-    """Who, as stored on a document."""
-    return actor.model_dump(mode="python")
