@@ -11,16 +11,25 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.routing import api, api_letters, api_review, api_units, consumers
+from services.routing import (
+    api,
+    api_admin,
+    api_admin_users,
+    api_letters,
+    api_notifications,
+    api_review,
+    api_search,
+    api_units,
+    consumers,
+)
+from services.routing.admin_runtime import ADMIN_OUTBOX_COLLECTIONS, AdminServices
 from services.routing.directory_data import load_directory
-from services.routing.notifications import INBOX_INDEXES, InboxNotifier, NoticeRelay, Notifier
+from services.routing.notifications import INBOX_INDEXES, NoticeRelay, Notifier
 from services.routing.repository import (
     DIRECTORY_INDEXES,
     LETTER_INDEXES,
-    DirectoryRepository,
     InboxRepository,
     LetterRepository,
-    RulesRepository,
 )
 from services.routing.rules import load_rules
 from services.routing.service import LetterService
@@ -43,6 +52,11 @@ TAGS = [
         "description": "The office's review, sensitivity, referral (Art. 15, 21–26).",
     },
     {"name": "workflow", "description": "The state machine every action follows."},
+    {"name": "directory", "description": "Units, external recipients, the city office (admin)."},
+    {"name": "users", "description": "People, their roles and units, and their tokens (admin)."},
+    {"name": "rules", "description": "The classifier's rules as data the office edits."},
+    {"name": "notifications", "description": "A unit's inbox and its signed webhook."},
+    {"name": "search", "description": "Letters by words (Chinese segmented)."},
 ]
 
 NotifierFactory = Callable[[Database], Notifier]
@@ -62,19 +76,23 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service="routing", level=settings.log_level, json=settings.log_json)
         async with Runtime.open(
-            service="routing", settings=settings, clock=clock, outbox_collections=["letters"]
+            service="routing",
+            settings=settings,
+            clock=clock,
+            outbox_collections=["letters", *ADMIN_OUTBOX_COLLECTIONS],
         ) as runtime:
             db = runtime.db
             await ensure_indexes(db["letters"], LETTER_INDEXES)
             await ensure_indexes(db["units"], DIRECTORY_INDEXES)
             await ensure_indexes(db["recipients"], DIRECTORY_INDEXES)
             await ensure_indexes(db["inbox"], INBOX_INDEXES)
-            directory = DirectoryRepository(db["units"], db["recipients"])
+            admin = await AdminServices.open(runtime, settings=settings, clock=clock)
+            directory = admin.directory
             if await directory.seed(load_directory(settings.directory_path)):
                 log.info("directory seeded", path=str(settings.directory_path or "sample"))
-            rules = RulesRepository(db["rules"])
+            rules = admin.rules
             await rules.seed(load_rules(settings.rules_path))
-            notifier = (notifier_factory or (lambda d: InboxNotifier(d["inbox"])))(db)
+            notifier = notifier_factory(db) if notifier_factory else admin.notifier
             notices = NoticeRelay(
                 db["letters"],
                 notifier=notifier,
@@ -95,9 +113,11 @@ def create_app(
             app.state.directory = directory
             app.state.rules = rules
             app.state.notifier = notifier
+            admin.install(app)
             # jieba loads its dictionary on first use (about a second): not on a letter's time.
             warm_up = asyncio.create_task(asyncio.to_thread(tokens_for_search, "预热"))
             notices.start()
+            admin.start()
             dispatcher = Dispatcher()
             consumers.register(dispatcher, service=service)
             await runtime.start_consuming(dispatcher)
@@ -105,6 +125,7 @@ def create_app(
                 yield
             finally:
                 await notices.stop()
+                await admin.stop()
                 await warm_up
 
     app = create_service_app(
@@ -124,4 +145,8 @@ def create_app(
     app.include_router(api_units.router)
     app.include_router(api_review.router)
     app.include_router(api.router)
+    app.include_router(api_admin.router)
+    app.include_router(api_admin_users.router)
+    app.include_router(api_notifications.router)
+    app.include_router(api_search.router)
     return app

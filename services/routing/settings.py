@@ -37,3 +37,16 @@ class RoutingSettings(ServiceSettings):
     summary_chars: int = Field(
         default=120, ge=20, le=1000, description="length of the slip's default 内容摘要"
     )
+    # Administration, webhooks and search (directory_store, users, webhooks).
+    bootstrap_admin_token_file: Path | None = Field(
+        default=None,
+        description="with no active admin at start-up: create user 'admin', write its token here",
+    )
+    token_max_ttl_days: int = Field(default=90, ge=1, le=3650)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_s: float = Field(default=2.0, gt=0, le=3600)
+    webhook_backoff_max_s: float = Field(default=900.0, gt=0, le=86_400)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    webhook_poll_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="how often due webhook retries are looked for"
+    )
