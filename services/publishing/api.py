@@ -1,0 +1,201 @@
+"""Routes: previews of redaction, uploads and their retries, letters as publishing sees them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from services.publishing.deps import (
+    Cursor,
+    KnownLetter,
+    KnownUpload,
+    Limit,
+    Office,
+    Retrier,
+    ServiceDep,
+    SettingsDep,
+    UploadIdPath,
+    cursor_after,
+    cursor_of,
+    page_size,
+)
+from services.publishing.models import LETTER_ID_PATTERN, UploadDoc, UploadState
+from services.publishing.publication import findings_of, redact_one
+from services.publishing.redaction import PersonData
+from services.publishing.schemas import (
+    FieldRedaction,
+    LetterPreviewIn,
+    LetterPreviewRead,
+    LetterRead,
+    PreviewIn,
+    PreviewRead,
+    UploadPage,
+    UploadRead,
+)
+
+router = APIRouter()
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code, a message for people, details for programs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "conflict",
+                    "message": "upload … is sent: only a parked or refused upload is retried",
+                    "details": {"state": "sent"},
+                }
+            ]
+        }
+    )
+
+    error: str
+    message: str
+    details: dict[str, Any]
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry in the project's error format."""
+    return {"model": ErrorBody, "description": description}
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error_response("no valid bearer token"),
+    403: error_response("only the office sees writers' data and publications"),
+}
+READ_ERRORS = {**AUTH_ERRORS, 404: error_response("no such letter or upload")}
+LIST_ERRORS = {**AUTH_ERRORS, 422: error_response("a filter or the cursor is invalid")}
+
+
+@router.get(
+    "/letters/{letter_id}",
+    tags=["letters"],
+    summary="A letter as publishing sees it: lock, mark, uploads, archive.",
+    responses=READ_ERRORS,
+)
+async def get_letter(letter: KnownLetter, service: ServiceDep) -> LetterRead:
+    """Whether the letter may go online, its uploads and its archive record."""
+    docs = await service.uploads.for_letter(letter.id)
+    return LetterRead.of(letter, [UploadDoc.of(d) for d in docs])
+
+
+@router.get(
+    "/letters/{letter_id}/preview",
+    tags=["preview"],
+    summary="The redacted letter and latest reply, before online publication is approved.",
+    responses=READ_ERRORS,
+)
+async def preview_letter(letter: KnownLetter, service: ServiceDep) -> LetterPreviewRead:
+    """Title, text and the latest approved reply redacted, with spans and the leak scan."""
+    return LetterPreviewRead.of(await service.preview(letter.id, parts=None))
+
+
+@router.post(
+    "/letters/{letter_id}/preview",
+    tags=["preview"],
+    summary="Preview the letter with a draft reply given in the request.",
+    responses={**READ_ERRORS, 422: error_response("the reply parts are invalid")},
+)
+async def preview_letter_with(
+    letter: KnownLetter, body: LetterPreviewIn, service: ServiceDep
+) -> LetterPreviewRead:
+    """As the GET, with the request's reply parts (or the latest approved reply without)."""
+    parts = body.reply.parts() if body.reply is not None else None
+    return LetterPreviewRead.of(await service.preview(letter.id, parts=parts))
+
+
+@router.post(
+    "/preview",
+    tags=["preview"],
+    summary="Redact any text with a writer's data, and run the leak scan on the result.",
+    responses={**AUTH_ERRORS, 422: error_response("the text or person is invalid")},
+)
+async def preview_text(_: Office, body: PreviewIn, service: ServiceDep) -> PreviewRead:
+    """An ad-hoc check of a text (and title): redacted text, spans, what the scan still finds."""
+    person = PersonData.model_validate(body.person.model_dump()) if body.person else None
+    config = service.redaction
+    text, text_leaks = redact_one(body.text, person=person, config=config)
+    fields = {
+        "text": FieldRedaction(
+            original=body.text,
+            text=text.text,
+            spans=text.spans,
+            leaks=findings_of("text", text_leaks),
+        )
+    }
+    if body.title is not None:
+        title, title_leaks = redact_one(body.title, person=person, config=config)
+        fields["title"] = FieldRedaction(
+            original=body.title,
+            text=title.text,
+            spans=title.spans,
+            leaks=findings_of("title", title_leaks),
+        )
+    return PreviewRead(
+        text=fields["text"],
+        title=fields.get("title"),
+        leak_scan_passed=not any(f.leaks for f in fields.values()),
+    )
+
+
+@router.get(
+    "/uploads",
+    tags=["uploads"],
+    summary="Uploads, newest first; `state=parked` lists those waiting for a retry.",
+    responses=LIST_ERRORS,
+)
+async def list_uploads(
+    _: Office,
+    service: ServiceDep,
+    settings: SettingsDep,
+    state: UploadState | None = None,
+    letter_id: Annotated[str | None, Query(pattern=LETTER_ID_PATTERN)] = None,
+    cursor: Cursor = None,
+    limit: Limit = None,
+) -> UploadPage:
+    """Uploads by state (pending, sent, parked, refused) and letter, keyset-paged."""
+    size = page_size(settings, limit)
+    docs = await service.uploads.page(
+        state=state.value if state else None,
+        letter_id=letter_id,
+        after=cursor_after(cursor),
+        limit=size,
+    )
+    items = [UploadRead.of(UploadDoc.of(d)) for d in docs[:size]]
+    last = docs[size - 1] if len(docs) > size else None
+    return UploadPage(
+        items=items,
+        next_cursor=cursor_of(last["created_at"], str(last["_id"])) if last else None,
+    )
+
+
+@router.get(
+    "/uploads/{upload_id}",
+    tags=["uploads"],
+    summary="One upload: what is sent, its attempts and errors.",
+    responses=READ_ERRORS,
+)
+async def get_upload(upload: KnownUpload) -> UploadRead:
+    """The upload with its attempts, errors, receipt, e-mail and leak-scan findings."""
+    return UploadRead.of(upload)
+
+
+@router.post(
+    "/uploads/{upload_id}/retry",
+    tags=["uploads"],
+    summary="Send a parked upload again, or re-check a refused one.",
+    responses={
+        **READ_ERRORS,
+        409: error_response("the upload is neither parked nor refused"),
+    },
+)
+async def retry_upload(
+    upload_id: UploadIdPath, principal: Retrier, service: ServiceDep
+) -> UploadRead:
+    """A parked upload goes back to pending (attempts from zero); a refused one is re-planned
+    with today's redaction and leak scan, and queued only if the scan now passes."""
+    return UploadRead.of(await service.retry(upload_id, principal=principal))

@@ -1,0 +1,372 @@
+"""存档 (Art. 16): one immutable archive record per letter, once it is done.
+
+A letter is done when its answer is on the platform (every upload delivered, none
+waiting) and the other services confirm: deadlines has no clock of it still running,
+and routing's dossier has recorded the publication. The record gathers the letter,
+slip, approvals, replies, publications, clocks and the audit trails of routing and
+publishing; its canonical JSON (sorted keys, UTF-8) is stored as is, with its sha256,
+in a collection that is only ever inserted into. `letter.archived` leaves with the
+letter copy's change that points at the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+
+from services.publishing.copies import SYSTEM
+from services.publishing.models import SERVICE, ArchiveRef, LetterCopy, UploadState, dump
+from services.publishing.repository import (
+    ArchiveRepository,
+    LetterRepository,
+    UploadRepository,
+)
+from services.publishing.sources import CaseSources, SourceUnavailable
+from shared.aggregate import Change
+from shared.audit import AuditEntry, AuditLog
+from shared.clock import Clock
+from shared.events import make_event
+from shared.events.catalog import LetterArchived
+from shared.ids import new_id
+from shared.logging import get_logger
+from shared.mongo import Document
+
+log = get_logger(__name__)
+
+RECORD_SCHEMA = "mailbox.archive/1"
+_UPLOAD_FIELDS = (
+    "kind",
+    "edition",
+    "platform",
+    "external_id",
+    "visibility",
+    "mode",
+    "title",
+    "text",
+    "state",
+    "attempts",
+    "retries",
+    "errors",
+    "email",
+    "receipt",
+    "sent_at",
+    "downgrade",
+    "findings",
+    "redacted",
+    "created_at",
+)
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON data (instants as ISO 8601 strings)."""
+    return orjson.loads(orjson.dumps(value, default=str))
+
+
+def canonical_json(value: Any) -> bytes:
+    """The bytes the checksum is taken over: sorted keys, no spaces, UTF-8."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify(stored: Document) -> bool:
+    """Whether a stored record still matches its checksum."""
+    return sha256_hex(str(stored["canonical"]).encode()) == str(stored["sha256"])
+
+
+def _approvals(case: dict[str, Any]) -> dict[str, Any]:
+    slip = case.get("slip") or {}
+    replies = [*(case.get("reply_history") or []), case.get("reply")]
+    return {
+        "slip": slip.get("reviews") or [],
+        "replies": [
+            {"revision": r.get("revision"), "reviews": r.get("reviews") or []}
+            for r in replies
+            if isinstance(r, dict)
+        ],
+        "referrals": case.get("referrals") or [],
+    }
+
+
+def build_record(
+    *,
+    archive_id: str,
+    archived_at: datetime,
+    letter: LetterCopy,
+    uploads: list[Document],
+    dossier: dict[str, Any],
+    clocks: list[dict[str, Any]],
+    trail: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The whole case as plain JSON data."""
+    case = dossier.get("letter") if isinstance(dossier.get("letter"), dict) else {}
+    assert isinstance(case, dict)
+    replies = [*(case.get("reply_history") or []), *([case["reply"]] if case.get("reply") else [])]
+    record = {
+        "schema": RECORD_SCHEMA,
+        "archive_id": archive_id,
+        "letter_id": letter.id,
+        "archived_at": archived_at,
+        "letter": {
+            "platform": letter.platform,
+            "external_id": letter.external_id,
+            "source": letter.source,
+            "title": letter.title,
+            "text": letter.text,
+            "person": letter.person.model_dump(),
+            "submitted_at": letter.submitted_at,
+            "received_at": letter.received_at,
+            "taken_by": letter.taken_by,
+        },
+        "decisions": {
+            "sensitivity": dump(letter.sensitivity) if letter.sensitivity else None,
+            "lock": dump(letter.lock) if letter.lock else None,
+            "notices": [dump(n) for n in letter.notices],
+        },
+        "slip": case.get("slip"),
+        "approvals": _approvals(case),
+        "replies": replies,
+        "approved_replies": [dump(r) for r in letter.replies],
+        "publications": [
+            {"upload_id": u["_id"], **{k: u.get(k) for k in _UPLOAD_FIELDS}} for u in uploads
+        ],
+        "clocks": clocks,
+        "case": case,
+        "audit": {"routing": dossier.get("audit") or [], "publishing": trail},
+    }
+    ready: dict[str, Any] = json_ready(record)
+    return ready
+
+
+@dataclass(frozen=True)
+class ArchiveOutcome:
+    """What an archiving attempt did."""
+
+    letter_id: str
+    status: Literal["archived", "already", "not_ready"]
+    reason: str = ""
+    archive_id: str | None = None
+    sha256: str | None = None
+
+
+class Archiver:
+    """Archives done letters; periodic, nudged by closed clocks, safe to run on replicas."""
+
+    def __init__(
+        self,
+        *,
+        letters: LetterRepository,
+        uploads: UploadRepository,
+        archives: ArchiveRepository,
+        sources: CaseSources,
+        audit: AuditLog,
+        clock: Clock,
+        interval_s: float,
+        batch: int,
+    ) -> None:
+        self.letters = letters
+        self.uploads = uploads
+        self.archives = archives
+        self.sources = sources
+        self.audit = audit
+        self.clock = clock
+        self.interval_s = interval_s
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._nudged: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def nudge(self, letter_id: str) -> None:
+        """A clock of this letter closed: it may be done now."""
+        self._nudged.add(letter_id)
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the periodic pass."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the periodic pass."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                nudged, self._nudged = self._nudged, set()
+                for letter_id in nudged:
+                    await self.archive_letter(letter_id)
+                await self.run_once()
+            except Exception as exc:
+                log.warning("archive pass failed", error=str(exc))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+
+    async def run_once(self) -> list[ArchiveOutcome]:
+        """Try every published, unarchived letter once (the least recently tried first)."""
+        outcomes = []
+        for letter_id in await self.uploads.archive_candidates(limit=self.batch):
+            outcome = await self.archive_letter(letter_id)
+            if outcome.status == "not_ready":
+                await self.uploads.mark_checked(letter_id, at=self.clock.now())
+            outcomes.append(outcome)
+        return outcomes
+
+    async def archive_letter(self, letter_id: str) -> ArchiveOutcome:
+        """Archive one letter if it is done; a letter archived before is left as it is."""
+        existing = await self.archives.get(letter_id)
+        if existing is not None:
+            await self._point_to(letter_id, existing)
+            return ArchiveOutcome(
+                letter_id,
+                "already",
+                archive_id=existing["archive_id"],
+                sha256=existing["sha256"],
+            )
+        letter_doc = await self.letters.get(letter_id)
+        if letter_doc is None or not letter_doc.get("known"):
+            return ArchiveOutcome(letter_id, "not_ready", "the letter is not known here")
+        uploads = await self.uploads.for_letter(letter_id, with_outbox=True)
+        sent = [u for u in uploads if u["state"] == UploadState.sent]
+        waiting = [
+            u["_id"] for u in uploads if u["state"] in (UploadState.pending, UploadState.parked)
+        ]
+        if not sent:
+            return ArchiveOutcome(letter_id, "not_ready", "no answer delivered yet")
+        if waiting:
+            return ArchiveOutcome(letter_id, "not_ready", f"uploads still waiting: {waiting}")
+        try:
+            clocks = await self.sources.clocks(letter_id)
+            if clocks is None:
+                return ArchiveOutcome(letter_id, "not_ready", "deadlines does not know the letter")
+            running = [c.get("id") for c in clocks if c.get("state") == "running"]
+            if running:
+                return ArchiveOutcome(letter_id, "not_ready", f"clocks still running: {running}")
+            dossier = await self.sources.dossier(letter_id)
+        except SourceUnavailable as exc:
+            return ArchiveOutcome(letter_id, "not_ready", str(exc))
+        if dossier is None:
+            return ArchiveOutcome(letter_id, "not_ready", "routing does not know the letter")
+        recorded = _recorded_publications(dossier)
+        missing = [u["_id"] for u in sent if u["_id"] not in recorded]
+        if missing:
+            return ArchiveOutcome(
+                letter_id, "not_ready", f"routing has not recorded publications {missing}"
+            )
+        return await self._archive(LetterCopy.of(letter_doc), letter_doc, uploads, dossier, clocks)
+
+    async def _archive(
+        self,
+        letter: LetterCopy,
+        letter_doc: Document,
+        uploads: list[Document],
+        dossier: dict[str, Any],
+        clocks: list[dict[str, Any]],
+    ) -> ArchiveOutcome:
+        archived_at = self.clock.now()
+        archive_id = new_id("arc")
+        record = build_record(
+            archive_id=archive_id,
+            archived_at=archived_at,
+            letter=letter,
+            uploads=uploads,
+            dossier=dossier,
+            clocks=clocks,
+            trail=await self._trail(letter.id, [letter_doc, *uploads]),
+        )
+        canonical = canonical_json(record)
+        digest = sha256_hex(canonical)
+        stored = {
+            "_id": letter.id,
+            "archive_id": archive_id,
+            "letter_id": letter.id,
+            "archived_at": archived_at,
+            "schema": RECORD_SCHEMA,
+            "title": letter.title,
+            "platform": letter.platform,
+            "external_id": letter.external_id,
+            "sha256": digest,
+            "bytes": len(canonical),
+            "canonical": canonical.decode(),
+        }
+        if not await self.archives.insert(stored):
+            # Another replica archived it first: theirs is the record.
+            return await self.archive_letter(letter.id)
+        await self._point_to(letter.id, stored)
+        return ArchiveOutcome(letter.id, "archived", archive_id=archive_id, sha256=digest)
+
+    async def _point_to(self, letter_id: str, stored: Document) -> None:
+        """Point the letter copy at its record, emitting `letter.archived` exactly once."""
+        ref = ArchiveRef(
+            archive_id=stored["archive_id"],
+            sha256=stored["sha256"],
+            archived_at=stored["archived_at"],
+        )
+
+        def decide(doc: Document) -> Change | None:
+            if doc.get("archive"):
+                return None
+            now = self.clock.now()
+            return Change(
+                set={"archive": dump(ref)},
+                events=[
+                    make_event(
+                        LetterArchived(
+                            archive_id=ref.archive_id,
+                            sha256=ref.sha256,
+                            archived_at=ref.archived_at,
+                        ),
+                        producer=SERVICE,
+                        occurred_at=now,
+                        letter_id=letter_id,
+                    )
+                ],
+                audit=[
+                    AuditEntry(
+                        at=now,
+                        actor=SYSTEM,
+                        action="archived",
+                        target_type="archive",
+                        target_id=ref.archive_id,
+                        letter_id=letter_id,
+                        after={"archive_id": ref.archive_id, "sha256": ref.sha256},
+                    )
+                ],
+            )
+
+        await self.letters.mutate(letter_id, decide)
+        await self.uploads.mark_archived(letter_id)
+
+    async def _trail(self, letter_id: str, docs: list[Document]) -> list[dict[str, Any]]:
+        """Publishing's audit trail of the letter, with entries the relay has not stored yet."""
+        entries = {e.id: e.model_dump(mode="json") for e in await self.audit.for_letter(letter_id)}
+        for doc in docs:
+            for pending in doc.get("audit_outbox") or []:
+                fields = {k: v for k, v in pending.items() if k != "_id"}
+                entry = AuditEntry.model_validate({**fields, "id": pending["_id"]})
+                entries.setdefault(entry.id, entry.model_dump(mode="json"))
+        return sorted(entries.values(), key=lambda e: (str(e.get("at")), str(e.get("id"))))
+
+
+def _recorded_publications(dossier: dict[str, Any]) -> set[str]:
+    letter = dossier.get("letter")
+    publications = letter.get("publications") if isinstance(letter, dict) else None
+    return {
+        str(p.get("upload_id"))
+        for p in publications or []
+        if isinstance(p, dict) and p.get("upload_id")
+    }

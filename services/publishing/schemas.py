@@ -1,0 +1,345 @@
+"""Requests and responses of the publishing API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.publishing.models import (
+    ArchiveRef,
+    AttemptError,
+    Downgrade,
+    EmailRecord,
+    Finding,
+    LetterCopy,
+    Receipt,
+    ReplyParts,
+    UploadDoc,
+    UploadKind,
+    UploadState,
+    Visibility,
+)
+from services.publishing.redaction import Redaction, Span
+from services.publishing.service import LetterPreview
+from shared.events.vocabulary import Person, PublicationMode
+from shared.paging import Page
+
+_SPAN_EXAMPLE: dict[str, Any] = {"start": 2, "end": 4, "kind": "name", "replacement": "张某"}
+
+
+class FieldRedaction(BaseModel):
+    """One published field: the original, the redacted text, its spans and any leak left."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "original": "我叫张三，电话13812345678。",
+                    "text": "我叫张某，电话138****5678。",
+                    "spans": [_SPAN_EXAMPLE],
+                    "leaks": [],
+                }
+            ]
+        }
+    )
+
+    original: str
+    text: str
+    spans: list[Span]
+    leaks: list[Finding]
+
+
+def field_redaction(
+    name: str, original: str, redaction: Redaction, findings: list[Finding]
+) -> FieldRedaction:
+    """A field's preview with the findings that concern it."""
+    return FieldRedaction(
+        original=original,
+        text=redaction.text,
+        spans=redaction.spans,
+        leaks=[f for f in findings if f.field == name],
+    )
+
+
+class UploadPreview(BaseModel):
+    """The upload online publication would send."""
+
+    title: str
+    text: str
+
+
+class LetterPreviewRead(BaseModel):
+    """What online publication would show, before anyone approves it (Art. 24)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "letter_id": "ltr_01JDX5Q9Z6M0B6W1B7Q1T3V9KC",
+                    "reply_source": "approved_reply",
+                    "fields": {
+                        "text": {
+                            "original": "我叫张三……",
+                            "text": "我叫张某……",
+                            "spans": [_SPAN_EXAMPLE],
+                            "leaks": [],
+                        }
+                    },
+                    "upload": {"title": "关于“预付卡退款”的答复", "text": "来信标题：……"},
+                    "findings": [],
+                    "leak_scan_passed": True,
+                    "online_allowed": True,
+                    "online_blocks": [],
+                }
+            ]
+        }
+    )
+
+    letter_id: str
+    reply_source: Literal["approved_reply", "request", "none"] = Field(
+        description="whose reply parts were used: the latest approved, the request's, or none"
+    )
+    fields: dict[str, FieldRedaction]
+    upload: UploadPreview
+    findings: list[Finding] = Field(description="everything the leak scan still found")
+    leak_scan_passed: bool
+    online_allowed: bool = Field(description="not locked (Art. 23), not marked (Art. 22)")
+    online_blocks: list[str]
+
+    @classmethod
+    def of(cls, preview: LetterPreview) -> LetterPreviewRead:
+        """From the service's preview."""
+        draft = preview.draft
+        return cls(
+            letter_id=preview.letter.id,
+            reply_source=preview.reply_source,
+            fields={
+                name: field_redaction(name, draft.originals[name], redaction, draft.findings)
+                for name, redaction in draft.fields.items()
+            },
+            upload=UploadPreview(title=draft.title, text=draft.text),
+            findings=draft.findings,
+            leak_scan_passed=not draft.findings,
+            online_allowed=not preview.online_blocks,
+            online_blocks=preview.online_blocks,
+        )
+
+
+class ReplyPartsIn(BaseModel):
+    """A reply to check before it is approved (Art. 29 elements)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "unit_name": "市场秩序处",
+                    "handler_name": "王建国",
+                    "investigation": "经查……",
+                    "policy_basis": "《单用途商业预付卡管理办法（试行）》",
+                    "result": "已督促商家退款。",
+                }
+            ]
+        },
+    )
+
+    unit_name: str = Field(max_length=200)
+    handler_name: str = Field(max_length=100)
+    investigation: str = Field(max_length=20_000)
+    policy_basis: str = Field(max_length=20_000)
+    result: str = Field(max_length=20_000)
+
+    def parts(self) -> ReplyParts:
+        """As the domain takes them."""
+        return ReplyParts(**self.model_dump())
+
+
+class LetterPreviewIn(BaseModel):
+    """Preview a letter with a reply of the request's (else the latest approved one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reply: ReplyPartsIn | None = None
+
+
+class PreviewIn(BaseModel):
+    """An ad-hoc check: a text (and title) with the writer's data."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "我叫张三，电话13812345678，住渝中区民族路88号5栋301室。",
+                    "person": {"name": "张三", "phone": "13812345678"},
+                }
+            ]
+        },
+    )
+
+    text: str = Field(min_length=1, max_length=50_000)
+    title: str | None = Field(default=None, max_length=500)
+    person: Person | None = None
+
+
+class PreviewRead(BaseModel):
+    """The redacted text (and title), spans on the original, and the leak scan's result."""
+
+    text: FieldRedaction
+    title: FieldRedaction | None = None
+    leak_scan_passed: bool
+
+
+class UploadRead(BaseModel):
+    """One publication version and its delivery to the platform."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ltr_01JDX5Q9Z6M0B6W1B7Q1T3V9KC:reply:1",
+                    "letter_id": "ltr_01JDX5Q9Z6M0B6W1B7Q1T3V9KC",
+                    "platform": "gov_mailbox",
+                    "external_id": "GOV00000001",
+                    "kind": "reply",
+                    "edition": "1",
+                    "visibility": "public",
+                    "mode": "online",
+                    "title": "关于“预付卡退款”的答复",
+                    "text": "来信标题：……",
+                    "state": "parked",
+                    "attempts": 8,
+                    "last_error": "PlatformUnavailable: POST /uploads failed after 4 attempts",
+                    "version": 10,
+                }
+            ]
+        }
+    )
+
+    id: str = Field(description="the idempotency key: {letter_id}:{kind}:{edition}")
+    letter_id: str
+    platform: str
+    external_id: str
+    kind: UploadKind
+    edition: str
+    visibility: Visibility
+    mode: PublicationMode | None = None
+    title: str
+    text: str
+    state: UploadState
+    attempts: int
+    retries: int = 0
+    last_error: str | None = None
+    errors: list[AttemptError] = Field(default_factory=list)
+    next_attempt_at: datetime | None = None
+    email: EmailRecord | None = None
+    receipt: Receipt | None = None
+    sent_at: datetime | None = None
+    downgrade: Downgrade | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    redacted: bool
+    archived: bool
+    version: int
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, upload: UploadDoc) -> UploadRead:
+        """From the stored upload."""
+        return cls.model_validate(upload.model_dump(exclude={"claimed_by", "claim_until", "parts"}))
+
+
+class UploadPage(Page[UploadRead]):
+    """A page of uploads, newest first."""
+
+
+class LetterRead(BaseModel):
+    """Publishing's view of a letter: what may be published, its uploads, its archive."""
+
+    id: str
+    platform: str | None
+    external_id: str | None
+    title: str
+    locked: bool
+    not_public: bool
+    replies: int
+    notices: int
+    closed_clocks: list[str]
+    uploads: list[UploadRead]
+    archive: ArchiveRef | None
+
+    @classmethod
+    def of(cls, letter: LetterCopy, uploads: list[UploadDoc]) -> LetterRead:
+        """From the copy and its uploads."""
+        return cls(
+            id=letter.id,
+            platform=letter.platform,
+            external_id=letter.external_id,
+            title=letter.title,
+            locked=letter.lock is not None,
+            not_public=letter.sensitivity is not None,
+            replies=len(letter.replies),
+            notices=len(letter.notices),
+            closed_clocks=letter.closed_clocks,
+            uploads=[UploadRead.of(u) for u in uploads],
+            archive=letter.archive,
+        )
+
+
+class ArchiveSummary(BaseModel):
+    """An archive record in a list."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "letter_id": "ltr_01JDX5Q9Z6M0B6W1B7Q1T3V9KC",
+                    "archive_id": "arc_01JE0000000000000000000000",
+                    "archived_at": "2026-10-20T02:00:00Z",
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "bytes": 18342,
+                    "title": "预付卡商家跑路无法退款",
+                    "platform": "gov_mailbox",
+                    "external_id": "GOV00000001",
+                }
+            ]
+        }
+    )
+
+    letter_id: str
+    archive_id: str
+    archived_at: datetime
+    sha256: str
+    bytes: int
+    title: str
+    platform: str | None
+    external_id: str | None
+
+
+class ArchiveRead(ArchiveSummary):
+    """One archive record with its content and whether it still matches its checksum."""
+
+    verified: bool
+    record: dict[str, Any]
+
+
+class ArchivePage(Page[ArchiveSummary]):
+    """A page of archive records, oldest first."""
+
+
+class ArchiveOutcomeRead(BaseModel):
+    """What an archiving attempt did for one letter."""
+
+    letter_id: str
+    status: Literal["archived", "already", "not_ready"]
+    reason: str = ""
+    archive_id: str | None = None
+    sha256: str | None = None
+
+
+class ArchiveRunRead(BaseModel):
+    """The result of one archiver pass."""
+
+    outcomes: list[ArchiveOutcomeRead]

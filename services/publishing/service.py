@@ -1,0 +1,359 @@
+"""The publishing domain: publications planned from events, operators' retries, previews.
+
+Every change is one aggregate write with its audit entries and events. Creating a
+publication never talks to a platform: it stores an upload in state `pending` (or
+`refused` when the leak scan still finds personal data) and wakes the uploader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from services.publishing.copies import LetterCopies, actor_of, audit_entry, letter_id_of
+from services.publishing.models import (
+    SERVICE,
+    ApprovedReply,
+    EmailRecord,
+    EmailState,
+    LetterCopy,
+    Notice,
+    ReplyParts,
+    UploadDoc,
+    UploadKind,
+    UploadState,
+    dump,
+    upload_key,
+)
+from services.publishing.publication import (
+    Plan,
+    PublicDraft,
+    plan_notice,
+    plan_reply,
+    public_draft,
+)
+from services.publishing.redaction import RedactionConfig
+from services.publishing.repository import UploadRepository
+from shared.aggregate import Change
+from shared.audit import AuditEntry
+from shared.auth import Principal
+from shared.clock import Clock
+from shared.errors import Conflict, NotFound
+from shared.events import Event, make_event
+from shared.events.catalog import UploadParked
+from shared.events.vocabulary import PublicationMode
+from shared.mongo import Document
+
+
+def describe_findings(plan: Plan) -> str:
+    """The leak-scan refusal for an operator (patterns and places, never the values)."""
+    listed = "; ".join(f"{f.field}: {f.pattern} at {f.start}–{f.end}" for f in plan.findings[:20])
+    return f"leak scan refused publication ({len(plan.findings)} finding(s)): {listed}"
+
+
+@dataclass(frozen=True)
+class LetterPreview:
+    """What online publication of a letter would show, and whether it may happen."""
+
+    letter: LetterCopy
+    draft: PublicDraft
+    reply_source: Literal["approved_reply", "request", "none"]
+    online_blocks: list[str]
+
+
+class PublishingService:
+    """Plans publications from events and lets the office retry and preview them."""
+
+    def __init__(
+        self,
+        *,
+        copies: LetterCopies,
+        uploads: UploadRepository,
+        clock: Clock,
+        wall: Clock,
+        redaction: RedactionConfig,
+        wake_uploader: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.copies = copies
+        self.letters = copies.letters
+        self.uploads = uploads
+        self.clock = clock
+        # Back-off is real elapsed time towards a real platform, whatever the service
+        # clock says (a test's fixed clock, the demo's shifted one).
+        self.wall = wall
+        self.redaction = redaction
+        self.wake_uploader = wake_uploader
+
+    def _audit(self, action: str, **fields: Any) -> AuditEntry:
+        return audit_entry(self.clock, action, **fields)
+
+    async def letter(self, letter_id: str) -> LetterCopy:
+        """A known letter's copy; NotFound before its `letter.received`."""
+        return await self.copies.letter(letter_id)
+
+    # ---- publications ----------------------------------------------------------------
+
+    async def publish_reply(self, event: Event, reply: ApprovedReply) -> None:
+        """Plan the publication of an approved reply and queue its upload."""
+        letter_id = letter_id_of(event)
+        await self.copies.known(letter_id, event)
+
+        def record(doc: Document) -> Change:
+            kept = [r for r in doc.get("replies") or [] if r.get("revision") != reply.revision]
+            return Change(set={"replies": [*kept, dump(reply)]})
+
+        doc = await self.letters.mutate(letter_id, record, event_id=event.id)
+        letter = LetterCopy.of(doc)
+        plan = plan_reply(letter, reply, config=self.redaction)
+        email = None
+        if reply.mode == PublicationMode.email:
+            address = letter.person.email
+            email = EmailRecord(
+                state=EmailState.pending if address else EmailState.no_address, to=address
+            )
+        await self._create_upload(
+            letter,
+            kind="reply",
+            edition=str(reply.revision),
+            plan=plan,
+            mode=reply.mode,
+            parts=reply.parts,
+            email=email,
+        )
+
+    async def publish_notice(self, event: Event, notice: Notice) -> None:
+        """Queue the notice of a decision (not accepted, forwarded, escalated)."""
+        letter_id = letter_id_of(event)
+        await self.copies.known(letter_id, event)
+
+        def record(doc: Document) -> Change:
+            kept = [n for n in doc.get("notices") or [] if n.get("slip_id") != notice.slip_id]
+            return Change(set={"notices": [*kept, dump(notice)]})
+
+        doc = await self.letters.mutate(letter_id, record, event_id=event.id)
+        letter = LetterCopy.of(doc)
+        await self._create_upload(
+            letter,
+            kind=notice.upload_kind,
+            edition=notice.slip_id,
+            plan=plan_notice(letter, notice),
+        )
+
+    async def _create_upload(
+        self,
+        letter: LetterCopy,
+        *,
+        kind: UploadKind,
+        edition: str,
+        plan: Plan,
+        mode: PublicationMode | None = None,
+        parts: ReplyParts | None = None,
+        email: EmailRecord | None = None,
+    ) -> None:
+        key = upload_key(letter.id, kind=kind, edition=edition)
+        state = UploadState.refused if plan.refused else UploadState.pending
+        doc: Document = {
+            "_id": key,
+            "letter_id": letter.id,
+            "platform": letter.platform,
+            "external_id": letter.external_id,
+            "kind": kind,
+            "edition": edition,
+            "visibility": plan.visibility,
+            "mode": mode,
+            "title": plan.title,
+            "text": plan.text,
+            "parts": dump(parts) if parts is not None else None,
+            "state": state,
+            "attempts": 0,
+            "retries": 0,
+            "last_error": None,
+            "errors": [],
+            "next_attempt_at": self.wall.now(),
+            "claimed_by": None,
+            "claim_until": None,
+            "email": dump(email) if email is not None else None,
+            "receipt": None,
+            "sent_at": None,
+            "downgrade": dump(plan.downgrade) if plan.downgrade is not None else None,
+            "findings": [dump(f) for f in plan.findings],
+            "redacted": plan.redacted,
+            "archived": False,
+            "archive_checked_at": None,
+        }
+        audit = [
+            self._audit(
+                "publication_planned",
+                letter_id=letter.id,
+                target_type="upload",
+                target_id=key,
+                after={
+                    "kind": kind,
+                    "mode": mode,
+                    "visibility": plan.visibility,
+                    "state": state,
+                    "redacted": plan.redacted,
+                },
+            )
+        ]
+        events: list[Event] = []
+        if plan.downgrade is not None:
+            audit.append(
+                self._audit(
+                    "publication_made_private",
+                    letter_id=letter.id,
+                    target_type="upload",
+                    target_id=key,
+                    before={"mode": plan.downgrade.requested, "visibility": "public"},
+                    after={"visibility": "private"},
+                    note="; ".join(plan.downgrade.reasons),
+                )
+            )
+        if email is not None and email.state == EmailState.no_address:
+            audit.append(
+                self._audit(
+                    "email_not_possible",
+                    letter_id=letter.id,
+                    target_type="upload",
+                    target_id=key,
+                    note="the writer left no e-mail address: the reply is uploaded privately only",
+                )
+            )
+        if plan.refused:
+            error = describe_findings(plan)
+            audit.append(
+                self._audit(
+                    "publication_refused",
+                    letter_id=letter.id,
+                    target_type="upload",
+                    target_id=key,
+                    after={"findings": [f.model_dump() for f in plan.findings]},
+                    note=error,
+                )
+            )
+            events.append(
+                make_event(
+                    UploadParked(
+                        upload_key=key,
+                        platform=letter.platform or "",
+                        attempts=0,
+                        error=error[:2000],
+                    ),
+                    producer=SERVICE,
+                    occurred_at=self.clock.now(),
+                    letter_id=letter.id,
+                )
+            )
+        if await self.uploads.create(doc, events=events, audit=audit) and not plan.refused:
+            self.wake_uploader()
+
+    # ---- operators -------------------------------------------------------------------
+
+    async def upload(self, upload_id: str) -> UploadDoc:
+        """One upload; NotFound if there is none."""
+        doc = await self.uploads.get(upload_id)
+        if doc is None:
+            raise NotFound(f"upload {upload_id} not found")
+        return UploadDoc.of(doc)
+
+    async def retry(self, upload_id: str, *, principal: Principal) -> UploadDoc:
+        """Send a parked upload again, or re-check a refused one with today's redaction."""
+        current = await self.upload(upload_id)
+        replan: Plan | None = None
+        if current.state == UploadState.refused:
+            replan = await self._replan(current)
+        actor = actor_of(principal)
+
+        def decide(doc: Document) -> Change:
+            state = doc["state"]
+            before = {"state": state, "attempts": doc.get("attempts", 0)}
+            if state == UploadState.parked:
+                return Change(
+                    set={
+                        "state": UploadState.pending,
+                        "attempts": 0,
+                        "retries": doc.get("retries", 0) + 1,
+                        "next_attempt_at": self.wall.now(),
+                        "claimed_by": None,
+                        "claim_until": None,
+                    },
+                    audit=[
+                        self._audit(
+                            "upload_retry",
+                            letter_id=doc["letter_id"],
+                            target_type="upload",
+                            target_id=upload_id,
+                            actor=actor,
+                            before=before,
+                            after={"state": UploadState.pending, "attempts": 0},
+                        )
+                    ],
+                )
+            if state == UploadState.refused and replan is not None:
+                new_state = UploadState.refused if replan.refused else UploadState.pending
+                return Change(
+                    set={
+                        "state": new_state,
+                        "title": replan.title,
+                        "text": replan.text,
+                        "visibility": replan.visibility,
+                        "findings": [dump(f) for f in replan.findings],
+                        "retries": doc.get("retries", 0) + 1,
+                        "next_attempt_at": self.wall.now(),
+                    },
+                    audit=[
+                        self._audit(
+                            "publication_rechecked",
+                            letter_id=doc["letter_id"],
+                            target_type="upload",
+                            target_id=upload_id,
+                            actor=actor,
+                            before=before,
+                            after={"state": new_state, "findings": len(replan.findings)},
+                            note=describe_findings(replan) if replan.refused else None,
+                        )
+                    ],
+                )
+            raise Conflict(
+                f"upload {upload_id} is {state}: only a parked or refused upload is retried",
+                details={"state": state, "retryable_states": ["parked", "refused"]},
+            )
+
+        doc = await self.uploads.mutate(upload_id, decide)
+        if doc["state"] == UploadState.pending:
+            self.wake_uploader()
+        return UploadDoc.of(doc)
+
+    async def _replan(self, upload: UploadDoc) -> Plan:
+        letter = await self.letter(upload.letter_id)
+        reply = next((r for r in letter.replies if str(r.revision) == upload.edition), None)
+        if upload.kind != "reply" or reply is None:
+            raise Conflict(f"upload {upload.id} has no reply to re-check")
+        return plan_reply(letter, reply, config=self.redaction)
+
+    # ---- previews --------------------------------------------------------------------
+
+    async def preview(self, letter_id: str, *, parts: ReplyParts | None) -> LetterPreview:
+        """The redacted letter (and reply: the given parts, else the latest approved)."""
+        letter = await self.letter(letter_id)
+        latest = letter.latest_reply
+        source: Literal["approved_reply", "request", "none"] = (
+            "request" if parts is not None else "approved_reply" if latest else "none"
+        )
+        if parts is None and latest is not None:
+            parts = latest.parts
+        draft = public_draft(
+            letter_title=letter.title,
+            letter_text=letter.text,
+            parts=parts,
+            person=letter.person_data,
+            config=self.redaction,
+            answered_at=latest.approved_at if latest and source != "request" else self.clock.now(),
+        )
+        return LetterPreview(
+            letter=letter,
+            draft=draft,
+            reply_source=source,
+            online_blocks=letter.online_blocks(latest),
+        )
