@@ -45,6 +45,9 @@ def _register_all() -> None:
     from services.intake import cli as intake_cli
 
     intake_cli.register(app, bench=bench_app)
+    from services import demo_cli
+
+    demo_cli.register(app, bench=bench_app)
 
 
 def main() -> None:
