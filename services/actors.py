@@ -87,10 +87,10 @@ class Person:
 
 
 ADMIN = Person("admin", "系统管理员", Role.admin)
-CLERK = Person("office.clerk", "王晓清", Role.office_clerk)
-OFFICE_HEAD = Person("office.head", "李建国", Role.office_head)
-OFFICE_LEADER = Person("office.leader", "陈志远", Role.office_leader)
-PRINCIPAL = Person("office.principal", "刘振华", Role.principal_leader)
+CLERK = Person("gkxx.clerk", "王晓清", Role.office_clerk)
+OFFICE_HEAD = Person("gkxx.head", "李建国", Role.office_head)
+OFFICE_LEADER = Person("gkxx.leader", "陈志远", Role.office_leader)
+PRINCIPAL = Person("gkxx.principal", "刘振华", Role.principal_leader)
 OFFICE = (CLERK, OFFICE_HEAD, OFFICE_LEADER, PRINCIPAL)
 
 _UNIT_SURNAMES = "赵钱孙周吴郑冯褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
@@ -241,8 +241,15 @@ async def _issue_through_routing(admin: Api, person: Person) -> str:
     try:
         await admin.post("routing", "/admin/users", body)
     except ApiError as exc:
-        if exc.status != 409:  # a rerun against a kept database finds its people there
+        if exc.status != 409:
             raise
+        # A rerun against a kept database finds its people there; anybody else is a clash.
+        known = await admin.get("routing", f"/admin/users/{person.user_id}")
+        if (known.get("role"), known.get("unit_id")) != (person.role.value, person.unit_id):
+            raise ActorError(
+                f"user id {person.user_id} is taken by a {known.get('role')} of"
+                f" {known.get('unit_id')}, not {person}"
+            ) from exc
     issued = await admin.post(
         "routing",
         f"/admin/users/{person.user_id}/tokens",

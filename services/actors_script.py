@@ -330,9 +330,9 @@ class Troupe:
     async def _reminder(self, case: Case) -> Json:
         async def probe() -> Json | None:
             for clock in await self.clocks(case):
-                if clock["kind"] == "handling" and clock.get("reminder_id"):
+                if clock["kind"] == "handling" and clock.get("reminders"):
                     found: Json = await self.office.clerk.get(
-                        "deadlines", f"/reminders/{clock['reminder_id']}"
+                        "deadlines", f"/reminders/{clock['reminders'][-1]}"
                     )
                     return found
             return None
