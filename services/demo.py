@@ -21,7 +21,7 @@ import aio_pika
 import httpx
 from redis.asyncio import Redis
 
-from services.actors import ActorError, Json, Urls, enrol
+from services.actors import ActorError, Cast, Json, Urls, enrol
 from services.actors_script import Case, Troupe
 from services.demo_scenarios import DEV_LETTERS, build_cases, simulator_payloads
 from services.launcher import SERVICES, LocalDeployment
@@ -49,12 +49,16 @@ class Outcome:
 
     cases: list[Case]
     urls: Urls
-    cast_how: str
+    cast: Cast
     uploads: list[Json] = field(default_factory=list)
     upload_duplicates: int = 0
-    month: str = ""
-    report: Json | None = None
+    reports: dict[str, Json] = field(default_factory=dict)
     seconds: float = 0.0
+
+    @property
+    def month(self) -> str:
+        """The month the letters came in (the first report)."""
+        return next(iter(self.reports), "")
 
     def failures(self) -> list[Case]:
         """Cases that failed or did not end where their plan says."""
@@ -127,7 +131,7 @@ async def play(
                     await troupe.clocks(case)
                 except (ActorError, httpx.HTTPError) as exc:
                     case.error = case.error or f"clocks of {case.letter_id}: {exc}"
-        outcome = Outcome(cases=cases, urls=urls, cast_how=cast.how)
+        outcome = Outcome(cases=cases, urls=urls, cast=cast)
         await _collect(client, troupe, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
@@ -153,13 +157,21 @@ async def _collect(client: httpx.AsyncClient, troupe: Troupe, outcome: Outcome) 
         body = response.json()
         outcome.uploads = body["uploads"]
         outcome.upload_duplicates = int(body.get("duplicate_attempts", 0))
-    outcome.month = f"{to_shanghai(datetime.now(UTC)):%Y-%m}"
+    # The letters came in this month; reminders and deductions fall in the month the
+    # deadlines clock was moved to, when that is another one.
+    months = [f"{to_shanghai(datetime.now(UTC)):%Y-%m}"]
     try:
-        outcome.report = await troupe.office.clerk.get(
-            "deadlines", "/reports/monthly", month=outcome.month
-        )
-    except ActorError as exc:
-        outcome.report = {"error": str(exc)}
+        moved = await troupe.admin.post("deadlines", "/admin/clock", {"advance_s": 0})
+        months.append(f"{to_shanghai(datetime.fromisoformat(moved['now'])):%Y-%m}")
+    except ActorError:
+        pass  # a deployment without clock control: its clock is the wall clock
+    for month in dict.fromkeys(months):
+        try:
+            outcome.reports[month] = await troupe.office.clerk.get(
+                "deadlines", "/reports/monthly", month=month
+            )
+        except ActorError as exc:
+            outcome.reports[month] = {"error": str(exc)}
 
 
 async def wipe_namespace(deployment: LocalDeployment) -> None:

@@ -115,7 +115,7 @@ def show(console: Console, outcome: Outcome) -> None:
             "\n".join(f"{u['kind']}/{u['visibility']}" for u in outcome.uploads_of(case)),
         )
     console.print(table)
-    console.print(f"People and tokens: {outcome.cast_how}.")
+    console.print(f"People and tokens: {outcome.cast.how}.")
     console.print(
         f"Uploads received by the simulator: {len(outcome.uploads)}"
         f" (repeated attempts answered from the first: {outcome.upload_duplicates})."
@@ -133,12 +133,16 @@ def _clock(clock: dict[str, Any]) -> str:
 
 
 def _report(console: Console, outcome: Outcome) -> None:
-    report = outcome.report or {}
-    if "error" in report or not report:
-        console.print(f"[yellow]No monthly report: {report.get('error', 'not available')}[/]")
-        return
+    for month, report in outcome.reports.items():
+        if "error" in report:
+            console.print(f"[yellow]No monthly report for {month}: {report['error']}[/]")
+        else:
+            _one_report(console, month, report, deadlines=outcome.urls.deadlines)
+
+
+def _one_report(console: Console, month: str, report: dict[str, Any], *, deadlines: str) -> None:
     letters = report.get("letters") or {}
-    table = Table(title=f"Monthly report {outcome.month} (deadlines service)")
+    table = Table(title=f"Monthly report {month} (deadlines service)")
     table.add_column("figure")
     table.add_column("value", overflow="fold")
     table.add_row("letters", str(letters.get("total", 0)))
@@ -155,10 +159,9 @@ def _report(console: Console, outcome: Outcome) -> None:
     for name in ("extensions", "reminders", "returns", "deductions", "publication_modes"):
         table.add_row(name, _counts(report.get(name) or {}))
     console.print(table)
-    deadlines = outcome.urls.deadlines
     console.print(
-        f"CSV and chart: {deadlines}/reports/monthly?month={outcome.month}&format=csv,"
-        f" {deadlines}/reports/monthly/chart.svg?month={outcome.month}"
+        f"CSV and chart: {deadlines}/reports/monthly?month={month}&format=csv,"
+        f" {deadlines}/reports/monthly/chart.svg?month={month}"
     )
 
 

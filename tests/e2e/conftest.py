@@ -1,0 +1,82 @@
+"""One deployment per test session: the simulator and the four services as processes.
+
+The session gets its own namespace (databases, exchange, timers) and free loopback ports,
+listens to every event on the exchange from before the first letter arrives, plays every
+scenario of the demo once (letters driven concurrently), and tears everything down at
+the end. The tests then read what each service shows through its public API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from services.actors import CLERK, Api, Person
+from services.actors_script import Case
+from services.demo import DEMO_ENV, Outcome, play, wipe_namespace
+from services.demo_scenarios import build_cases
+from services.launcher import LocalDeployment
+from tests.support import EventProbe, unique_name
+
+# Longest wait for any one asynchronous effect while the letters are driven.
+EFFECT_TIMEOUT_S = 90.0
+
+
+def free_ports(names: tuple[str, ...]) -> dict[str, int]:
+    """A free loopback port per name (all held open together, so no two are the same)."""
+    with contextlib.ExitStack() as stack:
+        sockets = {}
+        for name in names:
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            sockets[name] = sock
+        return {name: sock.getsockname()[1] for name, sock in sockets.items()}
+
+
+@dataclass
+class Lifecycle:
+    """The deployment, every event it published, and what the actors saw."""
+
+    deployment: LocalDeployment
+    probe: EventProbe
+    outcome: Outcome
+    client: httpx.AsyncClient
+
+    def case(self, plan_name: str) -> Case:
+        """The case played along the named plan."""
+        return next(c for c in self.outcome.cases if c.plan.name == plan_name)
+
+    def api(self, person: Person = CLERK) -> Api:
+        """A person's API client (the office clerk by default)."""
+        return self.outcome.cast.api(self.client, self.outcome.urls, person)
+
+
+@pytest.fixture(scope="session")
+def deployment() -> LocalDeployment:
+    """A namespace and ports of this session's own."""
+    names = ("intake", "routing", "deadlines", "publishing", "simulator")
+    return LocalDeployment(
+        namespace=unique_name("e2e"), ports=free_ports(names), extra_env=dict(DEMO_ENV)
+    )
+
+
+@pytest.fixture(scope="session")
+async def lifecycle(deployment: LocalDeployment) -> AsyncIterator[Lifecycle]:
+    """Start everything, play every scenario once, and clean up after the session."""
+    await wipe_namespace(deployment)
+    probe = EventProbe(deployment.env()["MAILBOX_EXCHANGE_NAME"])
+    try:
+        await deployment.start()
+        await probe.start()
+        outcome = await play(deployment, build_cases(), timeout_s=EFFECT_TIMEOUT_S)
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            yield Lifecycle(deployment=deployment, probe=probe, outcome=outcome, client=client)
+    finally:
+        await probe.close()
+        await deployment.stop_all()
+        await wipe_namespace(deployment)
