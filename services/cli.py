@@ -42,6 +42,9 @@ def _register_all() -> None:
     from services.routing import cli as routing_cli
 
     routing_cli.register(app, bench=bench_app)
+    from services.routing import admin_cli as routing_admin_cli
+
+    routing_admin_cli.register(app, bench=bench_app)
     from services.intake import cli as intake_cli
 
     intake_cli.register(app, bench=bench_app)

@@ -137,14 +137,13 @@ class _Server(uvicorn.Server):
 
 
 @asynccontextmanager
-async def webhook_receiver(*, fail_first: int = 0) -> AsyncIterator[Receiver]:
-    """A receiver served by uvicorn on a free 127.0.0.1 port until the block ends."""
-    receiver = Receiver(fail_first=fail_first)
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an app (its lifespan left to the caller) on a free 127.0.0.1 port; its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port: int = sock.getsockname()[1]
-    config = uvicorn.Config(receiver.app(), log_level="warning", lifespan="off", ws="none")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -153,9 +152,17 @@ async def webhook_receiver(*, fail_first: int = 0) -> AsyncIterator[Receiver]:
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.01)
-        receiver.url = f"http://127.0.0.1:{port}/hook"
-        yield receiver
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def webhook_receiver(*, fail_first: int = 0) -> AsyncIterator[Receiver]:
+    """A receiver served on a free 127.0.0.1 port until the block ends."""
+    receiver = Receiver(fail_first=fail_first)
+    async with serving(receiver.app()) as base_url:
+        receiver.url = f"{base_url}/hook"
+        yield receiver
