@@ -10,6 +10,8 @@ start the simulator and the four services as processes, play, stop (or keep them
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -205,6 +207,25 @@ async def wipe_namespace(deployment: LocalDeployment) -> None:
         await redis.aclose()
 
 
+class DemoError(RuntimeError):
+    """The demo cannot run (a port taken, a server down); the message says what to do."""
+
+
+def check_ports_free(deployment: LocalDeployment) -> None:
+    """DemoError naming the first port something else listens on."""
+    for name, port in deployment.ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As uvicorn binds: a port left in TIME_WAIT by a stopped run is free to use.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise DemoError(
+                    f"port {port} ({name}) is in use: is another demo still running"
+                    " (--keep-running)? Stop it first."
+                ) from exc
+
+
 @dataclass
 class DemoOptions:
     """What `mailbox demo` was asked for."""
@@ -237,8 +258,13 @@ async def run_demo(
 ) -> Outcome:
     """Wipe, start the services, play every case, then stop (or wait for Ctrl-C)."""
     say = phase or (lambda _text: None)
+    # The services run in sessions of their own: a TERM must stop them too, as Ctrl-C does.
+    main = asyncio.current_task()
+    if main is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     deployment = demo_deployment(options)
     cases = build_cases(extra=options.letters, dev_path=options.dev_letters)
+    check_ports_free(deployment)
     say(f"wiping namespace '{options.namespace}' (databases, exchange, timers)")
     await wipe_namespace(deployment)
     say("starting the simulator and the four services")
@@ -253,4 +279,4 @@ async def run_demo(
             await asyncio.Event().wait()  # until Ctrl-C cancels the run
         return outcome
     finally:
-        await asyncio.shield(deployment.stop_all())
+        await deployment.stop_all()

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.actors_script import Case
-from services.demo import DemoOptions, Outcome, run_demo
+from services.demo import DemoError, DemoOptions, Outcome, run_demo
 from services.demo_scenarios import DEV_LETTERS, SCENARIOS
 from shared.events.vocabulary import LABELS_ZH
 
@@ -58,7 +58,7 @@ def demo(
         finished: set[str] = set()
 
         def listener(case: Case, text: str) -> None:
-            console.print(f"  [dim]{case.key}[/dim] {case.plan.name:<34} {text}")
+            console.print(f"  [dim]{case.key}[/dim] {case.plan.name:<38} {text}")
             if text in ("archived",) or case.final is not None:
                 finished.add(case.key)
             progress.update(task, completed=len(finished))
@@ -77,9 +77,16 @@ def demo(
 
         try:
             outcome = asyncio.run(run_demo(options, listener=listener, phase=phase, on_ready=ready))
-        except KeyboardInterrupt:
-            console.print("stopped.")
-            raise typer.Exit(0) from None
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            console.print("stopped; the services are down.")
+            raise typer.Exit(0 if keep_running else 130) from None
+        except DemoError as exc:
+            console.print(f"[bold red]The demo cannot run: {exc}[/]")
+            raise typer.Exit(2) from None
+        except Exception as exc:  # the command's boundary: say what broke, not a traceback
+            console.print(f"[bold red]The demo failed: {type(exc).__name__}: {exc}[/]")
+            console.print("Is the local stack up? `mailbox stack status`; service logs: var/log/")
+            raise typer.Exit(2) from None
     failures = outcome.failures()
     if failures:
         console.print(f"[bold red]{len(failures)} letter(s) did not reach their expected state:[/]")
