@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 
 from services.actors import ActorError, Cast, Json, Urls, enrol
 from services.actors_script import Case, Troupe
+from services.demo_mail import MailSink, ReceivedMail
 from services.demo_scenarios import DEV_LETTERS, build_cases, simulator_payloads
 from services.launcher import SERVICES, LocalDeployment
 from services.routing.directory_data import load_directory
@@ -54,6 +55,7 @@ class Outcome:
     cast: Cast
     uploads: list[Json] = field(default_factory=list)
     upload_duplicates: int = 0
+    emails: list[ReceivedMail] = field(default_factory=list)
     reports: dict[str, Json] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -90,6 +92,7 @@ async def play(
     listener: Listener | None = None,
     phase: Callable[[str], None] | None = None,
     timeout_s: float = 120.0,
+    mail: MailSink | None = None,
 ) -> Outcome:
     """Enrol, seed the simulator, drive every case, let time pass, collect the results."""
     started = time.monotonic()
@@ -135,6 +138,8 @@ async def play(
                     case.error = case.error or f"clocks of {case.letter_id}: {exc}"
         outcome = Outcome(cases=cases, urls=urls, cast=cast)
         await _collect(client, troupe, outcome)
+        if mail is not None:
+            outcome.emails = list(mail.messages)
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -239,10 +244,19 @@ class DemoOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-def demo_deployment(options: DemoOptions) -> LocalDeployment:
-    """The demo's deployment: its namespace, ports and faster loops."""
+def smtp_env(port: int) -> dict[str, str]:
+    """Publishing's settings for sending e-mail replies to the sink on `port`."""
+    return {
+        "MAILBOX_PUBLISHING_SMTP_HOST": "127.0.0.1",
+        "MAILBOX_PUBLISHING_SMTP_PORT": str(port),
+    }
+
+
+def demo_deployment(options: DemoOptions, *, smtp_port: int | None = None) -> LocalDeployment:
+    """The demo's deployment: its namespace, ports, faster loops and the mail sink."""
+    mail = smtp_env(smtp_port) if smtp_port else {}
     deployment = LocalDeployment(
-        namespace=options.namespace, extra_env={**DEMO_ENV, **options.extra_env}
+        namespace=options.namespace, extra_env={**DEMO_ENV, **mail, **options.extra_env}
     )
     if options.ports:
         deployment.ports = {**deployment.ports, **options.ports}
@@ -262,16 +276,22 @@ async def run_demo(
     main = asyncio.current_task()
     if main is not None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-    deployment = demo_deployment(options)
+    mail = MailSink()
+    deployment = demo_deployment(options, smtp_port=await mail.start())
     cases = build_cases(extra=options.letters, dev_path=options.dev_letters)
-    check_ports_free(deployment)
-    say(f"wiping namespace '{options.namespace}' (databases, exchange, timers)")
-    await wipe_namespace(deployment)
-    say("starting the simulator and the four services")
     try:
+        check_ports_free(deployment)
+        say(f"wiping namespace '{options.namespace}' (databases, exchange, timers)")
+        await wipe_namespace(deployment)
+        say(f"starting the simulator and the four services (e-mail to a sink on :{mail.port})")
         await deployment.start()
         outcome = await play(
-            deployment, cases, listener=listener, phase=phase, timeout_s=options.timeout_s
+            deployment,
+            cases,
+            listener=listener,
+            phase=phase,
+            timeout_s=options.timeout_s,
+            mail=mail,
         )
         if on_ready is not None:
             on_ready(outcome)
@@ -280,3 +300,4 @@ async def run_demo(
         return outcome
     finally:
         await deployment.stop_all()
+        await mail.stop()

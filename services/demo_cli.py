@@ -127,6 +127,8 @@ def show(console: Console, outcome: Outcome) -> None:
         f"Uploads received by the simulator: {len(outcome.uploads)}"
         f" (repeated attempts answered from the first: {outcome.upload_duplicates})."
     )
+    for mail in outcome.emails:
+        console.print(f"E-mail reply sent to {', '.join(mail.recipients)}: {mail.subject}")
     console.print("[bold]API docs[/bold]")
     for service in SERVICE_PORTS:
         console.print(f"  {service:<11} {outcome.urls.of(service)}/docs")

@@ -18,7 +18,8 @@ import pytest
 
 from services.actors import CLERK, Api, Person
 from services.actors_script import Case
-from services.demo import DEMO_ENV, Outcome, play, wipe_namespace
+from services.demo import DEMO_ENV, Outcome, play, smtp_env, wipe_namespace
+from services.demo_mail import MailSink
 from services.demo_scenarios import build_cases
 from services.launcher import LocalDeployment
 from tests.support import EventProbe, unique_name
@@ -46,6 +47,7 @@ class Lifecycle:
     probe: EventProbe
     outcome: Outcome
     client: httpx.AsyncClient
+    mail: MailSink
 
     def case(self, plan_name: str) -> Case:
         """The case played along the named plan."""
@@ -57,26 +59,24 @@ class Lifecycle:
 
 
 @pytest.fixture(scope="session")
-def deployment() -> LocalDeployment:
-    """A namespace and ports of this session's own."""
-    names = ("intake", "routing", "deadlines", "publishing", "simulator")
-    return LocalDeployment(
-        namespace=unique_name("e2e"), ports=free_ports(names), extra_env=dict(DEMO_ENV)
-    )
-
-
-@pytest.fixture(scope="session")
-async def lifecycle(deployment: LocalDeployment) -> AsyncIterator[Lifecycle]:
+async def lifecycle() -> AsyncIterator[Lifecycle]:
     """Start everything, play every scenario once, and clean up after the session."""
+    ports = free_ports(("intake", "routing", "deadlines", "publishing", "simulator", "smtp"))
+    mail = MailSink()
+    await mail.start(ports.pop("smtp"))
+    deployment = LocalDeployment(
+        namespace=unique_name("e2e"), ports=ports, extra_env={**DEMO_ENV, **smtp_env(mail.port)}
+    )
     await wipe_namespace(deployment)
     probe = EventProbe(deployment.env()["MAILBOX_EXCHANGE_NAME"])
     try:
         await deployment.start()
         await probe.start()
-        outcome = await play(deployment, build_cases(), timeout_s=EFFECT_TIMEOUT_S)
+        outcome = await play(deployment, build_cases(), timeout_s=EFFECT_TIMEOUT_S, mail=mail)
         async with httpx.AsyncClient(timeout=30.0) as client:
-            yield Lifecycle(deployment=deployment, probe=probe, outcome=outcome, client=client)
+            yield Lifecycle(deployment, probe, outcome, client, mail)
     finally:
         await probe.close()
         await deployment.stop_all()
+        await mail.stop()
         await wipe_namespace(deployment)

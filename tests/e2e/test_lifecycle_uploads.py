@@ -11,7 +11,13 @@ import pytest
 
 from services.actors_script import Case
 from services.demo_scenarios import load_dev_letters
-from services.publishing.compose import notice_text, notice_title, reply_text, reply_title
+from services.publishing.compose import (
+    email_text,
+    notice_text,
+    notice_title,
+    reply_text,
+    reply_title,
+)
 from services.publishing.models import Notice, ReplyParts
 from services.publishing.publication import public_draft
 from services.publishing.redaction import PersonData, RedactionConfig
@@ -166,3 +172,18 @@ async def test_no_message_was_parked_in_a_dead_letter_queue(lifecycle: Lifecycle
             assert queue.declaration_result.message_count == 0, f"{service} parked messages"
     finally:
         await connection.close()
+
+
+async def test_email_reply_reaches_the_writer(lifecycle: Lifecycle) -> None:
+    case, letter_id = played(lifecycle, "email")
+    address = case.letter.person["email"]
+    upload = only_upload(lifecycle, case)
+    (mail,) = lifecycle.mail.to(address)
+    assert mail.body.rstrip("\n") == email_text(title=upload["title"], body=upload["text"]).rstrip(
+        "\n"
+    )
+    (published,) = lifecycle.probe.of_type("letter.published", letter_id=letter_id)
+    assert published.data["emailed"] is True
+    assert published.data["mode"] == "email"
+    others = [m for m in lifecycle.mail.messages if address not in m.recipients]
+    assert others == [], "only the e-mail reply is sent by e-mail"
