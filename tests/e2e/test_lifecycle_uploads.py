@@ -179,6 +179,7 @@ async def test_email_reply_reaches_the_writer(lifecycle: Lifecycle) -> None:
     address = case.letter.person["email"]
     upload = only_upload(lifecycle, case)
     (mail,) = lifecycle.mail.to(address)
+    assert mail.subject == upload["title"]
     assert mail.body.rstrip("\n") == email_text(title=upload["title"], body=upload["text"]).rstrip(
         "\n"
     )
