@@ -221,8 +221,7 @@ async def enrol(
     else:
         tokens.update({person.user_id: mint(secret, person) for person in people})
     everyone = {p.user_id: p for p in (ADMIN, *people)}
-    trios = {unit: (trio[0], trio[1], trio[2]) for unit, trio in staff.items()}
-    return Cast(tokens=tokens, people=everyone, how=how, units=units, staff=trios)
+    return Cast(tokens=tokens, people=everyone, how=how, units=units, staff=staff)
 
 
 async def _has_user_api(admin: Api) -> bool:

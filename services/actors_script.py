@@ -10,6 +10,7 @@ simulator with its plan; `Troupe.drive(case)` plays it through routing's API, an
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -125,6 +126,7 @@ class Registry:
         self._clerk = clerk
         self._ids: dict[tuple[str, str], str] = {}
         self._lock = asyncio.Lock()
+        self._refreshed = 0.0
 
     async def letter_id(self, platform: str, external_id: str, *, timeout_s: float) -> str:
         """Wait until routing lists the letter; its id."""
@@ -132,7 +134,7 @@ class Registry:
 
         async def probe() -> str | None:
             if key not in self._ids:
-                await self._refresh()
+                await self._refresh(asked=time.monotonic())
             return self._ids.get(key)
 
         return await wait_until(
@@ -142,8 +144,12 @@ class Registry:
             interval_s=0.3,
         )
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, *, asked: float) -> None:
         async with self._lock:
+            # Many cases wait at once: one listing begun after they asked serves them all.
+            if self._refreshed > asked:
+                return
+            self._refreshed = time.monotonic()
             cursor: str | None = None
             while True:
                 page = await self._clerk.get(
