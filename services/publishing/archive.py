@@ -21,7 +21,7 @@ from typing import Any, Literal
 import orjson
 
 from services.publishing.copies import SYSTEM
-from services.publishing.models import SERVICE, ArchiveRef, LetterCopy, UploadState, dump
+from services.publishing.models import ArchiveRef, LetterCopy, UploadState, dump, once_event
 from services.publishing.repository import (
     ArchiveRepository,
     LetterRepository,
@@ -31,7 +31,6 @@ from services.publishing.sources import CaseSources, SourceUnavailable
 from shared.aggregate import Change
 from shared.audit import AuditEntry, AuditLog
 from shared.clock import Clock
-from shared.events import make_event
 from shared.events.catalog import LetterArchived
 from shared.ids import new_id
 from shared.logging import get_logger
@@ -324,13 +323,13 @@ class Archiver:
             return Change(
                 set={"archive": dump(ref)},
                 events=[
-                    make_event(
+                    once_event(
                         LetterArchived(
                             archive_id=ref.archive_id,
                             sha256=ref.sha256,
                             archived_at=ref.archived_at,
                         ),
-                        producer=SERVICE,
+                        key=ref.archive_id,
                         occurred_at=now,
                         letter_id=letter_id,
                     )

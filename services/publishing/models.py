@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -20,6 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.publishing.redaction import PersonData
+from shared.events import Event, make_event
+from shared.events.catalog import EventData
 from shared.events.vocabulary import (
     LetterSource,
     NotAcceptedReason,
@@ -294,3 +297,14 @@ def upload_key(letter_id: str, *, kind: UploadKind, edition: str) -> str:
 def dump(model: BaseModel) -> dict[str, Any]:
     """A model as a stored sub-document (datetimes stay datetimes)."""
     return model.model_dump(mode="python")
+
+
+def once_event(data: EventData, *, key: str, occurred_at: datetime, letter_id: str) -> Event:
+    """An event whose id follows from the fact it announces (`key`).
+
+    Two instances that both record the same fact (on FerretDB v1 a conditional update
+    does not stop the second) then emit the same event, which consumers apply once.
+    """
+    event = make_event(data, producer=SERVICE, occurred_at=occurred_at, letter_id=letter_id)
+    digest = hashlib.sha256(f"{data.event_type}|{key}".encode()).hexdigest()[:40]
+    return event.model_copy(update={"id": f"evt_{digest}"})

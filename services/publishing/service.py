@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from services.publishing.copies import LetterCopies, actor_of, audit_entry, letter_id_of
 from services.publishing.models import (
-    SERVICE,
     ApprovedReply,
     EmailRecord,
     EmailState,
@@ -24,6 +23,7 @@ from services.publishing.models import (
     UploadKind,
     UploadState,
     dump,
+    once_event,
     upload_key,
 )
 from services.publishing.publication import (
@@ -40,7 +40,7 @@ from shared.audit import AuditEntry
 from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
-from shared.events import Event, make_event
+from shared.events import Event
 from shared.events.catalog import UploadParked
 from shared.events.vocabulary import PublicationMode
 from shared.mongo import Document
@@ -233,14 +233,14 @@ class PublishingService:
                 )
             )
             events.append(
-                make_event(
+                once_event(
                     UploadParked(
                         upload_key=key,
                         platform=letter.platform or "",
                         attempts=0,
                         error=error[:2000],
                     ),
-                    producer=SERVICE,
+                    key=f"{key}|refused",
                     occurred_at=self.clock.now(),
                     letter_id=letter.id,
                 )

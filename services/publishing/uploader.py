@@ -24,7 +24,6 @@ from services.publishing.copies import SYSTEM
 from services.publishing.mailer import EmailFailed, Mailer
 from services.publishing.models import (
     MANUAL_PLATFORM,
-    SERVICE,
     Downgrade,
     EmailState,
     LetterCopy,
@@ -32,6 +31,7 @@ from services.publishing.models import (
     UploadDoc,
     UploadState,
     dump,
+    once_event,
 )
 from services.publishing.publication import Plan, private_reply, scan
 from services.publishing.repository import LetterRepository, UploadRepository
@@ -39,7 +39,7 @@ from services.publishing.service import describe_findings
 from shared.aggregate import Change
 from shared.audit import AuditEntry
 from shared.clock import Clock
-from shared.events import Event, make_event
+from shared.events import Event
 from shared.events.catalog import LetterPublished, UploadParked
 from shared.events.vocabulary import PublicationMode
 from shared.logging import get_logger
@@ -347,7 +347,7 @@ class Uploader:
         upload = UploadDoc.of(doc)
         now = self.clock.now()
         emailed = upload.email is not None and upload.email.state == EmailState.sent
-        event = make_event(
+        event = once_event(
             LetterPublished(
                 upload_id=upload.id,
                 platform=upload.platform,
@@ -357,7 +357,7 @@ class Uploader:
                 emailed=emailed,
                 published_at=now,
             ),
-            producer=SERVICE,
+            key=upload.id,
             occurred_at=now,
             letter_id=upload.letter_id,
         )
@@ -436,14 +436,15 @@ class Uploader:
         await self.uploads.mutate(upload_id, decide)
 
     def _parked_event(self, upload: UploadDoc, error: str, *, attempts: int | None = None) -> Event:
-        return make_event(
+        attempts = upload.attempts if attempts is None else attempts
+        return once_event(
             UploadParked(
                 upload_key=upload.id,
                 platform=upload.platform,
-                attempts=upload.attempts if attempts is None else attempts,
+                attempts=attempts,
                 error=error[:2000],
             ),
-            producer=SERVICE,
+            key=f"{upload.id}|{upload.retries}|{attempts}",
             occurred_at=self.clock.now(),
             letter_id=upload.letter_id,
         )
