@@ -39,6 +39,9 @@ def _register_all() -> None:
     from services.publishing import cli as publishing_cli
 
     publishing_cli.register(app, bench=bench_app)
+    from services.publishing import archive_cli
+
+    archive_cli.register(app, bench=bench_app)
     from services.routing import cli as routing_cli
 
     routing_cli.register(app, bench=bench_app)
