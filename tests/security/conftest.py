@@ -1,7 +1,8 @@
 """Every built service running in-process against the real servers, as one deployment.
 
-The services share one exchange (as in production) and each has its own database; the
-platform simulator serves on loopback for intake and publishing; all share one FixedClock.
+The services share one exchange (as in production) and each has its own database and its
+own FixedClock (each is its own process in production, and deadlines' clock moves alone);
+the platform simulator serves on loopback for intake and publishing.
 The suite shares one deployment whose state only moves through `seeded` (the requests of
 the tests are refused ones); schemathesis gets its own, since it changes whatever it may.
 """
@@ -56,9 +57,9 @@ class Deployment:
     """The running services, their clients, the probe on their exchange, the simulator."""
 
     exchange: str
-    clock: FixedClock
     probe: EventProbe
     sim: RunningSimulator
+    clocks: dict[str, FixedClock] = field(default_factory=dict)  # one per service, as processes
     apps: dict[str, FastAPI] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
@@ -125,7 +126,7 @@ async def deployment(services: Sequence[str], *, tmp: Path) -> AsyncIterator[Dep
         platforms = tmp / "platforms.json"
         configs = sim.configs(timeout_s=2.0, max_attempts=1, backoff_base_s=0.0)
         platforms.write_bytes(dump_platform_configs(configs, reveal_tokens=True))
-        found = Deployment(exchange=exchange, clock=FixedClock(NOW), probe=probe, sim=sim)
+        found = Deployment(exchange=exchange, probe=probe, sim=sim)
         try:
             for service in services:
                 db = unique_name(service)
@@ -136,7 +137,8 @@ async def deployment(services: Sequence[str], *, tmp: Path) -> AsyncIterator[Dep
                     **_extra_settings(service, sim=sim, platforms=platforms),
                 )
                 found.settings[service] = settings
-                app = _create_app(service, settings, clock=found.clock)
+                found.clocks[service] = FixedClock(NOW)
+                app = _create_app(service, settings, clock=found.clocks[service])
                 found.apps[service] = app
                 found.clients[service] = await stack.enter_async_context(running(app))
             yield found
@@ -345,15 +347,20 @@ async def _wait_for_copy(publishing: httpx.AsyncClient, letter: str) -> None:
     raise AssertionError(f"publishing has no copy of {letter}")
 
 
+async def seed(found: Deployment) -> Seeded:
+    """A letter of UNIT_A through routing (its overdue clock and reminder), intake's items."""
+    seeded = Seeded()
+    if "routing" in found.apps:
+        await _seed_routing_and_deadlines(found, seeded)
+    if "intake" in found.apps:
+        await _seed_intake(found, seeded)
+    if "publishing" in found.apps and seeded.letter is not None:
+        await _wait_for_copy(found.client("publishing"), seeded.letter)
+        seeded.ids["publishing"] = {"letter_id": seeded.letter}
+    return seeded
+
+
 @pytest.fixture(scope="session")
 async def seeded(deployed: Deployment) -> Seeded:
-    """A letter of UNIT_A through routing (and its overdue clock and reminder), intake's items."""
-    found = Seeded()
-    if "routing" in deployed.apps:
-        await _seed_routing_and_deadlines(deployed, found)
-    if "intake" in deployed.apps:
-        await _seed_intake(deployed, found)
-    if "publishing" in deployed.apps and found.letter is not None:
-        await _wait_for_copy(deployed.client("publishing"), found.letter)
-        found.ids["publishing"] = {"letter_id": found.letter}
-    return found
+    """What the shared deployment holds for the tests to aim at."""
+    return await seed(deployed)

@@ -268,7 +268,11 @@ async def _to_office_head_review(deployed: Deployment) -> str:
     ops = {op.key: op for op in operations("routing", deployed.apps["routing"])}
     base = f"/letters/{letter}"
     handler = {"user_id": "u_unit_handler", "name": "李华"}
-    contact = {"at": deployed.clock.now().isoformat(), "channel": "phone", "outcome": "reached"}
+    contact = {
+        "at": deployed.clocks["routing"].now().isoformat(),
+        "channel": "phone",
+        "outcome": "reached",
+    }
     reply = example_body(openapi, ops[("PUT", f"{_LETTER}/reply")])
     steps: list[tuple[str, str, Role, dict[str, Any]]] = [
         ("POST", "/handler", Role.unit_head, handler),
