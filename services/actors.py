@@ -112,18 +112,24 @@ def unit_staff(unit_id: str, *, index: int) -> tuple[Person, Person, Person]:
 class Api:
     """One person's calls to the services: bearer token, JSON in and out, errors in context."""
 
-    def __init__(self, client: httpx.AsyncClient, urls: Urls, *, person: Person, token: str):
+    def __init__(
+        self, client: httpx.AsyncClient, *, urls: Urls, person: Person, token: str
+    ) -> None:
         self.client = client
         self.urls = urls
         self.person = person
         self._headers = {"Authorization": f"Bearer {token}"}
+        self.intake = Endpoint(self, service="intake")
+        self.routing = Endpoint(self, service="routing")
+        self.deadlines = Endpoint(self, service="deadlines")
+        self.publishing = Endpoint(self, service="publishing")
 
-    async def call(
+    async def request(
         self,
         method: str,
+        *,
         service: str,
         path: str,
-        *,
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
@@ -150,18 +156,34 @@ class Api:
             return response.text
         return response.json()
 
-    async def get(self, service: str, path: str, **params: Any) -> Any:
+    async def letter(self, letter_id: str) -> Json:
+        """The letter as routing shows it to this person."""
+        letter: Json = await self.routing.get(f"/letters/{letter_id}")
+        return letter
+
+
+class Endpoint:
+    """One person's calls to one service."""
+
+    def __init__(self, api: Api, *, service: str) -> None:
+        self._api = api
+        self._service = service
+
+    async def get(self, path: str, **params: Any) -> Any:
         """GET with query parameters (None values left out)."""
         clean = {k: v for k, v in params.items() if v is not None}
-        return await self.call("GET", service, path, params=clean or None)
+        return await self._api.request(
+            "GET", service=self._service, path=path, params=clean or None
+        )
 
-    async def post(self, service: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        """POST a JSON body."""
-        return await self.call("POST", service, path, json=body if body is not None else {})
+    async def post(self, path: str, *, body: Mapping[str, Any] | None = None) -> Any:
+        """POST a JSON body (an empty object when none is given)."""
+        payload = body if body is not None else {}
+        return await self._api.request("POST", service=self._service, path=path, json=payload)
 
-    async def put(self, service: str, path: str, body: Mapping[str, Any]) -> Any:
+    async def put(self, path: str, *, body: Mapping[str, Any]) -> Any:
         """PUT a JSON body."""
-        return await self.call("PUT", service, path, json=body)
+        return await self._api.request("PUT", service=self._service, path=path, json=body)
 
 
 @dataclass
@@ -174,9 +196,9 @@ class Cast:
     units: tuple[str, ...] = ()
     staff: dict[str, tuple[Person, Person, Person]] = field(default_factory=dict)
 
-    def api(self, client: httpx.AsyncClient, urls: Urls, person: Person) -> Api:
+    def api(self, person: Person, *, client: httpx.AsyncClient, urls: Urls) -> Api:
         """A person's API client."""
-        return Api(client, urls, person=person, token=self.tokens[person.user_id])
+        return Api(client, urls=urls, person=person, token=self.tokens[person.user_id])
 
 
 def everybody(
@@ -188,7 +210,7 @@ def everybody(
     return people, staff
 
 
-def mint(secret: str, person: Person) -> str:
+def mint(person: Person, *, secret: str) -> str:
     """A token signed with the deployment's secret (the operator's bootstrap)."""
     issued = TokenCodec(secret).issue(
         user_id=person.user_id,
@@ -201,7 +223,7 @@ def mint(secret: str, person: Person) -> str:
 
 
 async def enrol(
-    client: httpx.AsyncClient, urls: Urls, *, secret: str, units: tuple[str, ...]
+    client: httpx.AsyncClient, *, urls: Urls, secret: str, units: tuple[str, ...]
 ) -> Cast:
     """Tokens for the office and the units' staff.
 
@@ -210,27 +232,27 @@ async def enrol(
     token by that admin; otherwise each token is minted the same way as the admin's.
     """
     people, staff = everybody(units)
-    admin_token = mint(secret, ADMIN)
+    admin_token = mint(ADMIN, secret=secret)
     tokens = {ADMIN.user_id: admin_token}
-    admin = Api(client, urls, person=ADMIN, token=admin_token)
+    admin = Api(client, urls=urls, person=ADMIN, token=admin_token)
     how = "minted with the deployment's token secret (routing has no user admin API)"
     if await _has_user_api(admin):
         for person in people:
-            tokens[person.user_id] = await _issue_through_routing(admin, person)
+            tokens[person.user_id] = await _issue_through_routing(admin, person=person)
         how = "created through routing's admin API (POST /admin/users, …/tokens)"
     else:
-        tokens.update({person.user_id: mint(secret, person) for person in people})
+        tokens.update({person.user_id: mint(person, secret=secret) for person in people})
     everyone = {p.user_id: p for p in (ADMIN, *people)}
     return Cast(tokens=tokens, people=everyone, how=how, units=units, staff=staff)
 
 
 async def _has_user_api(admin: Api) -> bool:
-    spec = await admin.call("GET", "routing", "/openapi.json")
+    spec = await admin.routing.get("/openapi.json")
     paths = spec.get("paths", {}) if isinstance(spec, dict) else {}
     return "/admin/users" in paths and "/admin/users/{user_id}/tokens" in paths
 
 
-async def _issue_through_routing(admin: Api, person: Person) -> str:
+async def _issue_through_routing(admin: Api, *, person: Person) -> str:
     body = {
         "id": person.user_id,
         "name": person.name,
@@ -238,21 +260,20 @@ async def _issue_through_routing(admin: Api, person: Person) -> str:
         "unit_id": person.unit_id,
     }
     try:
-        await admin.post("routing", "/admin/users", body)
+        await admin.routing.post("/admin/users", body=body)
     except ApiError as exc:
         if exc.status != 409:
             raise
         # A rerun against a kept database finds its people there; anybody else is a clash.
-        known = await admin.get("routing", f"/admin/users/{person.user_id}")
+        known = await admin.routing.get(f"/admin/users/{person.user_id}")
         if (known.get("role"), known.get("unit_id")) != (person.role.value, person.unit_id):
             raise ActorError(
                 f"user id {person.user_id} is taken by a {known.get('role')} of"
                 f" {known.get('unit_id')}, not {person}"
             ) from exc
-    issued = await admin.post(
-        "routing",
+    issued = await admin.routing.post(
         f"/admin/users/{person.user_id}/tokens",
-        {"ttl_days": max(1, TOKEN_TTL.days), "note": "scripted actor"},
+        body={"ttl_days": max(1, TOKEN_TTL.days), "note": "scripted actor"},
     )
     token: str = issued["token"]
     return token
@@ -286,16 +307,10 @@ async def wait_until(
         pause = min(pause * 1.5, 1.0)
 
 
-async def read_letter(api: Api, letter_id: str) -> Json:
-    """The letter as routing shows it to this person."""
-    letter: Json = await api.get("routing", f"/letters/{letter_id}")
-    return letter
-
-
 async def act(
     api: Api,
-    letter_id: str,
     *,
+    letter_id: str,
     action: str,
     method: str,
     path: str,
@@ -304,7 +319,7 @@ async def act(
 ) -> Json:
     """Read the letter, check `action` is offered, act with the version read; retry if stale."""
     for _ in range(MAX_STALE_RETRIES):
-        letter = await read_letter(api, letter_id)
+        letter = await api.letter(letter_id)
         if action not in letter["allowed_actions"]:
             raise ActorError(
                 f"letter {letter_id}{label}: {api.person} cannot {action} while it is"
@@ -313,8 +328,8 @@ async def act(
         fields = body(letter) if callable(body) else dict(body or {})
         payload = {**fields, "version": letter["version"]}
         try:
-            updated: Json = await api.call(
-                method, "routing", f"/letters/{letter_id}{path}", json=payload
+            updated: Json = await api.request(
+                method, service="routing", path=f"/letters/{letter_id}{path}", json=payload
             )
             return updated
         except ApiError as exc:
@@ -327,14 +342,14 @@ async def act(
 
 
 async def wait_for_state(
-    api: Api, letter_id: str, states: set[str], *, timeout_s: float, label: str = ""
+    api: Api, *, letter_id: str, states: set[str], timeout_s: float, label: str = ""
 ) -> Json:
     """Poll the letter until its state is one of `states`."""
     seen: Json = {}
 
     async def probe() -> Json | None:
         nonlocal seen
-        seen = await read_letter(api, letter_id)
+        seen = await api.letter(letter_id)
         return seen if seen["state"] in states else None
 
     def what() -> str:
@@ -347,14 +362,14 @@ async def wait_for_state(
 
 
 async def wait_for_letter(
-    api: Api, letter_id: str, check: Callable[[Json], bool], *, timeout_s: float, what: str
+    api: Api, *, letter_id: str, check: Callable[[Json], bool], timeout_s: float, what: str
 ) -> Json:
     """Poll the letter until `check` holds; the error says what was awaited and the state."""
     seen: Json = {}
 
     async def probe() -> Json | None:
         nonlocal seen
-        seen = await read_letter(api, letter_id)
+        seen = await api.letter(letter_id)
         return seen if check(seen) else None
 
     return await wait_until(

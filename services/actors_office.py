@@ -21,7 +21,6 @@ from services.actors import (
     Json,
     Urls,
     act,
-    read_letter,
 )
 from shared.events.vocabulary import ReturnReason, Sensitivity
 
@@ -42,17 +41,17 @@ RETURN_COMMENTS = {
 class Office:
     """The clerk, the office head, the office leader and the principal leader."""
 
-    def __init__(self, cast: Cast, client: httpx.AsyncClient, urls: Urls) -> None:
-        self.clerk = cast.api(client, urls, CLERK)
-        self.head = cast.api(client, urls, OFFICE_HEAD)
-        self.leader = cast.api(client, urls, OFFICE_LEADER)
-        self.principal = cast.api(client, urls, PRINCIPAL)
+    def __init__(self, cast: Cast, *, client: httpx.AsyncClient, urls: Urls) -> None:
+        self.clerk = cast.api(CLERK, client=client, urls=urls)
+        self.head = cast.api(OFFICE_HEAD, client=client, urls=urls)
+        self.leader = cast.api(OFFICE_LEADER, client=client, urls=urls)
+        self.principal = cast.api(PRINCIPAL, client=client, urls=urls)
 
-    async def draft_slip(self, letter_id: str, slip: Mapping[str, Any], *, label: str) -> Json:
+    async def draft_slip(self, letter_id: str, *, slip: Mapping[str, Any], label: str) -> Json:
         """The clerk writes (or rewrites) the handling slip."""
         return await act(
             self.clerk,
-            letter_id,
+            letter_id=letter_id,
             action="draft_slip",
             method="PUT",
             path="/slip",
@@ -64,7 +63,7 @@ class Office:
         """The clerk hands the slip to the office head."""
         return await act(
             self.clerk,
-            letter_id,
+            letter_id=letter_id,
             action="submit_slip",
             method="POST",
             path="/slip/submit",
@@ -75,7 +74,7 @@ class Office:
         """The office head sends the slip back to the clerk."""
         return await act(
             self.head,
-            letter_id,
+            letter_id=letter_id,
             action="send_back_slip",
             method="POST",
             path="/slip/send-back",
@@ -87,7 +86,7 @@ class Office:
         """The office head approves the slip: the decision's event goes out."""
         return await act(
             self.head,
-            letter_id,
+            letter_id=letter_id,
             action="approve_slip",
             method="POST",
             path="/slip/approve",
@@ -97,7 +96,7 @@ class Office:
 
     async def approve_step(self, letter_id: str, *, label: str) -> Json:
         """Whoever reviews the reply in its current state approves it (re-check → leaders)."""
-        letter = await read_letter(self.clerk, letter_id)
+        letter = await self.clerk.letter(letter_id)
         step = REVIEW_STEPS.get(letter["state"])
         if step is None:
             raise ActorError(
@@ -112,7 +111,7 @@ class Office:
         }[step]
         return await act(
             reviewer,
-            letter_id,
+            letter_id=letter_id,
             action=action,
             method="POST",
             path="/reply/review/approve",
@@ -122,7 +121,7 @@ class Office:
 
     async def approve_reply(self, letter_id: str, *, label: str) -> Json:
         """Every office reviewer in turn, until the reply is approved (Art. 15)."""
-        letter = await read_letter(self.clerk, letter_id)
+        letter = await self.clerk.letter(letter_id)
         for _ in range(len(REVIEW_STEPS)):
             if letter["state"] not in REVIEW_STEPS:
                 break
@@ -135,7 +134,7 @@ class Office:
         """The clerk's re-check returns the reply to the unit (Art. 26)."""
         return await act(
             self.clerk,
-            letter_id,
+            letter_id=letter_id,
             action="return_reply",
             method="POST",
             path="/reply/review/return",
@@ -144,14 +143,14 @@ class Office:
         )
 
     async def decide_extension(
-        self, letter_id: str, extension_id: str, *, approve: bool, label: str
+        self, letter_id: str, *, extension_id: str, approve: bool, label: str
     ) -> Json:
         """The office head grants the extension as asked, or refuses it with the reason."""
         verb = "approve" if approve else "refuse"
         body = {"comment": "同意延期。"} if approve else {"reason": "延期理由不充分，请按期办结。"}
         return await act(
             self.head,
-            letter_id,
+            letter_id=letter_id,
             action="decide_extension",
             method="POST",
             path=f"/extensions/{extension_id}/{verb}",
@@ -160,12 +159,12 @@ class Office:
         )
 
     async def mark_sensitive(
-        self, letter_id: str, sensitivities: tuple[Sensitivity, ...], *, label: str
+        self, letter_id: str, *, sensitivities: tuple[Sensitivity, ...], label: str
     ) -> Json:
         """The clerk marks Art. 22 grounds: the answer is not public from now on."""
         return await act(
             self.clerk,
-            letter_id,
+            letter_id=letter_id,
             action="mark_sensitive",
             method="POST",
             path="/sensitivity",
@@ -180,7 +179,7 @@ class Office:
         """Art. 23: the clerk proposes the referral, the office leader approves (locked)."""
         await act(
             self.clerk,
-            letter_id,
+            letter_id=letter_id,
             action="propose_referral",
             method="POST",
             path="/referral",
@@ -189,7 +188,7 @@ class Office:
         )
         return await act(
             self.leader,
-            letter_id,
+            letter_id=letter_id,
             action="decide_referral",
             method="POST",
             path="/referral/decision",

@@ -25,7 +25,6 @@ from services.actors import (
     Cast,
     Json,
     Urls,
-    read_letter,
     wait_for_letter,
     wait_for_state,
     wait_until,
@@ -128,7 +127,7 @@ class Registry:
         self._lock = asyncio.Lock()
         self._refreshed = 0.0
 
-    async def letter_id(self, platform: str, external_id: str, *, timeout_s: float) -> str:
+    async def letter_id(self, platform: str, *, external_id: str, timeout_s: float) -> str:
         """Wait until routing lists the letter; its id."""
         key = (platform, external_id)
 
@@ -152,8 +151,8 @@ class Registry:
             self._refreshed = time.monotonic()
             cursor: str | None = None
             while True:
-                page = await self._clerk.get(
-                    "routing", "/letters", state="registered", limit=200, cursor=cursor
+                page = await self._clerk.routing.get(
+                    "/letters", state="registered", limit=200, cursor=cursor
                 )
                 for item in page["items"]:
                     self._ids[(item["platform"], item["external_id"])] = item["id"]
@@ -170,9 +169,11 @@ class Troupe:
     ) -> None:
         self.cast = cast
         self.urls = urls
-        self.office = Office(cast, client, urls)
-        self.units = {unit: Unit(cast, client, urls, unit) for unit in cast.units}
-        self.admin = cast.api(client, urls, ADMIN)
+        self.office = Office(cast, client=client, urls=urls)
+        self.units = {
+            unit: Unit(cast, client=client, urls=urls, unit_id=unit) for unit in cast.units
+        }
+        self.admin = cast.api(ADMIN, client=client, urls=urls)
         self.registry = Registry(self.office.clerk)
         self.timeout_s = timeout_s
 
@@ -187,32 +188,32 @@ class Troupe:
         """Play the case's plan up to its final state (overdue ones: up to handling)."""
         plan, label, office = case.plan, case.label, self.office
         letter_id = await self.registry.letter_id(
-            case.letter.platform, case.letter.external_id, timeout_s=self.timeout_s
+            case.letter.platform, external_id=case.letter.external_id, timeout_s=self.timeout_s
         )
         case.letter_id = letter_id
-        letter = await read_letter(office.clerk, letter_id)
+        letter = await office.clerk.letter(letter_id)
         case.suggestion = letter.get("why") or ""
         case.step("registered")
         if plan.referral:
             await office.refer(letter_id, agency=plan.referral, label=label)
             case.step(f"referred to {plan.referral} (locked)")
-        slip = slip_for(plan, letter)
-        await office.draft_slip(letter_id, slip, label=label)
+        slip = slip_for(plan, letter=letter)
+        await office.draft_slip(letter_id, slip=slip, label=label)
         if plan.slip_sent_back:
             await office.submit_slip(letter_id, label=label)
             await office.send_back_slip(letter_id, comment="请补充受理意见的依据。", label=label)
             case.step("slip sent back")
             amended = {**slip, "opinion": slip["opinion"] + "依据《制度》第九条、第十三条。"}
-            await office.draft_slip(letter_id, amended, label=label)
+            await office.draft_slip(letter_id, slip=amended, label=label)
         await office.submit_slip(letter_id, label=label)
         letter = await office.approve_slip(letter_id, comment="同意。", label=label)
         case.step(_decision_text(letter))
         if letter["state"] == "assigned":
-            await self._handle(case, letter)
+            await self._handle(case, letter=letter)
         if not plan.overdue:
             await self.finish(case)
 
-    async def _handle(self, case: Case, letter: Json) -> None:
+    async def _handle(self, case: Case, *, letter: Json) -> None:
         plan, label, letter_id = case.plan, case.label, letter["id"]
         lead = self.unit(letter["lead_unit_id"], label=label)
         await lead.name_handler(letter_id, label=label)
@@ -223,7 +224,7 @@ class Troupe:
             )
             approve = plan.extension == "approved"
             await self.office.decide_extension(
-                letter_id, extension_id, approve=approve, label=label
+                letter_id, extension_id=extension_id, approve=approve, label=label
             )
             case.step(f"extension {plan.extension} (+{plan.extension_days} working days asked)")
         if plan.contact_invalid:
@@ -233,15 +234,15 @@ class Troupe:
             await lead.contact_writer(letter_id, label=label)
             case.step("writer contacted")
         for assisting in letter.get("assisting_unit_ids") or []:
-            request_id = await lead.ask_assist(letter_id, assisting, label=label)
+            request_id = await lead.ask_assist(letter_id, unit_id=assisting, label=label)
             await self.unit(assisting, label=label).answer_assist(
-                letter_id, request_id, label=label
+                letter_id, request_id=request_id, label=label
             )
             case.step(f"input from {assisting}")
         if not plan.overdue:
-            await self.reply(case, lead)
+            await self.reply(case, lead=lead)
 
-    async def reply(self, case: Case, lead: Unit) -> None:
+    async def reply(self, case: Case, *, lead: Unit) -> None:
         """Reply rounds: draft, unit approvals, office review (with the planned returns)."""
         plan, label = case.plan, case.label
         letter_id = _known(case)
@@ -258,7 +259,9 @@ class Troupe:
             await lead.pass_reply(letter_id, label=label)
             case.step("reply submitted" if revision == 1 else f"resubmitted (rev. {revision})")
             if plan.sensitivity and revision == 1:
-                await self.office.mark_sensitive(letter_id, plan.sensitivity, label=label)
+                await self.office.mark_sensitive(
+                    letter_id, sensitivities=plan.sensitivity, label=label
+                )
                 case.step("marked " + "/".join(s.value for s in plan.sensitivity))
             if returns:
                 reason = returns.pop(0)
@@ -275,8 +278,8 @@ class Troupe:
         """Wait for the final state (publication and archive come from other services)."""
         letter = await wait_for_state(
             self.office.clerk,
-            _known(case),
-            {case.plan.final_state},
+            letter_id=_known(case),
+            states={case.plan.final_state},
             timeout_s=self.timeout_s,
             label=case.label,
         )
@@ -288,7 +291,7 @@ class Troupe:
 
     async def clocks(self, case: Case) -> list[Json]:
         """The letter's clocks as the deadlines service keeps them."""
-        page = await self.office.clerk.get("deadlines", f"/letters/{_known(case)}/clocks")
+        page = await self.office.clerk.deadlines.get(f"/letters/{_known(case)}/clocks")
         items: list[Json] = page["items"]
         case.clocks = items
         return items
@@ -298,7 +301,7 @@ class Troupe:
         late = [c for c in cases if c.plan.overdue and c.letter_id and not c.error]
         if not late:
             return
-        handling = [await self._running_clock(c, "handling") for c in late]
+        handling = [await self._running_clock(c, kind="handling") for c in late]
         await self._move_clock_past(max(_instant(c["due"]) for c in handling))
         reminders = [await self._reminder(c) for c in late]
         for case, reminder in zip(late, reminders, strict=True):
@@ -311,16 +314,16 @@ class Troupe:
         await self._move_clock_past(max(_instant(r["answer_due"]) for r in reminders))
         for case, reminder in zip(late, reminders, strict=True):
             if case.plan.overdue == "unanswered":
-                await self._assessed(case, reminder)
+                await self._assessed(case, reminder=reminder)
                 case.step("unanswered → assessment item")
             await self.finish(case)
 
     async def _move_clock_past(self, instant: datetime) -> None:
-        now = await self.admin.post("deadlines", "/admin/clock", {"advance_s": 0})
+        now = await self.admin.deadlines.post("/admin/clock", body={"advance_s": 0})
         target = max(instant + timedelta(minutes=1), _instant(now["now"]))
-        await self.admin.post("deadlines", "/admin/clock", {"set_to": target.isoformat()})
+        await self.admin.deadlines.post("/admin/clock", body={"set_to": target.isoformat()})
 
-    async def _running_clock(self, case: Case, kind: str) -> Json:
+    async def _running_clock(self, case: Case, *, kind: str) -> Json:
         async def probe() -> Json | None:
             for clock in await self.clocks(case):
                 if clock["kind"] == kind and clock["state"] == "running":
@@ -337,8 +340,8 @@ class Troupe:
         async def probe() -> Json | None:
             for clock in await self.clocks(case):
                 if clock["kind"] == "handling" and clock.get("reminders"):
-                    found: Json = await self.office.clerk.get(
-                        "deadlines", f"/reminders/{clock['reminders'][-1]}"
+                    found: Json = await self.office.clerk.deadlines.get(
+                        f"/reminders/{clock['reminders'][-1]}"
                     )
                     return found
             return None
@@ -349,12 +352,12 @@ class Troupe:
             what=f"letter {case.letter_id}{case.label}: overdue handling clock got no reminder",
         )
 
-    async def _assessed(self, case: Case, reminder: Json) -> Json:
+    async def _assessed(self, case: Case, *, reminder: Json) -> Json:
         year = _instant(reminder["answer_due"]).year
 
         async def probe() -> Json | None:
-            page = await self.office.clerk.get(
-                "deadlines", "/assessment", unit=reminder["unit_id"], year=year, limit=200
+            page = await self.office.clerk.deadlines.get(
+                "/assessment", unit=reminder["unit_id"], year=year, limit=200
             )
             for item in page["items"]:
                 if item.get("reminder_id") == reminder["id"]:
@@ -369,8 +372,8 @@ class Troupe:
         )
         await wait_for_letter(
             self.office.clerk,
-            _known(case),
-            lambda letter: bool(letter.get("assessments")),
+            letter_id=_known(case),
+            check=lambda letter: bool(letter.get("assessments")),
             timeout_s=self.timeout_s,
             what="routing never heard of the assessment item",
         )
@@ -407,7 +410,7 @@ OPINIONS = {
 }
 
 
-def slip_for(plan: Plan, letter: Json) -> dict[str, Any]:
+def slip_for(plan: Plan, *, letter: Json) -> dict[str, Any]:
     """The clerk's slip for this plan; what the plan leaves open follows the suggestion."""
     suggestion = letter.get("suggestion") or {}
     scope = suggestion.get("scope") or {}

@@ -11,27 +11,27 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from services.actors import ActorError, Cast, Json, Urls, act, read_letter
+from services.actors import ActorError, Cast, Json, Urls, act
 from shared.events.vocabulary import PublicationMode
 
 
 class Unit:
     """One unit's three people."""
 
-    def __init__(self, cast: Cast, client: httpx.AsyncClient, urls: Urls, unit_id: str) -> None:
+    def __init__(self, cast: Cast, *, client: httpx.AsyncClient, urls: Urls, unit_id: str) -> None:
         handler, head, leader = cast.staff[unit_id]
         self.unit_id = unit_id
         self.handler_person = handler
-        self.handler = cast.api(client, urls, handler)
-        self.head = cast.api(client, urls, head)
-        self.leader = cast.api(client, urls, leader)
+        self.handler = cast.api(handler, client=client, urls=urls)
+        self.head = cast.api(head, client=client, urls=urls)
+        self.leader = cast.api(leader, client=client, urls=urls)
 
     async def name_handler(self, letter_id: str, *, label: str) -> Json:
         """The unit head names the handler."""
         person = self.handler_person
         return await act(
             self.head,
-            letter_id,
+            letter_id=letter_id,
             action="name_handler",
             method="POST",
             path="/handler",
@@ -44,7 +44,7 @@ class Unit:
         at = datetime.now(UTC) - timedelta(minutes=1)
         return await act(
             self.handler,
-            letter_id,
+            letter_id=letter_id,
             action="record_contact",
             method="POST",
             path="/contact-attempts",
@@ -61,7 +61,7 @@ class Unit:
         """Art. 14 ¶3: the number is void; the reply is made from the letter alone."""
         return await act(
             self.handler,
-            letter_id,
+            letter_id=letter_id,
             action="mark_contact_invalid",
             method="POST",
             path="/contact-invalid",
@@ -69,11 +69,11 @@ class Unit:
             label=label,
         )
 
-    async def ask_assist(self, letter_id: str, unit_id: str, *, label: str) -> str:
+    async def ask_assist(self, letter_id: str, *, unit_id: str, label: str) -> str:
         """The handler asks an assisting unit for its part; the request's id."""
         letter = await act(
             self.handler,
-            letter_id,
+            letter_id=letter_id,
             action="request_assist",
             method="POST",
             path="/assist-requests",
@@ -86,11 +86,11 @@ class Unit:
         request_id: str = asked[-1]["id"]
         return request_id
 
-    async def answer_assist(self, letter_id: str, request_id: str, *, label: str) -> Json:
+    async def answer_assist(self, letter_id: str, *, request_id: str, label: str) -> Json:
         """This (assisting) unit's handler sends its part to the lead unit."""
         return await act(
             self.handler,
-            letter_id,
+            letter_id=letter_id,
             action="answer_assist",
             method="POST",
             path=f"/assist-requests/{request_id}/answer",
@@ -108,7 +108,7 @@ class Unit:
         label: str,
     ) -> Json:
         """The handler writes the reply's five parts (Art. 29) and proposes the mode."""
-        letter = await read_letter(self.handler, letter_id)
+        letter = await self.handler.letter(letter_id)
         unit_name = (letter.get("slip") or {}).get("lead_unit_name") or self.unit_id
         deeper = "在上次办理基础上，会同相关单位再次实地核查，" if revision > 1 else ""
         body = {
@@ -125,7 +125,7 @@ class Unit:
         }
         return await act(
             self.handler,
-            letter_id,
+            letter_id=letter_id,
             action="draft_reply",
             method="PUT",
             path="/reply",
@@ -137,7 +137,7 @@ class Unit:
         """Handler → unit head → unit leader → submitted to the office (`reply.submitted`)."""
         await act(
             self.handler,
-            letter_id,
+            letter_id=letter_id,
             action="send_reply_for_review",
             method="POST",
             path="/reply/send-for-review",
@@ -149,7 +149,7 @@ class Unit:
         ):
             await act(
                 person,
-                letter_id,
+                letter_id=letter_id,
                 action=action,
                 method="POST",
                 path="/reply/unit-approve",
@@ -158,7 +158,7 @@ class Unit:
             )
         return await act(
             self.handler,
-            letter_id,
+            letter_id=letter_id,
             action="submit_reply",
             method="POST",
             path="/reply/submit",
@@ -169,7 +169,7 @@ class Unit:
         """The unit head asks for more working days (Art. 19 ③); the request's id."""
         letter = await act(
             self.head,
-            letter_id,
+            letter_id=letter_id,
             action="request_extension",
             method="POST",
             path="/extensions",
@@ -184,9 +184,8 @@ class Unit:
 
     async def answer_reminder(self, reminder_id: str) -> Json:
         """The unit head answers a reminder (催办) on the deadlines service."""
-        answer: Json = await self.head.post(
-            "deadlines",
+        answer: Json = await self.head.deadlines.post(
             f"/reminders/{reminder_id}/answer",
-            {"text": "已收到催办，正在加紧办理，将于两个工作日内报送答复。"},
+            body={"text": "已收到催办，正在加紧办理，将于两个工作日内报送答复。"},
         )
         return answer

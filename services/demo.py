@@ -87,8 +87,8 @@ Listener = Callable[[Case, str], None]
 
 async def play(
     deployment: LocalDeployment,
-    cases: list[Case],
     *,
+    cases: list[Case],
     listener: Listener | None = None,
     phase: Callable[[str], None] | None = None,
     timeout_s: float = 120.0,
@@ -104,10 +104,10 @@ async def play(
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
         say("enrolling the office and the units")
-        cast = await enrol(client, urls, secret=deployment.token_secret, units=units)
+        cast = await enrol(client, urls=urls, secret=deployment.token_secret, units=units)
         troupe = Troupe(cast, client, urls, timeout_s=timeout_s)
         say(f"putting {len(cases)} letters on the simulator's three platforms")
-        await seed(client, urls, cases)
+        await seed(client, urls=urls, cases=cases)
         say("the office and the units at work")
         gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -137,14 +137,14 @@ async def play(
                 except (ActorError, httpx.HTTPError) as exc:
                     case.error = case.error or f"clocks of {case.letter_id}: {exc}"
         outcome = Outcome(cases=cases, urls=urls, cast=cast)
-        await _collect(client, troupe, outcome)
+        await _collect(client, troupe=troupe, outcome=outcome)
         if mail is not None:
             outcome.emails = list(mail.messages)
     outcome.seconds = time.monotonic() - started
     return outcome
 
 
-async def seed(client: httpx.AsyncClient, urls: Urls, cases: list[Case]) -> None:
+async def seed(client: httpx.AsyncClient, *, urls: Urls, cases: list[Case]) -> None:
     """Put the cases' letters on the simulator (each platform gets its own)."""
     headers = {"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}"}
     for platform, letters in simulator_payloads(cases).items():
@@ -157,7 +157,7 @@ async def seed(client: httpx.AsyncClient, urls: Urls, cases: list[Case]) -> None
             raise ActorError(f"the simulator refused the letters: {response.text[:300]}")
 
 
-async def _collect(client: httpx.AsyncClient, troupe: Troupe, outcome: Outcome) -> None:
+async def _collect(client: httpx.AsyncClient, *, troupe: Troupe, outcome: Outcome) -> None:
     headers = {"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}"}
     response = await client.get(outcome.urls.simulator + "/_admin/uploads", headers=headers)
     if response.status_code == 200:
@@ -168,14 +168,14 @@ async def _collect(client: httpx.AsyncClient, troupe: Troupe, outcome: Outcome) 
     # deadlines clock was moved to, when that is another one.
     months = [f"{to_shanghai(datetime.now(UTC)):%Y-%m}"]
     try:
-        moved = await troupe.admin.post("deadlines", "/admin/clock", {"advance_s": 0})
+        moved = await troupe.admin.deadlines.post("/admin/clock", body={"advance_s": 0})
         months.append(f"{to_shanghai(datetime.fromisoformat(moved['now'])):%Y-%m}")
     except ActorError:
         pass  # a deployment without clock control: its clock is the wall clock
     for month in dict.fromkeys(months):
         try:
-            outcome.reports[month] = await troupe.office.clerk.get(
-                "deadlines", "/reports/monthly", month=month
+            outcome.reports[month] = await troupe.office.clerk.deadlines.get(
+                "/reports/monthly", month=month
             )
         except ActorError as exc:
             outcome.reports[month] = {"error": str(exc)}
@@ -287,7 +287,7 @@ async def run_demo(
         await deployment.start()
         outcome = await play(
             deployment,
-            cases,
+            cases=cases,
             listener=listener,
             phase=phase,
             timeout_s=options.timeout_s,

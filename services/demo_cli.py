@@ -69,7 +69,7 @@ def demo(
         def ready(outcome: Outcome) -> None:
             progress.update(task, completed=len(outcome.cases), total=len(outcome.cases))
             progress.stop()
-            show(console, outcome)
+            show(console, outcome=outcome)
             if keep_running:
                 console.print(
                     "[bold green]The services stay up for exploration; Ctrl-C stops them.[/]"
@@ -103,7 +103,7 @@ def demo(
     )
 
 
-def show(console: Console, outcome: Outcome) -> None:
+def show(console: Console, *, outcome: Outcome) -> None:
     """The table of every letter, the API docs' links and the month's report."""
     table = Table(title="Every letter's path", show_lines=True, expand=True)
     for column in ("#", "plan", "platform", "path", "state", "clocks", "uploads"):
@@ -133,7 +133,7 @@ def show(console: Console, outcome: Outcome) -> None:
     for service in SERVICE_PORTS:
         console.print(f"  {service:<11} {outcome.urls.of(service)}/docs")
     console.print(f"  {'simulator':<11} {outcome.urls.simulator}/docs")
-    _report(console, outcome)
+    _report(console, outcome=outcome)
 
 
 def _clock(clock: dict[str, Any]) -> str:
@@ -141,15 +141,15 @@ def _clock(clock: dict[str, Any]) -> str:
     return f"{clock['kind']}: {clock['state']} (due {due})"
 
 
-def _report(console: Console, outcome: Outcome) -> None:
+def _report(console: Console, *, outcome: Outcome) -> None:
     for month, report in outcome.reports.items():
         if "error" in report:
             console.print(f"[yellow]No monthly report for {month}: {report['error']}[/]")
         else:
-            _one_report(console, month, report, deadlines=outcome.urls.deadlines)
+            _one_report(console, month=month, report=report, deadlines=outcome.urls.deadlines)
 
 
-def _one_report(console: Console, month: str, report: dict[str, Any], *, deadlines: str) -> None:
+def _one_report(console: Console, *, month: str, report: dict[str, Any], deadlines: str) -> None:
     letters = report.get("letters") or {}
     table = Table(title=f"Monthly report {month} (deadlines service)")
     table.add_column("figure")

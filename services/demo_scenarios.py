@@ -317,14 +317,14 @@ def build_cases(*, extra: int = 0, dev_path: Path = DEV_LETTERS, seed: int = 7) 
             row = spare[n % len(spare)]
             letter = _dev_letter(row, platform=platform, at=at)
             if n >= len(spare):
-                letter = _renamed(letter, f"{row['id']}-{n // len(spare)}")
+                letter = _renamed(letter, external_id=f"{row['id']}-{n // len(spare)}")
         else:
             letter = _generated(rng, key=key.lower(), platform=platform, at=at)
         cases.append(Case(key=key, plan=ORDINARY, letter=letter))
     return cases
 
 
-def _renamed(letter: SimLetter, external_id: str) -> SimLetter:
+def _renamed(letter: SimLetter, *, external_id: str) -> SimLetter:
     return SimLetter(
         external_id=external_id,
         platform=letter.platform,

@@ -55,7 +55,7 @@ class Lifecycle:
 
     def api(self, person: Person = CLERK) -> Api:
         """A person's API client (the office clerk by default)."""
-        return self.outcome.cast.api(self.client, self.outcome.urls, person)
+        return self.outcome.cast.api(person, client=self.client, urls=self.outcome.urls)
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +72,7 @@ async def lifecycle() -> AsyncIterator[Lifecycle]:
     try:
         await deployment.start()
         await probe.start()
-        outcome = await play(deployment, build_cases(), timeout_s=EFFECT_TIMEOUT_S, mail=mail)
+        outcome = await play(deployment, cases=build_cases(), timeout_s=EFFECT_TIMEOUT_S, mail=mail)
         async with httpx.AsyncClient(timeout=30.0) as client:
             yield Lifecycle(deployment, probe, outcome, client, mail)
     finally:

@@ -64,7 +64,7 @@ def expected_mode(plan: Plan) -> PublicationMode:
     return plan.mode
 
 
-def expected_actions(plan: Plan, letter: dict[str, Any]) -> list[tuple[str, str]]:
+def expected_actions(plan: Plan, *, letter: dict[str, Any]) -> list[tuple[str, str]]:
     """(action, role) of every person's step, in order, as the audit trail must show them."""
     steps: list[tuple[str, str]] = []
     if plan.referral:
@@ -113,7 +113,7 @@ def expected_actions(plan: Plan, letter: dict[str, Any]) -> list[tuple[str, str]
     return steps
 
 
-def played(lifecycle: Lifecycle, plan_name: str) -> tuple[Case, str]:
+def played(lifecycle: Lifecycle, *, plan_name: str) -> tuple[Case, str]:
     """The plan's case and its letter id; the case must have run without an actor error."""
     case = lifecycle.case(plan_name)
     assert case.error is None, case.error
@@ -123,8 +123,8 @@ def played(lifecycle: Lifecycle, plan_name: str) -> tuple[Case, str]:
 
 @pytest.mark.parametrize("plan_name", PLANS)
 async def test_letter_reaches_its_final_state(lifecycle: Lifecycle, plan_name: str) -> None:
-    case, letter_id = played(lifecycle, plan_name)
-    letter = await lifecycle.api().get("routing", f"/letters/{letter_id}")
+    case, letter_id = played(lifecycle, plan_name=plan_name)
+    letter = await lifecycle.api().routing.get(f"/letters/{letter_id}")
     assert letter["state"] == case.plan.final_state
     assert letter["platform"] == case.letter.platform
     assert letter["external_id"] == case.letter.external_id
@@ -146,7 +146,7 @@ async def test_letter_reaches_its_final_state(lifecycle: Lifecycle, plan_name: s
 
 @pytest.mark.parametrize("plan_name", PLANS)
 async def test_letter_events(lifecycle: Lifecycle, plan_name: str) -> None:
-    case, letter_id = played(lifecycle, plan_name)
+    case, letter_id = played(lifecycle, plan_name=plan_name)
     expected = expected_events(case.plan)
     probe = lifecycle.probe
     last = "letter.archived" if expected["letter.archived"] else "letter.received"
@@ -166,14 +166,14 @@ async def test_letter_events(lifecycle: Lifecycle, plan_name: str) -> None:
 
 
 async def test_accepted_letter_names_its_units(lifecycle: Lifecycle) -> None:
-    case, letter_id = played(lifecycle, "direct-online")
+    case, letter_id = played(lifecycle, plan_name="direct-online")
     accepted = lifecycle.probe.of_type("letter.accepted", letter_id=letter_id)
     assert accepted[0].data["lead_unit_id"] == case.plan.lead_unit_id
     assert accepted[0].data["assisting_unit_ids"] == list(case.plan.assisting_unit_ids)
 
 
 async def test_events_of_a_letter_come_in_lifecycle_order(lifecycle: Lifecycle) -> None:
-    _, letter_id = played(lifecycle, "returned-resubmitted")
+    _, letter_id = played(lifecycle, plan_name="returned-resubmitted")
     await lifecycle.probe.wait_for("letter.archived", letter_id=letter_id, timeout_s=30)
     order = [e.type for e in lifecycle.probe.events if e.letter_id == letter_id]
     milestones = [
@@ -194,11 +194,11 @@ async def test_events_of_a_letter_come_in_lifecycle_order(lifecycle: Lifecycle) 
 async def test_audit_trail_names_every_step_and_who_took_it(
     lifecycle: Lifecycle, plan_name: str
 ) -> None:
-    case, letter_id = played(lifecycle, plan_name)
-    dossier = await lifecycle.api().get("routing", f"/letters/{letter_id}/dossier")
+    case, letter_id = played(lifecycle, plan_name=plan_name)
+    dossier = await lifecycle.api().routing.get(f"/letters/{letter_id}/dossier")
     people = [e for e in dossier["audit"] if e["actor"]["role"] != "system"]
     taken = [(e["action"], e["actor"]["role"]) for e in people]
-    assert taken == expected_actions(case.plan, dossier["letter"])
+    assert taken == expected_actions(case.plan, letter=dossier["letter"])
     cast = lifecycle.outcome.cast.people
     for entry in people:
         person = cast[entry["actor"]["user_id"]]

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.timeout(900)
 Clock = dict[str, Any]
 
 
-async def clocks_of(lifecycle: Lifecycle, letter_id: str) -> dict[str, list[Clock]]:
+async def clocks_of(lifecycle: Lifecycle, *, letter_id: str) -> dict[str, list[Clock]]:
     """The letter's clocks by kind, oldest first."""
-    page = await lifecycle.api().get("deadlines", f"/letters/{letter_id}/clocks")
+    page = await lifecycle.api().deadlines.get(f"/letters/{letter_id}/clocks")
     found: dict[str, list[Clock]] = {}
     for clock in sorted(page["items"], key=lambda c: c["start"]):
         found.setdefault(clock["kind"], []).append(clock)
@@ -35,8 +35,8 @@ def handled_directly(case: Case) -> bool:
 
 @pytest.mark.parametrize("plan_name", PLANS)
 async def test_clocks_of_each_path(lifecycle: Lifecycle, plan_name: str) -> None:
-    case, letter_id = played(lifecycle, plan_name)
-    clocks = await clocks_of(lifecycle, letter_id)
+    case, letter_id = played(lifecycle, plan_name=plan_name)
+    clocks = await clocks_of(lifecycle, letter_id=letter_id)
     assert [c["state"] for c in clocks["acceptance"]] == ["met"]
     assert clocks["acceptance"][0]["working_days"] == 1
     if not handled_directly(case):
@@ -63,9 +63,9 @@ async def test_approved_extension_moves_the_due_and_a_refused_one_does_not(
 ) -> None:
     moved: dict[str, tuple[datetime, datetime]] = {}
     for name in ("extension-approved", "extension-refused"):
-        _, letter_id = played(lifecycle, name)
-        clock = await lifecycle.api().get(
-            "deadlines", f"/clocks/{(await clocks_of(lifecycle, letter_id))['handling'][0]['id']}"
+        _, letter_id = played(lifecycle, plan_name=name)
+        clock = await lifecycle.api().deadlines.get(
+            f"/clocks/{(await clocks_of(lifecycle, letter_id=letter_id))['handling'][0]['id']}"
         )
         dues = [datetime.fromisoformat(h["due"]) for h in clock["history"]]
         moved[name] = (dues[0], datetime.fromisoformat(clock["due"]))
@@ -80,11 +80,11 @@ async def test_overdue_letters_get_a_reminder_and_the_unanswered_one_a_deduction
 ) -> None:
     api = lifecycle.api()
     for name, answered in (("overdue-answered", True), ("overdue-unanswered", False)):
-        case, letter_id = played(lifecycle, name)
-        clocks = await clocks_of(lifecycle, letter_id)
+        case, letter_id = played(lifecycle, plan_name=name)
+        clocks = await clocks_of(lifecycle, letter_id=letter_id)
         (handling,) = clocks["handling"]
         (reminder_id,) = handling["reminders"]
-        reminder = await api.get("deadlines", f"/reminders/{reminder_id}")
+        reminder = await api.deadlines.get(f"/reminders/{reminder_id}")
         assert case.final is not None
         lead = case.final["lead_unit_id"]
         assert reminder["letter_id"] == letter_id
@@ -93,7 +93,7 @@ async def test_overdue_letters_get_a_reminder_and_the_unanswered_one_a_deduction
         (answer_clock,) = clocks["reminder_answer"]
         assert answer_clock["state"] == ("met" if answered else "overdue")
         year = datetime.fromisoformat(reminder["answer_due"]).year
-        items = await api.get("deadlines", "/assessment", unit=lead, year=year, limit=200)
+        items = await api.deadlines.get("/assessment", unit=lead, year=year, limit=200)
         mine = [i for i in items["items"] if i["letter_id"] == letter_id]
         if answered:
             assert reminder["answer"]["in_time"] is True
@@ -103,7 +103,7 @@ async def test_overdue_letters_get_a_reminder_and_the_unanswered_one_a_deduction
                 ("reminder_unanswered", reminder_id)
             ]
             assert mine[0]["points"] > 0
-        letter = await api.get("routing", f"/letters/{letter_id}")
+        letter = await api.routing.get(f"/letters/{letter_id}")
         assert [r["reminder_id"] for r in letter["reminders"]] == [reminder_id]
         assert len(letter["assessments"]) == (0 if answered else 1)
 

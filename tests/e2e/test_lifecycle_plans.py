@@ -81,7 +81,7 @@ def test_the_plan_decides_over_the_suggestion() -> None:
         not_accepted_reason=NotAcceptedReason.malicious,
         route=None,
     )
-    slip = slip_for(plan, suggested("direct", target="market-order"))
+    slip = slip_for(plan, letter=suggested("direct", target="market-order"))
     assert slip["accepted"] is False
     assert slip["not_accepted_reason"] == "malicious"
     assert "lead_unit_id" not in slip
@@ -89,22 +89,23 @@ def test_the_plan_decides_over_the_suggestion() -> None:
 
 def test_open_choices_follow_the_suggestion_where_the_route_matches() -> None:
     direct = Plan("direct", "direct", assisting_unit_ids=("consumption", "port"))
-    slip = slip_for(direct, suggested("direct", target="port"))
+    slip = slip_for(direct, letter=suggested("direct", target="port"))
     assert (slip["route"], slip["lead_unit_id"]) == ("direct", "port")
     assert slip["assisting_unit_ids"] == ["consumption"]
     # The suggestion forwards, the plan handles directly: the fallback lead unit.
-    slip = slip_for(direct, suggested("forward", target="housing"))
+    slip = slip_for(direct, letter=suggested("forward", target="housing"))
     assert slip["lead_unit_id"] == DEFAULT_LEAD
     forward = Plan("forward", "forward", route=Route.forward)
-    slip = slip_for(forward, suggested("forward", target="housing"))
+    slip = slip_for(forward, letter=suggested("forward", target="housing"))
     assert (slip["route"], slip["recipient_id"]) == ("forward", "housing")
-    slip = slip_for(Plan("escalate", "up", route=Route.escalate), suggested("direct", target="x"))
+    escalate = Plan("escalate", "up", route=Route.escalate)
+    slip = slip_for(escalate, letter=suggested("direct", target="x"))
     assert slip["route"] == "escalate"
     assert "recipient_id" not in slip
 
 
 def test_an_ordinary_letter_takes_the_whole_suggestion() -> None:
-    refused = slip_for(ORDINARY, suggested("direct", target="port", accepted=False))
+    refused = slip_for(ORDINARY, letter=suggested("direct", target="port", accepted=False))
     assert (refused["accepted"], refused["not_accepted_reason"]) == (False, "advertising")
-    taken = slip_for(ORDINARY, suggested("forward", target="district-yubei"))
+    taken = slip_for(ORDINARY, letter=suggested("forward", target="district-yubei"))
     assert (taken["route"], taken["recipient_id"]) == ("forward", "district-yubei")

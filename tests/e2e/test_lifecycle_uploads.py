@@ -77,7 +77,7 @@ def expected_upload(letter: dict[str, Any]) -> tuple[str, str, str, str]:
     return "reply", "public", draft.title, draft.text
 
 
-def only_upload(lifecycle: Lifecycle, case: Case) -> dict[str, Any]:
+def only_upload(lifecycle: Lifecycle, *, case: Case) -> dict[str, Any]:
     """The letter's one upload on its platform."""
     uploads = lifecycle.outcome.uploads_of(case)
     assert len(uploads) == 1, [u["idempotency_key"] for u in uploads]
@@ -88,12 +88,12 @@ def only_upload(lifecycle: Lifecycle, case: Case) -> dict[str, Any]:
 async def test_upload_has_the_exact_text_and_visibility(
     lifecycle: Lifecycle, plan_name: str
 ) -> None:
-    case, letter_id = played(lifecycle, plan_name)
+    case, letter_id = played(lifecycle, plan_name=plan_name)
     if case.plan.overdue:
         assert lifecycle.outcome.uploads_of(case) == []
         return
-    letter = await lifecycle.api().get("routing", f"/letters/{letter_id}")
-    upload = only_upload(lifecycle, case)
+    letter = await lifecycle.api().routing.get(f"/letters/{letter_id}")
+    upload = only_upload(lifecycle, case=case)
     kind, visibility, title, text = expected_upload(letter)
     assert (upload["kind"], upload["visibility"]) == (kind, visibility)
     assert upload["title"] == title
@@ -112,8 +112,8 @@ async def test_upload_has_the_exact_text_and_visibility(
 async def test_online_publication_masks_the_writers_personal_data(
     lifecycle: Lifecycle, plan_name: str
 ) -> None:
-    case, _ = played(lifecycle, plan_name)
-    upload = only_upload(lifecycle, case)
+    case, _ = played(lifecycle, plan_name=plan_name)
+    upload = only_upload(lifecycle, case=case)
     assert upload["visibility"] == "public"
     published = upload["title"] + "\n" + upload["text"]
     person = case.letter.person
@@ -139,9 +139,9 @@ async def test_online_publication_masks_the_writers_personal_data(
 async def test_sensitive_and_referred_letters_are_never_public(lifecycle: Lifecycle) -> None:
     api = lifecycle.api()
     for name in ("sensitive", "national-security"):
-        case, letter_id = played(lifecycle, name)
-        upload = only_upload(lifecycle, case)
-        letter = await api.get("routing", f"/letters/{letter_id}")
+        case, letter_id = played(lifecycle, plan_name=name)
+        upload = only_upload(lifecycle, case=case)
+        letter = await api.routing.get(f"/letters/{letter_id}")
         assert upload["visibility"] == "private"
         assert letter["reply"]["mode"] == "not_public"
         assert letter["text"] not in upload["text"]
@@ -175,9 +175,9 @@ async def test_no_message_was_parked_in_a_dead_letter_queue(lifecycle: Lifecycle
 
 
 async def test_email_reply_reaches_the_writer(lifecycle: Lifecycle) -> None:
-    case, letter_id = played(lifecycle, "email")
+    case, letter_id = played(lifecycle, plan_name="email")
     address = case.letter.person["email"]
-    upload = only_upload(lifecycle, case)
+    upload = only_upload(lifecycle, case=case)
     (mail,) = lifecycle.mail.to(address)
     assert mail.subject == upload["title"]
     assert mail.body.rstrip("\n") == email_text(title=upload["title"], body=upload["text"]).rstrip(
