@@ -33,6 +33,20 @@ PUBLICATION_KINDS = {"reply": "答复", "not_accepted": "不受理告知", "tran
 VISIBILITY = {"public": "公开", "private": "不公开（仅来信人可见）"}
 STATES = {"sent": "已上传", "pending": "待上传", "parked": "上传失败待处理", "refused": "拒绝发布"}
 SOURCES = {"platform": "平台来信", "hotline": "电话", "other": "其他"}
+CLOCK_STATES = {"running": "进行中", "met": "按时办结", "overdue": "超期", "stopped": "已停止"}
+DECISIONS = {"approved": "同意", "sent_back": "退回修改", "returned": "退回重办"}
+ROLES = {
+    "office_clerk": "委办公室",
+    "office_head": "办公室负责人",
+    "office_leader": "分管委领导",
+    "principal_leader": "委主要领导",
+    "unit_handler": "承办人",
+    "unit_head": "处室负责人",
+    "unit_leader": "分管委领导",
+    "admin": "系统管理员",
+    "service": "系统",
+    "system": "系统",
+}
 
 
 def _text(value: Any) -> str:
@@ -75,7 +89,7 @@ def _who(actor: Any) -> str:
     if not isinstance(actor, Mapping):
         return _text(actor)
     name = actor.get("name") or actor.get("user_id") or ""
-    role = actor.get("role") or ""
+    role = ROLES.get(actor.get("role") or "", actor.get("role") or "")
     return _text(f"{name}（{role}）" if role else name)
 
 
@@ -153,7 +167,8 @@ def _reviews(reviews: Any) -> str:
         return "无"
     lines = [
         f"{_when(r.get('at'))} {_who(r.get('by'))} {_text(r.get('step'))} "
-        f"{_text(r.get('decision'))} {_text(r.get('comment'))}"
+        f"{_text(DECISIONS.get(r.get('decision') or '', r.get('decision')))} "
+        f"{_text(r.get('comment'))}"
         for r in reviews
         if isinstance(r, Mapping)
     ]
@@ -218,7 +233,8 @@ def _clocks(record: Mapping[str, Any]) -> str:
     head = "<tr><th>时限</th><th>单位</th><th>到期</th><th>状态</th><th>结束</th></tr>"
     body = "".join(
         f"<tr><td>{_label(c.get('kind'))}</td><td>{_text(c.get('unit_id'))}</td>"
-        f"<td>{_when(c.get('due'))}</td><td>{_text(c.get('state'))}</td>"
+        f"<td>{_when(c.get('due'))}</td>"
+        f"<td>{_text(CLOCK_STATES.get(c.get('state') or '', c.get('state')))}</td>"
         f"<td>{_when(c.get('closed_at'))}</td></tr>"
         for c in record.get("clocks") or []
         if isinstance(c, Mapping)

@@ -424,13 +424,18 @@ class _Server(uvicorn.Server):
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an app with uvicorn in this event loop on a free loopback port; yield its URL."""
+async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
+    """Serve an app with uvicorn in this event loop on a free loopback port; yield its URL.
+
+    `lifespan=False` serves an app whose lifespan already runs (under `running`).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="none"))
+    server = _Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on" if lifespan else "off", ws="none")
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(30):
