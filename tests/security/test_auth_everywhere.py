@@ -2,23 +2,29 @@
 
 The only endpoints answered without a token are the operational ones listed here; a
 route the OpenAPI does not show must be one of them too, so nothing hides from this test.
+A token an admin revoked in routing is refused by every service once `token.revoked`
+reached it.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from shared.auth import Role
 from tests.security import (
     BUILT,
     Operation,
     bad_credentials,
     concrete_path,
     example_body,
+    headers,
     operations,
 )
-from tests.security.conftest import Deployment
+from tests.security.conftest import Deployment, Seeded
 
 # The only endpoints that answer without a token. /docs/oauth2-redirect is a page of the
 # Swagger UI served under /docs.
@@ -118,3 +124,50 @@ async def test_operational_endpoints_answer_without_a_token(
         assert response.status_code == 200, f"{service} {path}: {response.status_code}"
     spec = (await client.get("/openapi.json")).json()
     assert spec["paths"], f"{service} publishes an empty OpenAPI"
+
+
+async def test_a_revoked_token_is_refused_by_every_service(
+    deployed: Deployment, seeded: Seeded
+) -> None:
+    if "routing" not in deployed.apps or seeded.user is None:
+        pytest.skip("routing (which issues and revokes tokens) is not built")
+    routing = deployed.client("routing")
+    admin = headers(Role.admin)
+    response = await routing.post(
+        f"/admin/users/{seeded.user}/tokens",
+        json={"ttl_days": 1, "note": "安全测试"},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    issued = response.json()
+    bearer = {"Authorization": f"Bearer {issued['token']}"}
+    reads = {
+        service: [
+            op
+            for op in operations(service, app)
+            if op.method == "GET" and op.path not in OPERATIONAL and not op.parameters("path")
+        ]
+        for service, app in deployed.apps.items()
+    }
+
+    async def refused_everywhere() -> bool:
+        for service, ops in reads.items():
+            answer = await deployed.client(service).get(ops[0].path, headers=bearer)
+            if answer.status_code != 401:
+                return False
+        return True
+
+    assert not await refused_everywhere()  # valid until revoked (a 403 is no 401)
+    revoked = await routing.delete(f"/admin/tokens/{issued['token_id']}", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    for _ in range(150):  # each service hears of it through `token.revoked`: at most 15 s
+        if await refused_everywhere():
+            break
+        await asyncio.sleep(0.1)
+    failures = []
+    for service, ops in reads.items():
+        for op in ops:
+            answer = await deployed.client(service).get(concrete_path(op), headers=bearer)
+            if answer.status_code != 401:
+                failures.append(f"{op}: {answer.status_code}")
+    assert not failures, "a revoked token still works:\n" + "\n".join(failures)

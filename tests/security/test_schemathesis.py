@@ -31,25 +31,13 @@ from shared.auth import Role
 from shared.events.topology import dead_queue_name
 from tests.security import BUILT, UNIT_A, Operation, headers
 from tests.security.conftest import Deployment, Seeded, deployment, seed
-from tests.security.test_roles import allowed_roles
+from tests.security.test_roles import caller_role
 from tests.support import AMQP_URL
 
-VALID_EXAMPLES = 6  # per operation, made-up ids
-AIMED_EXAMPLES = 4  # per operation with path parameters, the seeded ids
-INVALID_EXAMPLES = 4  # per operation, schemathesis' negative mode
+VALID_EXAMPLES = 10  # per operation, made-up ids
+AIMED_EXAMPLES = 6  # per operation with path parameters, the seeded ids
+INVALID_EXAMPLES = 6  # per operation, schemathesis' negative mode
 SERVICE_BUDGET_S = 25.0  # per service; the whole module stays well under a minute and a half
-# Who calls: the first role of this order that the operation allows.
-PREFERENCE = (
-    Role.office_clerk,
-    Role.office_head,
-    Role.admin,
-    Role.unit_head,
-    Role.unit_handler,
-    Role.office_leader,
-    Role.principal_leader,
-    Role.unit_leader,
-    Role.service,
-)
 # Server errors found and left to their owners: (service, operation) → (a string of the
 # failure that identifies the bug, the bug). Each has a strict xfail reproducer below.
 INTAKE_BIG_INT = (
@@ -110,8 +98,7 @@ def _draw(operation: Any, *, count: int, mode: GenerationMode, **fixed: Any) -> 
 
 def _role(operation: Any, service: str) -> Role:
     op = Operation(service=service, method=operation.method.upper(), path=operation.path, spec={})
-    allowed = allowed_roles(op)
-    return next(role for role in PREFERENCE if role in allowed)
+    return caller_role(op)
 
 
 def _request(case: Any, auth: dict[str, str]) -> dict[str, Any]:
