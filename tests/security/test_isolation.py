@@ -139,6 +139,11 @@ async def test_deadlines_clocks_of_unit_as_letter_are_404_to_unit_b(
     assert letter in _ids(await _get(client, overdue, role, of=UNIT_A))
     assert letter not in _ids(await _get(client, overdue, role, of=UNIT_B))
     assert (await _get(client, overdue, role, of=UNIT_B, unit=UNIT_A)).status_code == 404
+    for path in ("/assessment", "/assessment/scores"):
+        mine = await _get(client, path, role, of=UNIT_A, unit=UNIT_A, year=2026)
+        assert mine.status_code == 200, mine.text
+        theirs = await _get(client, path, role, of=UNIT_B, unit=UNIT_A, year=2026)
+        assert theirs.status_code == 404, theirs.text
 
 
 async def test_deadlines_reminder_to_unit_a_is_404_to_unit_b(
