@@ -70,6 +70,12 @@ class PublicDraft:
     findings: list[Finding]
 
 
+def describe_findings(findings: list[Finding]) -> str:
+    """A leak-scan refusal for an operator: patterns and places, never the values."""
+    listed = "; ".join(f"{f.field}: {f.pattern} at {f.start}–{f.end}" for f in findings[:20])
+    return f"leak scan refused publication ({len(findings)} finding(s)): {listed}"
+
+
 def findings_of(name: str, leaks: list[Leak]) -> list[Finding]:
     """Leaks as findings on a named field."""
     return [Finding(field=name, pattern=k.pattern, start=k.start, end=k.end) for k in leaks]

@@ -29,6 +29,7 @@ from services.publishing.models import (
 from services.publishing.publication import (
     Plan,
     PublicDraft,
+    describe_findings,
     plan_notice,
     plan_reply,
     public_draft,
@@ -44,12 +45,6 @@ from shared.events import Event
 from shared.events.catalog import UploadParked
 from shared.events.vocabulary import PublicationMode
 from shared.mongo import Document
-
-
-def describe_findings(plan: Plan) -> str:
-    """The leak-scan refusal for an operator (patterns and places, never the values)."""
-    listed = "; ".join(f"{f.field}: {f.pattern} at {f.start}–{f.end}" for f in plan.findings[:20])
-    return f"leak scan refused publication ({len(plan.findings)} finding(s)): {listed}"
 
 
 @dataclass(frozen=True)
@@ -221,7 +216,7 @@ class PublishingService:
                 )
             )
         if plan.refused:
-            error = describe_findings(plan)
+            error = describe_findings(plan.findings)
             audit.append(
                 self._audit(
                     "publication_refused",
@@ -311,7 +306,7 @@ class PublishingService:
                             actor=actor,
                             before=before,
                             after={"state": new_state, "findings": len(replan.findings)},
-                            note=describe_findings(replan) if replan.refused else None,
+                            note=describe_findings(replan.findings) if replan.refused else None,
                         )
                     ],
                 )

@@ -33,9 +33,8 @@ from services.publishing.models import (
     dump,
     once_event,
 )
-from services.publishing.publication import Plan, private_reply, scan
+from services.publishing.publication import describe_findings, private_reply, scan
 from services.publishing.repository import LetterRepository, UploadRepository
-from services.publishing.service import describe_findings
 from shared.aggregate import Change
 from shared.audit import AuditEntry
 from shared.clock import Clock
@@ -135,11 +134,12 @@ class Uploader:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the pass: a wake-up during it leads to another pass.
+            self._wake.clear()
             try:
                 await self.run_once()
             except Exception as exc:
                 log.warning("uploader pass failed", error=str(exc))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_s())
 
@@ -205,9 +205,13 @@ class Uploader:
         holder, until = doc.get("claimed_by"), doc.get("claim_until")
         if holder not in (None, self.instance) and until is not None and until > now:
             return None
+        lease_end = now + _seconds(self.claim_s)
+        # Not due for anyone else while claimed: other instances do not spin on it, and
+        # it becomes due again by itself if this instance dies holding it.
         claim: dict[str, Any] = {
             "claimed_by": self.instance,
-            "claim_until": now + _seconds(self.claim_s),
+            "claim_until": lease_end,
+            "next_attempt_at": lease_end,
         }
         if doc["visibility"] != "public" or letter is None:
             return Change(set=claim)
@@ -244,13 +248,7 @@ class Uploader:
             {"upload.title": upload.title, "upload.text": upload.text}, person=letter.person_data
         )
         if blocks or findings:
-            error = (
-                "; ".join(blocks)
-                if blocks
-                else describe_findings(
-                    Plan(visibility="public", title="", text="", findings=findings)
-                )
-            )
+            error = "; ".join(blocks) if blocks else describe_findings(findings)
             return Change(
                 set={
                     "state": UploadState.refused,
@@ -431,7 +429,9 @@ class Uploader:
         def decide(doc: Document) -> Change | None:
             if doc.get("claimed_by") != self.instance or doc["state"] != UploadState.pending:
                 return None
-            return Change(set={"claimed_by": None, "claim_until": None})
+            return Change(
+                set={"claimed_by": None, "claim_until": None, "next_attempt_at": self.wall.now()}
+            )
 
         await self.uploads.mutate(upload_id, decide)
 

@@ -4,55 +4,47 @@ and a small HTTP stand-in for routing's dossier and deadlines' clocks."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.publishing.app import create_app
 from services.publishing.settings import PublishingSettings
-from shared.auth import Role, TokenCodec
 from shared.clock import Clock, FixedClock
-from shared.events import Event, make_event
-from shared.events.catalog import (
-    ClockClosed,
-    EventData,
-    LetterEscalated,
-    LetterForwarded,
-    LetterLocked,
-    LetterNotAccepted,
-    LetterReceived,
-    LetterSensitivityMarked,
-    ReplyApproved,
-)
-from shared.events.vocabulary import (
-    ClockKind,
-    ClockState,
-    LetterSource,
-    NotAcceptedReason,
-    Person,
-    PublicationMode,
-    Sensitivity,
-)
+from shared.events.vocabulary import Person
 from shared.ids import new_id
 from shared.platforms.config import dump_platform_configs
 from shared.platforms.simulator_server import RunningSimulator, running_simulator
+from tests.publishing.case_data import (
+    ADMIN,
+    CLERK,
+    HEAD,
+    LEADER,
+    NOW,
+    PARTS,
+    PLATFORM,
+    SECRETS,
+    TEXT,
+    TITLE,
+    UNIT,
+    WRITER,
+    approved,
+    clock_closed,
+    escalated,
+    forwarded,
+    locked,
+    marked,
+    not_accepted,
+    received,
+)
+from tests.publishing.doubles import CaseDouble, SmtpSink, case_app, clock, serve, smtp_sink
 from tests.support import (
-    TEST_SECRET,
     EventProbe,
-    auth,
     common_settings,
     delete_exchange_and_queues,
     drop_database,
@@ -60,395 +52,6 @@ from tests.support import (
     running,
     unique_name,
 )
-
-PLATFORM = "gov_mailbox"
-NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
-CLERK = auth(Role.office_clerk, user_id="u_clerk_li")
-HEAD = auth(Role.office_head, user_id="u_head_zhao")
-LEADER = auth(Role.office_leader)
-UNIT = auth(Role.unit_handler, unit_id="unit_market")
-ADMIN = auth(Role.admin)
-
-WRITER = Person(
-    name="刘德明",
-    phone="13983451234",
-    id_number="500103198805121234",
-    address="重庆市渝中区解放碑街道邹容路68号3栋2单元1502室",
-    email="liudm@example.com",
-)
-TITLE = "刘德明反映预付卡退款问题"
-TEXT = (
-    "我叫刘德明，身份证500103198805121234，住渝中区邹容路68号3栋2单元1502室，"
-    "电话139 8345 1234。某健身房店长陈立军拒不退款2000元。"
-)
-PARTS: dict[str, str] = {
-    "unit_name": "市场秩序处",
-    "handler_name": "王建国",
-    "investigation": "经办人员联系了刘德明先生（13983451234），并约谈健身房店长陈立军。",
-    "policy_basis": "《单用途商业预付卡管理办法（试行）》第十四条",
-    "result": "商家已于2026年10月15日退款2000元。",
-}
-# Every secret of the writer's, in the spellings the letter and the reply use.
-SECRETS = (
-    "刘德明",
-    "13983451234",
-    "139 8345 1234",
-    "500103198805121234",
-    "68号3栋2单元1502室",
-    "陈立军",
-    "王建国",
-)
-
-
-# ---- events other services would publish -------------------------------------------------
-
-
-def event(data: EventData, letter_id: str, *, producer: str = "routing") -> Event:
-    """An event as another service would publish it."""
-    return make_event(data, producer=producer, occurred_at=NOW, letter_id=letter_id)
-
-
-def received(
-    letter_id: str,
-    *,
-    external_id: str,
-    person: Person = WRITER,
-    title: str = TITLE,
-    text: str = TEXT,
-    platform: str = PLATFORM,
-) -> Event:
-    """`letter.received` from intake."""
-    return event(
-        LetterReceived(
-            platform=platform,
-            external_id=external_id,
-            source=LetterSource.platform,
-            title=title,
-            text=text,
-            person=person,
-            submitted_at=NOW,
-            received_at=NOW,
-            raw_sha256="0" * 64,
-        ),
-        letter_id,
-        producer="intake",
-    )
-
-
-def approved(
-    letter_id: str,
-    *,
-    mode: PublicationMode,
-    revision: int = 1,
-    parts: dict[str, str] | None = None,
-    locked: bool = False,
-    sensitivities: list[Sensitivity] | None = None,
-) -> Event:
-    """`reply.approved` from routing."""
-    return event(
-        ReplyApproved(
-            reply_id=f"rpl_{letter_id[-8:]}",
-            revision=revision,
-            unit_id="unit_market",
-            **(parts or PARTS),
-            publication_mode=mode,
-            not_public_reason="个人隐私" if mode == PublicationMode.not_public else None,
-            sensitivities=sensitivities or [],
-            locked=locked,
-            approved_at=NOW,
-        ),
-        letter_id,
-    )
-
-
-def not_accepted(letter_id: str) -> Event:
-    """`letter.not_accepted` (Art. 9)."""
-    return event(
-        LetterNotAccepted(
-            slip_id=f"slp_{letter_id[-10:]}",
-            reason=NotAcceptedReason.advertising,
-            reply_text="您好，您的来信属于推销广告，不予受理。",
-            decided_at=NOW,
-        ),
-        letter_id,
-    )
-
-
-def forwarded(letter_id: str) -> Event:
-    """`letter.forwarded` (转阅)."""
-    return event(
-        LetterForwarded(
-            slip_id=f"slp_{letter_id[-10:]}",
-            recipient_id="jiulongpo",
-            recipient_name="九龙坡区人民政府",
-            notice_text="您好，您反映的问题已转交九龙坡区人民政府办理。",
-            decided_at=NOW,
-        ),
-        letter_id,
-    )
-
-
-def escalated(letter_id: str) -> Event:
-    """`letter.escalated` (呈办)."""
-    return event(
-        LetterEscalated(
-            slip_id=f"slp_{letter_id[-10:]}",
-            recipient_id="city_mailbox_office",
-            recipient_name="市政府公开信箱办公室",
-            notice_text="您好，您反映的问题涉及多个部门，已呈交市政府公开信箱办公室协调处理。",
-            decided_at=NOW,
-        ),
-        letter_id,
-    )
-
-
-def locked(letter_id: str) -> Event:
-    """`letter.locked` (Art. 23)."""
-    return event(
-        LetterLocked(
-            agency="state_security",
-            reason="涉及国家安全",
-            approved_by="u_office_leader",
-            locked_at=NOW,
-        ),
-        letter_id,
-    )
-
-
-def marked(letter_id: str) -> Event:
-    """`letter.sensitivity_marked` (Art. 22)."""
-    return event(
-        LetterSensitivityMarked(
-            sensitivities=[Sensitivity.sensitive], reason="敏感性较强", marked_at=NOW
-        ),
-        letter_id,
-    )
-
-
-def clock_closed(letter_id: str, kind: ClockKind = ClockKind.upload) -> Event:
-    """`clock.closed` from deadlines."""
-    return event(
-        ClockClosed(
-            clock_id=f"{letter_id}.{kind.value}",
-            kind=kind,
-            due=NOW,
-            closed_at=NOW,
-            state=ClockState.met,
-        ),
-        letter_id,
-        producer="deadlines",
-    )
-
-
-# ---- the SMTP sink -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class SmtpSink:
-    """A local SMTP server that keeps every message it receives."""
-
-    host: str
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """aiosmtpd's hook: keep the message."""
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        """Messages addressed to one recipient."""
-        return [m for m in self.messages if m["To"] == address]
-
-
-@asynccontextmanager
-async def smtp_sink() -> AsyncIterator[SmtpSink]:
-    """aiosmtpd's Controller on 127.0.0.1 and a free port, collecting messages."""
-    sink = SmtpSink(host="127.0.0.1", port=free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    await asyncio.to_thread(controller.start)
-    try:
-        yield sink
-    finally:
-        await asyncio.to_thread(controller.stop)
-
-
-# ---- routing's dossier and deadlines' clocks, over HTTP -------------------------------------
-
-
-@dataclass
-class CaseDouble:
-    """What routing and deadlines would answer for each letter (a test double of their HTTP)."""
-
-    url: str = ""
-    dossiers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    clocks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    callers: list[tuple[str, str]] = field(default_factory=list)
-
-    def done(self, letter_id: str, *, upload_ids: list[str]) -> None:
-        """Routing recorded the publications; every clock of the letter closed."""
-        self.dossiers[letter_id] = dossier(letter_id, upload_ids=upload_ids)
-        self.clocks[letter_id] = [
-            clock(letter_id, ClockKind.acceptance, "met"),
-            clock(letter_id, ClockKind.handling, "met"),
-            clock(letter_id, ClockKind.upload, "met"),
-        ]
-
-
-def clock(letter_id: str, kind: ClockKind, state: str) -> dict[str, Any]:
-    """A clock as deadlines' API shows it."""
-    return {
-        "id": f"{letter_id}.{kind.value}",
-        "letter_id": letter_id,
-        "kind": kind.value,
-        "kind_zh": "办理",
-        "unit_id": "unit_market",
-        "start": "2026-09-30T00:00:00Z",
-        "working_days": 10,
-        "due": "2026-10-14T15:59:59Z",
-        "provisional": False,
-        "state": state,
-        "closed_at": "2026-10-12T02:00:00Z" if state != "running" else None,
-    }
-
-
-def dossier(letter_id: str, *, upload_ids: list[str]) -> dict[str, Any]:
-    """Routing's dossier of a letter, in the shape of its API."""
-    actor = {"user_id": "u_head_zhao", "name": "赵主任", "role": "office_head", "unit_id": None}
-    return {
-        "letter": {
-            "id": letter_id,
-            "state": "published",
-            "title": TITLE,
-            "slip": {
-                "id": f"slp_{letter_id[-10:]}",
-                "status": "approved",
-                "summary": "反映预付卡退款问题",
-                "opinion": "拟由市场秩序处办理",
-                "nature": "complaint",
-                "accepted": True,
-                "route": "direct",
-                "lead_unit_id": "unit_market",
-                "lead_unit_name": "市场秩序处",
-                "drafted_by": {**actor, "user_id": "u_clerk_li", "role": "office_clerk"},
-                "drafted_at": "2026-10-09T01:00:00Z",
-                "reviews": [
-                    {
-                        "step": "office_head",
-                        "decision": "approved",
-                        "by": actor,
-                        "at": "2026-10-09T02:00:00Z",
-                    }
-                ],
-            },
-            "reply": {
-                "id": f"rpl_{letter_id[-8:]}",
-                "revision": 1,
-                "parts": PARTS,
-                "mode": "online",
-                "reviews": [
-                    {
-                        "step": "office_leader",
-                        "decision": "approved",
-                        "by": actor,
-                        "at": "2026-10-11T02:00:00Z",
-                    }
-                ],
-            },
-            "reply_history": [],
-            "publications": [
-                {"upload_id": u, "platform": PLATFORM, "kind": "reply", "visibility": "public"}
-                for u in upload_ids
-            ],
-        },
-        "audit": [
-            {
-                "id": f"aud_{letter_id[-6:]}_1",
-                "at": "2026-10-09T01:00:00Z",
-                "actor": {**actor, "role": "office_clerk"},
-                "action": "slip_drafted",
-                "target_type": "letter",
-                "target_id": letter_id,
-                "letter_id": letter_id,
-            },
-        ],
-    }
-
-
-def case_app(double: CaseDouble) -> FastAPI:
-    """The two endpoints the archiver calls, answering from the double; service tokens only."""
-    app = FastAPI()
-    codec = TokenCodec(TEST_SECRET)
-
-    def caller(authorization: str | None) -> None:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise HTTPException(401)
-        principal = codec.verify(authorization.removeprefix("Bearer "))
-        if principal.role != Role.service:
-            raise HTTPException(403)
-        double.callers.append((principal.user_id, principal.role.value))
-
-    @app.get("/letters/{letter_id}/dossier")
-    async def get_dossier(letter_id: str, authorization: str | None = Header(None)) -> Any:
-        caller(authorization)
-        if letter_id not in double.dossiers:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        return double.dossiers[letter_id]
-
-    @app.get("/letters/{letter_id}/clocks")
-    async def get_clocks(
-        letter_id: str, request: Request, authorization: str | None = Header(None)
-    ) -> Any:
-        caller(authorization)
-        if letter_id not in double.clocks:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        return {"items": double.clocks[letter_id], "next_cursor": None}
-
-    return app
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-@asynccontextmanager
-async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
-    """Serve an app with uvicorn in this event loop on a free loopback port; yield its URL.
-
-    `lifespan=False` serves an app whose lifespan already runs (under `running`).
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = _Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on" if lifespan else "off", ws="none")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
 
 # ---- the stack a test module runs against ----------------------------------------------------
 
@@ -601,4 +204,30 @@ async def stack(tmp: Path) -> AsyncIterator[Stack]:
         await delete_exchange_and_queues(exchange)
 
 
-__all__ = ["eventually"]
+__all__ = [
+    "ADMIN",
+    "CLERK",
+    "HEAD",
+    "LEADER",
+    "NOW",
+    "PARTS",
+    "PLATFORM",
+    "SECRETS",
+    "TEXT",
+    "TITLE",
+    "UNIT",
+    "WRITER",
+    "Stack",
+    "approved",
+    "clock",
+    "clock_closed",
+    "escalated",
+    "eventually",
+    "forwarded",
+    "locked",
+    "marked",
+    "not_accepted",
+    "received",
+    "serve",
+    "stack",
+]
