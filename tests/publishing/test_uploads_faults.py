@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from shared.events.vocabulary import PublicationMode
 from shared.ids import new_id
+from shared.mongo import make_client
 from tests.publishing.harness import (
     CLERK,
     HEAD,
@@ -29,6 +31,7 @@ from tests.publishing.harness import (
     received,
     stack,
 )
+from tests.support import MONGO_URL
 
 FAST_PLATFORM = {"timeout_s": 0.5, "max_attempts": 1, "backoff_base_s": 0.01}
 
@@ -237,3 +240,37 @@ async def test_an_email_that_cannot_be_sent_holds_the_reply_until_parked(s: Stac
         view = (await client.get(f"/uploads/{key}", headers=CLERK)).json()
         assert view["email"]["state"] == "pending"
     assert await s.uploads(external_id) == []
+
+
+async def test_an_upload_held_by_an_instance_that_died_resumes_when_its_lease_ends(
+    s: Stack,
+) -> None:
+    async with s.service(uploader_enabled=False) as (_, client):
+        letter_id, external_id = await s.letter(client)
+        key = f"{letter_id}:reply:1"
+        await s.probe.publish(approved(letter_id, mode=PublicationMode.not_public))
+        await s.upload_state(client, key, "pending")
+    # As a crashed instance leaves it: claimed, its lease running for another second.
+    lease_end = datetime.now(UTC) + timedelta(seconds=1)
+    mongo = make_client(MONGO_URL)
+    try:
+        await mongo[s.db]["uploads"].update_one(
+            {"_id": key},
+            {
+                "$set": {
+                    "claimed_by": "dead-host:1:ins_X",
+                    "claim_until": lease_end,
+                    "next_attempt_at": lease_end,
+                }
+            },
+        )
+    finally:
+        await mongo.close()
+    async with s.service() as (_, client):
+        assert (await client.get(f"/uploads/{key}", headers=CLERK)).json()["state"] == "pending"
+        view = await s.upload_state(client, key, "sent")
+        await s.probe.wait_for("letter.published", letter_id=letter_id)
+    assert view["attempts"] == 1
+    assert datetime.now(UTC) >= lease_end
+    assert len(await s.uploads(external_id)) == 1
+    _published_once(s, letter_id)
