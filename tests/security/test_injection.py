@@ -179,6 +179,13 @@ def _item_ids(answer: Any) -> list[str] | None:
     return [str(i.get("id") or i.get("letter_id")) for i in answer["items"] if isinstance(i, dict)]
 
 
+def _same(response: httpx.Response, baseline: httpx.Response) -> bool:
+    """The same answer: status and, for a list, the same items."""
+    return response.status_code == baseline.status_code and _item_ids(_json(response)) == _item_ids(
+        _json(baseline)
+    )
+
+
 @pytest.mark.parametrize("service", BUILT)
 async def test_operator_filters_in_the_query_are_refused_or_ignored(
     deployed: Deployment, seeded: Seeded, service: str, hit: Any
@@ -195,10 +202,10 @@ async def test_operator_filters_in_the_query_are_refused_or_ignored(
                 # `state[$ne]=x` is no parameter of ours: ignored entirely, or refused.
                 response = await hit(op, auth=auth, params={f"{name}{suffix}": "x"})
                 sent += 1
-                same = response.status_code == baseline.status_code and _item_ids(
-                    _json(response)
-                ) == _item_ids(_json(baseline))
-                if not (same or response.status_code == 422):
+                if not (response.status_code == 422 or _same(response, baseline)):
+                    # Background work (notices, clocks) may have changed the list meanwhile.
+                    baseline = await hit(op, auth=auth)
+                if not (response.status_code == 422 or _same(response, baseline)):
                     failures.append(f"{op} {name}{suffix}: {response.status_code}")
             for bad in OPERATOR_STRINGS:
                 # The operator as the value: refused, or a literal that matches nothing.
@@ -210,7 +217,7 @@ async def test_operator_filters_in_the_query_are_refused_or_ignored(
                     failures.append(f"{op} {name}={bad}: {response.status_code} {found}")
         if seeded.letter is not None and seeded.letter in (_item_ids(_json(baseline)) or []):
             assert not allowed_roles(op) & UNIT_ROLES, f"{op}: unit B lists unit A's letter"
-    assert sent > 0 or service == "publishing"
+    assert sent > 0
     assert not failures, f"{len(failures)} of {sent}:\n" + "\n".join(failures)
 
 
