@@ -159,7 +159,22 @@ class ReplyPartsIn(BaseModel):
 class LetterPreviewIn(BaseModel):
     """Preview a letter with a reply of the request's (else the latest approved one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reply": {
+                        "unit_name": "市场秩序处",
+                        "handler_name": "王建国",
+                        "investigation": "经查，张三反映的健身房已停业……",
+                        "policy_basis": "《单用途商业预付卡管理办法（试行）》",
+                        "result": "已督促商家退款。",
+                    }
+                }
+            ]
+        },
+    )
 
     reply: ReplyPartsIn | None = None
 
