@@ -37,7 +37,9 @@ from tests.support import AMQP_URL
 VALID_EXAMPLES = 10  # per operation, made-up ids
 AIMED_EXAMPLES = 6  # per operation with path parameters, the seeded ids
 INVALID_EXAMPLES = 6  # per operation, schemathesis' negative mode
-SERVICE_BUDGET_S = 25.0  # per service; the whole module stays well under a minute and a half
+# Per operation, drawing included: on a busy machine an operation runs fewer cases rather
+# than the run growing (or the last operations of a service going untested).
+OPERATION_BUDGET_S = 0.8
 # Server errors found and left to their owners: (service, operation) → (a string of the
 # failure that identifies the bug, the bug). Each has a strict xfail reproducer below.
 INTAKE_BIG_INT = (
@@ -64,7 +66,7 @@ class Findings:
     no_invalid_case: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     known: set[str] = field(default_factory=set)
-    out_of_time: bool = False
+    cut_short: list[str] = field(default_factory=list)  # operations out of time
 
 
 @pytest.fixture(scope="module")
@@ -144,17 +146,17 @@ async def _run(deployed: Deployment, seeded: Seeded, service: str) -> Findings:
     client = deployed.client(service)
     schema = schemathesis.openapi.from_dict(deployed.apps[service].openapi())
     findings = Findings()
-    started = time.monotonic()
     for result in schema.get_all_operations():
         operation = result.ok()  # type: ignore[union-attr]  # an invalid schema raises here
+        started = time.monotonic()
         findings.operations += 1
         role = _role(operation, service)
         auth = headers(role)
         cases = _cases(operation, seeded.path_ids(service), findings)
         for case in cases:
-            if time.monotonic() - started > SERVICE_BUDGET_S:
-                findings.out_of_time = True
-                return findings
+            if time.monotonic() - started > OPERATION_BUDGET_S:
+                findings.cut_short.append(operation.label)
+                break
             request = _request(case, auth)
             findings.cases += 1
             failure = await _failure(client, case, request)
@@ -197,7 +199,7 @@ async def test_schemathesis_finds_no_server_error(
                 "server_errors": len(findings.server_errors),
                 "known_bugs_hit": sorted(findings.known),
                 "no_invalid_case": findings.no_invalid_case,
-                "out_of_time": findings.out_of_time,
+                "cut_short": findings.cut_short,
             }
         )
     )
