@@ -1,7 +1,8 @@
 """schemathesis against each service's OpenAPI finds no 5xx.
 
 Its own deployment (schemathesis changes whatever its token allows). Per operation the
-cases are drawn by hypothesis, derandomised so a run is repeatable: valid ones with made-up
+cases are drawn by hypothesis, derandomised so every run draws the same (a busy machine runs
+fewer of them within the operation's time budget): valid ones with made-up
 ids, valid ones aimed at the seeded letter (so handlers run on real documents), and invalid
 ones (schemathesis' negative mode). Each goes in-process with a token of a role the
 operation allows (tables in test_roles), and `not_a_server_error` judges the answer; an
