@@ -39,6 +39,8 @@ from shared.mongo import Document
 log = get_logger(__name__)
 
 RECORD_SCHEMA = "mailbox.archive/1"
+# Letters archived at once in a pass: each waits mostly on routing and deadlines.
+PASS_CONCURRENCY = 8
 _UPLOAD_FIELDS = (
     "kind",
     "edition",
@@ -217,13 +219,17 @@ class Archiver:
 
     async def run_once(self) -> list[ArchiveOutcome]:
         """Try every published, unarchived letter once (the least recently tried first)."""
-        outcomes = []
-        for letter_id in await self.uploads.archive_candidates(limit=self.batch):
-            outcome = await self.archive_letter(letter_id)
-            if outcome.status == "not_ready":
-                await self.uploads.mark_checked(letter_id, at=self.clock.now())
-            outcomes.append(outcome)
-        return outcomes
+        slots = asyncio.Semaphore(PASS_CONCURRENCY)
+
+        async def one(letter_id: str) -> ArchiveOutcome:
+            async with slots:
+                outcome = await self.archive_letter(letter_id)
+                if outcome.status == "not_ready":
+                    await self.uploads.mark_checked(letter_id, at=self.clock.now())
+                return outcome
+
+        candidates = await self.uploads.archive_candidates(limit=self.batch)
+        return list(await asyncio.gather(*(one(letter_id) for letter_id in candidates)))
 
     async def archive_letter(self, letter_id: str) -> ArchiveOutcome:
         """Archive one letter if it is done; a letter archived before is left as it is."""
