@@ -70,6 +70,9 @@ def register(
             sensitivities=list(data.sensitivities), reason=data.reason, marked_at=data.marked_at
         )
         await service.copies.record_sensitivity(event, mark)
+        await service.flag_public_uploads(
+            event, reason=f"marked not public (Art. 22): {data.reason}"
+        )
 
     @dispatcher.on(LetterLocked)
     async def on_locked(event: Event, data: LetterLocked) -> None:
@@ -80,6 +83,7 @@ def register(
             locked_at=data.locked_at,
         )
         await service.copies.record_lock(event, lock)
+        await service.flag_public_uploads(event, reason=f"locked (Art. 23): {data.reason}")
 
     @dispatcher.on(ReplyApproved)
     async def on_reply_approved(event: Event, data: ReplyApproved) -> None:

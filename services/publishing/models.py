@@ -278,6 +278,7 @@ class UploadDoc(BaseModel):
     downgrade: Downgrade | None = None
     findings: list[Finding] = Field(default_factory=list)
     redacted: bool = False
+    takedown_required: bool = False
     archived: bool = False
     version: int = 1
     created_at: datetime | None = None

@@ -255,6 +255,10 @@ class UploadRead(BaseModel):
     downgrade: Downgrade | None = None
     findings: list[Finding] = Field(default_factory=list)
     redacted: bool
+    takedown_required: bool = Field(
+        default=False,
+        description="published online before a lock or mark arrived: remove it on the platform",
+    )
     archived: bool
     version: int
     created_at: datetime | None = None

@@ -44,7 +44,10 @@ from shared.errors import Conflict, NotFound
 from shared.events import Event
 from shared.events.catalog import UploadParked
 from shared.events.vocabulary import PublicationMode
+from shared.logging import get_logger
 from shared.mongo import Document
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,33 @@ class PublishingService:
             )
         if await self.uploads.create(doc, events=events, audit=audit) and not plan.refused:
             self.wake_uploader()
+
+    async def flag_public_uploads(self, event: Event, *, reason: str) -> None:
+        """A lock or mark that came after an online publication went out: the platform must
+        take it down by hand (its API cannot), so flag the upload loudly for the office."""
+        letter_id = letter_id_of(event)
+        for doc in await self.uploads.for_letter(letter_id):
+            if doc["state"] != UploadState.sent or doc["visibility"] != "public":
+                continue
+
+            def decide(current: Document) -> Change | None:
+                if current.get("takedown_required"):
+                    return None
+                return Change(
+                    set={"takedown_required": True},
+                    audit=[
+                        self._audit(
+                            "takedown_required",
+                            letter_id=letter_id,
+                            target_type="upload",
+                            target_id=str(current["_id"]),
+                            note=f"published online before: {reason}; remove it on the platform",
+                        )
+                    ],
+                )
+
+            await self.uploads.mutate(str(doc["_id"]), decide)
+            log.error("a public upload must be taken down", upload_id=doc["_id"], reason=reason)
 
     # ---- operators -------------------------------------------------------------------
 

@@ -158,3 +158,27 @@ async def test_a_lock_that_arrives_while_the_upload_waits_still_keeps_it_offline
     [private] = [e for e in trail if e.action == "publication_made_private"]
     assert private.note is not None
     assert private.note.endswith("(found before the upload was sent)")
+
+
+async def test_a_lock_after_an_online_publication_flags_it_for_taking_down(env: Env) -> None:
+    s, app, client = env
+    letter_id, _ = await s.letter(client)
+    key = f"{letter_id}:reply:1"
+    await s.probe.publish(approved(letter_id, mode=PublicationMode.online))
+    await s.probe.wait_for("letter.published", letter_id=letter_id)
+    assert (await client.get(f"/uploads/{key}", headers=CLERK)).json()["takedown_required"] is False
+    await _after_state(env, letter_id, locked(letter_id), "locked")
+    view: dict[str, Any] = {}
+    for _ in range(500):
+        view = (await client.get(f"/uploads/{key}", headers=CLERK)).json()
+        if view["takedown_required"]:
+            break
+        await asyncio.sleep(0.02)
+    assert view["takedown_required"] is True
+    assert view["visibility"] == "public"
+    await app.state.runtime.relay.drain()
+    trail = await app.state.runtime.audit.for_letter(letter_id)
+    [flag] = [e for e in trail if e.action == "takedown_required"]
+    assert flag.target_id == key
+    assert flag.note is not None
+    assert "remove it on the platform" in flag.note
