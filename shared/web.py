@@ -27,7 +27,12 @@ HTTP_LATENCY = Histogram(
 
 
 class BodyLimitMiddleware:
-    """Answers 413 for a body over the limit, declared or streamed."""
+    """Answers 413 for a body over the limit, declared or streamed.
+
+    A body without a declared length is read here, up to the limit, before the app runs:
+    an error raised from `receive` inside the app would reach FastAPI's body parsing,
+    which turns every exception into its own 400.
+    """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -37,30 +42,38 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
-                await _too_large(self.max_body_bytes)(scope, receive, send)
-                return
-        received = 0
         limit = self.max_body_bytes
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _too_large(limit)(scope, receive, send)
+                return
+        chunks: list[bytes] = []
+        received = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away: the app sees it
+                await self.app(scope, _replay(message, then=receive), send)
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                await _too_large(limit)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay(body, then=receive), send)
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await _too_large(limit)(scope, receive, send)
 
+def _replay(first: Message, *, then: Receive) -> Receive:
+    """A `receive` that gives the message already read, then the server's own."""
+    pending = [first]
 
-class _BodyTooLarge(Exception):
-    pass
+    async def receive() -> Message:
+        return pending.pop() if pending else await then()
+
+    return receive
 
 
 def _too_large(limit: int) -> JSONResponse:

@@ -398,18 +398,7 @@ async def test_bodies_declared_over_the_limit_are_413(
     assert not any(failures), "\n".join(filter(None, failures))
 
 
-STREAMED = (
-    "shared.web.BodyLimitMiddleware raises its _BodyTooLarge through the app, where FastAPI's"
-    " body parsing catches every exception: a chunked body over the limit (no Content-Length)"
-    " is answered 400 {'detail': 'There was an error parsing the body'}, not 413 (FastAPI"
-    " 0.165's own max_body_size does this right)"
-)
-
-
-@pytest.mark.parametrize(
-    "service",
-    [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=STREAMED)) for s in BUILT],
-)
+@pytest.mark.parametrize("service", BUILT)
 async def test_bodies_streamed_over_the_limit_are_413(
     deployed: Deployment, service: str, hit: Any
 ) -> None:

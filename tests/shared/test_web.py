@@ -133,6 +133,47 @@ async def test_an_oversized_body_is_413(client: httpx.AsyncClient) -> None:
     assert response.json()["error"] == "payload_too_large"
 
 
+async def _streamed(total: int) -> AsyncIterator[bytes]:
+    yield b'{"title": "'
+    for _ in range(total // 1000):
+        yield b"x" * 1000
+    yield b'"}'
+
+
+async def test_a_streamed_body_over_the_limit_is_413_in_the_error_format(
+    client: httpx.AsyncClient,
+) -> None:
+    # Chunked, no Content-Length: only counting the bytes as they come can refuse it.
+    response = await client.post(
+        "/heads-only",
+        content=_streamed(5000),
+        headers={**auth(Role.office_head), "content-type": "application/json"},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "payload_too_large",
+        "message": "request body over 2048 bytes",
+        "details": {"max_body_bytes": 2048},
+    }
+
+
+async def test_a_streamed_body_within_the_limit_reaches_the_endpoint(
+    client: httpx.AsyncClient,
+) -> None:
+    async def small() -> AsyncIterator[bytes]:
+        yield b'{"title": '
+        yield b'"short"}'
+
+    response = await client.post(
+        "/heads-only",
+        content=small(),
+        headers={**auth(Role.office_head), "content-type": "application/json"},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.json() == {"title": "short"}
+
+
 async def test_invalid_transition_names_state_and_allowed_actions(
     client: httpx.AsyncClient,
 ) -> None:
