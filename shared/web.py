@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -11,9 +12,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import AppError
+from shared.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+)
 from shared.ids import new_id
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -87,6 +98,46 @@ def _too_large(limit: int) -> JSONResponse:
     )
 
 
+# The error codes of the project's own family, for the HTTP errors Starlette and FastAPI raise
+# themselves (an unknown path, a method the route does not take).
+_FAMILY = (Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Invalid, Unavailable)
+_CODES = {error.status_code: error.code for error in _FAMILY}
+# What FastAPI's body parsing may raise besides a JSONDecodeError (which it reports as a
+# validation error itself); it answers each with a bare 400 "error parsing the body".
+_UNREADABLE_JSON = {
+    UnicodeDecodeError: "invalid JSON: the body is not UTF-8 text",
+    RecursionError: "invalid JSON: nested too deeply",
+}
+
+
+def _http_error_code(status_code: int) -> str:
+    if status_code in _CODES:
+        return _CODES[status_code]
+    try:
+        return HTTPStatus(status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
+
+
+def _unreadable_body_reason(cause: BaseException) -> str:
+    for kind, reason in _UNREADABLE_JSON.items():
+        if isinstance(cause, kind):
+            return reason
+    return f"invalid JSON: {type(cause).__name__}"
+
+
+def _validation_response(details: list[dict[str, Any]]) -> JSONResponse:
+    first = details[0] if details else {"field": "", "reason": "invalid"}
+    return JSONResponse(
+        {
+            "error": "validation_error",
+            "message": f"{first['field'] or 'request'}: {first['reason']}",
+            "details": {"errors": details},
+        },
+        status_code=422,
+    )
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
@@ -133,15 +184,18 @@ def create_service_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
-        first = details[0] if details else {"field": "", "reason": "invalid"}
+        return _validation_response(_validation_details(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's body parsing failed on something other than JSON syntax.
+            reason = _unreadable_body_reason(exc.__cause__)
+            return _validation_response([{"field": "", "in": "body", "reason": reason}])
         return JSONResponse(
-            {
-                "error": "validation_error",
-                "message": f"{first['field'] or 'request'}: {first['reason']}",
-                "details": {"errors": details},
-            },
-            status_code=422,
+            {"error": _http_error_code(exc.status_code), "message": exc.detail, "details": {}},
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
 
     @app.middleware("http")

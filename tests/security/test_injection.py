@@ -342,17 +342,7 @@ async def test_invalid_json_is_422_with_the_reason(
     assert not failures, "\n".join(failures)
 
 
-NOT_UTF8 = (
-    "shared.web maps AppError and validation errors only: a body that is not UTF-8 gets"
-    " FastAPI's own 400 {'detail': 'There was an error parsing the body'}, not a 422 in the"
-    " project's error format"
-)
-
-
-@pytest.mark.parametrize(
-    "service",
-    [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=NOT_UTF8)) for s in BUILT],
-)
+@pytest.mark.parametrize("service", BUILT)
 async def test_a_body_that_is_not_utf8_is_422_with_the_reason(
     deployed: Deployment, service: str, hit: Any
 ) -> None:

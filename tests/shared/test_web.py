@@ -174,6 +174,40 @@ async def test_a_streamed_body_within_the_limit_reaches_the_endpoint(
     assert response.json() == {"title": "short"}
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"title": "\xff\xfe"}', "invalid JSON: the body is not UTF-8 text"),
+        (b"\xff\xfe not json", "invalid JSON: the body is not UTF-8 text"),
+        (b"[" * 2000, "invalid JSON: nested too deeply"),  # within the 2048-byte limit
+    ],
+)
+async def test_a_body_json_cannot_read_is_422_with_the_reason(
+    client: httpx.AsyncClient, body: bytes, reason: str
+) -> None:
+    response = await client.post(
+        "/heads-only",
+        content=body,
+        headers={**auth(Role.office_head), "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "validation_error",
+        "message": f"request: {reason}",
+        "details": {"errors": [{"field": "", "in": "body", "reason": reason}]},
+    }
+
+
+async def test_errors_of_the_framework_have_the_error_format(client: httpx.AsyncClient) -> None:
+    unknown = await client.get("/no-such-path")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "not_found", "message": "Not Found", "details": {}}
+    wrong_method = await client.delete("/me")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+    assert wrong_method.headers["allow"] == "GET"
+
+
 async def test_invalid_transition_names_state_and_allowed_actions(
     client: httpx.AsyncClient,
 ) -> None:
