@@ -54,6 +54,9 @@ def _register_all() -> None:
     from services import demo_cli
 
     demo_cli.register(app, bench=bench_app)
+    from services import bench_cli
+
+    bench_cli.register(app, bench=bench_app)
 
 
 def main() -> None:
