@@ -5,21 +5,27 @@
 #   bash deploy/local/stack.sh up       install what is missing, start what is not healthy
 #   bash deploy/local/stack.sh down     stop what this script started (never foreign servers)
 #   bash deploy/local/stack.sh status   one line per server; exit 0 when all are healthy
+#   bash deploy/local/stack.sh up|stop|restart rabbitmq|redis|mongo ...
+#                                       the same for the named servers only (the fault
+#                                       tests restart one server of a private stack;
+#                                       `down NAME` is `stop NAME`)
 #
 # A server already healthy on its port is left alone, whoever started it, so `up` is
 # idempotent and coexists with a distro service or a hand-started server.
 #
 # Settings (environment): MAILBOX_AMQP_PORT (5672), MAILBOX_REDIS_PORT (6379),
 # MAILBOX_MONGO_PORT (27017), MAILBOX_VAR_DIR (var/ of the repo: data, logs, pid files),
-# MAILBOX_STACK_TIMEOUT_S (90). A second stack beside the first takes other ports and
-# its own MAILBOX_VAR_DIR.
+# MAILBOX_STACK_TIMEOUT_S (90), MAILBOX_FERRETDB_BIN (var/bin/ferretdb-local of
+# MAILBOX_VAR_DIR). A second stack beside the first takes other ports and its own
+# MAILBOX_VAR_DIR; pointing its MAILBOX_FERRETDB_BIN at the first stack's binary spares it
+# the build.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SERVERS=(rabbitmq redis mongo)
 FERRETDB_SRC="$MAILBOX_LOCAL_DIR/ferretdb"
-FERRETDB_BIN="$MAILBOX_VAR_DIR/bin/ferretdb-local"
+FERRETDB_BIN="${MAILBOX_FERRETDB_BIN:-$MAILBOX_VAR_DIR/bin/ferretdb-local}"
 PROBE_PY="$(helper_python)"
 
 # Erlang node names are unique per host (epmd), so a second stack on other ports (a
@@ -169,11 +175,15 @@ build_ferretdb() {
     mkdir -p "$(dirname "$FERRETDB_BIN")" "$MAILBOX_LOG_DIR"
     say "building FerretDB v1.24.2 into $FERRETDB_BIN (first build takes a few minutes; log: $log)"
     # GOTOOLCHAIN=local: no toolchain can be downloaded here; the installed Go must do.
-    if ! GO="$(go_bin)" bash "$FERRETDB_SRC/build.sh" "$FERRETDB_BIN.tmp" >"$log" 2>&1; then
+    # A name of its own: two stacks sharing one binary (MAILBOX_FERRETDB_BIN) may build at
+    # once, and mv replaces the file a running server holds open without touching it.
+    local tmp="$FERRETDB_BIN.tmp.$$"
+    if ! GO="$(go_bin)" bash "$FERRETDB_SRC/build.sh" "$tmp" >"$log" 2>&1; then
+        rm -f "$tmp"
         tail -n 30 "$log" >&2
         die "building FerretDB failed"
     fi
-    mv -f "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+    mv -f "$tmp" "$FERRETDB_BIN"
     echo "$want" >"$stamp"
 }
 
@@ -279,10 +289,28 @@ port_var_of() {
     case "$1" in rabbitmq) echo AMQP_PORT ;; redis) echo REDIS_PORT ;; mongo) echo MONGO_PORT ;; esac
 }
 
+# Dies on a name that is not one of SERVERS (called before any work is done).
+check_names() {
+    local name
+    for name in "$@"; do
+        case "$name" in
+        rabbitmq | redis | mongo) ;;
+        *) die "unknown server '$name' (rabbitmq, redis or mongo)" ;;
+        esac
+    done
+}
+
+# The servers named on the command line, in the order given; all when none.
+servers_named() {
+    if [ "$#" -eq 0 ]; then set -- "${SERVERS[@]}"; fi
+    printf '%s\n' "$@"
+}
+
 cmd_up() {
     take_lock stack
-    local name to_start=() packages=()
-    for name in "${SERVERS[@]}"; do
+    local name names=() to_start=() packages=()
+    mapfile -t names < <(servers_named "$@")
+    for name in "${names[@]}"; do
         if needs_start "$name"; then to_start+=("$name"); fi
     done
     for name in "${to_start[@]}"; do
@@ -300,7 +328,7 @@ cmd_up() {
         "start_$name"
         started+=("$name")
     done
-    for name in "${SERVERS[@]}"; do
+    for name in "${names[@]}"; do
         wait_healthy "$name"
     done
     for name in "${started[@]}"; do
@@ -320,25 +348,33 @@ stop_pid() {
     done
 }
 
-cmd_down() {
+# Stops one server if this script started it; a foreign one is left running.
+stop_server() {
+    local name="$1" pid
+    pid="$(our_pid "$name")"
+    if [ -n "$pid" ]; then
+        stop_pid "$pid"
+        say "stopped $name (pid $pid)"
+    elif healthy "$name"; then
+        say "$name on 127.0.0.1:$(port_of "$name") was not started by the stack (pid $(listener_pid "$(port_of "$name")")): left running"
+    fi
+    if [ "$name" = rabbitmq ]; then
+        pid="$(pid_from_file rabbitmq-wrapper)"
+        if [ -n "$pid" ]; then stop_pid "$pid"; fi
+        rm -f "$(pidfile_of rabbitmq-wrapper)"
+    fi
+    rm -f "$(pidfile_of "$name")"
+}
+
+cmd_stop() {
     take_lock stack
-    local name pid
-    for name in "${SERVERS[@]}"; do
-        pid="$(our_pid "$name")"
-        if [ -n "$pid" ]; then
-            stop_pid "$pid"
-            say "stopped $name (pid $pid)"
-        elif healthy "$name"; then
-            say "$name on 127.0.0.1:$(port_of "$name") was not started by the stack (pid $(listener_pid "$(port_of "$name")")): left running"
-        fi
-        if [ "$name" = rabbitmq ]; then
-            pid="$(pid_from_file rabbitmq-wrapper)"
-            if [ -n "$pid" ]; then stop_pid "$pid"; fi
-            rm -f "$(pidfile_of rabbitmq-wrapper)"
-        fi
-        rm -f "$(pidfile_of "$name")"
+    local name names=()
+    mapfile -t names < <(servers_named "$@")
+    for name in "${names[@]}"; do
+        stop_server "$name"
     done
 }
+
 
 cmd_status() {
     local name port pid state owner all_ok=0 label
@@ -369,12 +405,30 @@ cmd_status() {
     return "$all_ok"
 }
 
-case "${1:-}" in
-up) cmd_up ;;
-down) cmd_down ;;
+command="${1:-}"
+shift || true
+check_names "$@"
+case "$command" in
+up) cmd_up "$@" ;;
+down) cmd_stop "$@" ;;
+stop)
+    [ "$#" -gt 0 ] || die "stop which server? rabbitmq, redis or mongo (\`down\` stops all)"
+    cmd_stop "$@"
+    ;;
+restart)
+    [ "$#" -gt 0 ] || die "restart which server? rabbitmq, redis or mongo"
+    for name in "$@"; do
+        if [ -z "$(our_pid "$name")" ] && healthy "$name"; then
+            die "$name on 127.0.0.1:$(port_of "$name") was not started by this stack: not restarting it"
+        fi
+    done
+    # A subshell: the stack lock it takes is released before `up` takes it again.
+    (cmd_stop "$@")
+    cmd_up "$@"
+    ;;
 status) cmd_status ;;
 *)
-    say "usage: bash deploy/local/stack.sh up|down|status"
+    say "usage: bash deploy/local/stack.sh up|down|status, or up|stop|restart rabbitmq|redis|mongo ..."
     exit 2
     ;;
 esac
