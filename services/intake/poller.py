@@ -169,8 +169,10 @@ class Poller:
                 return await self._cycle(platform_id, started=started, lost=lost)
             finally:
                 renewer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewer
+                # gather, not `suppress(CancelledError)`: a stop() that cancels this
+                # task while it waits here must not be swallowed, or the loop goes on
+                # polling and stop() waits for it forever.
+                await asyncio.gather(renewer, return_exceptions=True)
                 try:
                     await self.leases.release(platform_id)
                 except Exception as exc:
