@@ -32,6 +32,10 @@ Json = dict[str, Any]
 # A person who keeps losing the race against other writers of the same letter (event
 # consumers bump its version too) gives up after this many fresh reads.
 MAX_STALE_RETRIES = 12
+# A person whose answer was lost (the service went down mid-request, or failed with a 5xx)
+# reads the letter again before trying again; after this many losses in one action, gives up.
+MAX_LOST_ANSWERS = 6
+LOST_ANSWER_PAUSE_S = 0.5
 TOKEN_TTL = timedelta(hours=12)
 
 
@@ -317,10 +321,18 @@ async def act(
     body: Mapping[str, Any] | Callable[[Json], Mapping[str, Any]] | None = None,
     label: str = "",
 ) -> Json:
-    """Read the letter, check `action` is offered, act with the version read; retry if stale."""
-    for _ in range(MAX_STALE_RETRIES):
+    """Read the letter, check `action` is offered, act with the version read; retry if stale.
+
+    When the answer is lost (the connection dropped mid-request, or a 5xx), the action may
+    or may not have been taken: the person reads the letter again, as one reloads a page,
+    and acts again only if the action is still offered; if it is not, it was taken.
+    """
+    stale = lost = 0
+    while True:
         letter = await api.letter(letter_id)
         if action not in letter["allowed_actions"]:
+            if lost:
+                return letter
             raise ActorError(
                 f"letter {letter_id}{label}: {api.person} cannot {action} while it is"
                 f" '{letter['state']}' (offered: {', '.join(letter['allowed_actions']) or 'none'})"
@@ -334,11 +346,23 @@ async def act(
             return updated
         except ApiError as exc:
             if exc.status == 409 and exc.code == "stale_version":
+                stale += 1
+                if stale >= MAX_STALE_RETRIES:
+                    raise ActorError(
+                        f"letter {letter_id}{label}: {api.person} kept reading a stale version"
+                        f" for {action}"
+                    ) from exc
                 continue
-            raise ActorError(f"letter {letter_id}{label}: {exc}") from exc
-    raise ActorError(
-        f"letter {letter_id}{label}: {api.person} kept reading a stale version for {action}"
-    )
+            if exc.status < 500 or lost >= MAX_LOST_ANSWERS:
+                raise ActorError(f"letter {letter_id}{label}: {exc}") from exc
+        except httpx.TransportError as exc:
+            if lost >= MAX_LOST_ANSWERS:
+                raise ActorError(
+                    f"letter {letter_id}{label}: {api.person} lost the answer to {action}"
+                    f" {lost + 1} times: {type(exc).__name__}: {exc}"
+                ) from exc
+        lost += 1
+        await asyncio.sleep(LOST_ANSWER_PAUSE_S * lost)
 
 
 async def wait_for_state(
