@@ -106,6 +106,7 @@ def _clock_page(docs: list[Document], *, limit: int, sort: str, service: Service
 
 @router.get(
     "/letters/{letter_id}/clocks",
+    summary="Every clock of a letter, with its history.",
     tags=["clocks"],
     response_model=ClockPage,
     responses=_NOT_FOUND,
@@ -119,7 +120,11 @@ async def letter_clocks(
 
 
 @router.get(
-    "/units/{unit_id}/clocks", tags=["clocks"], response_model=ClockPage, responses=_NOT_FOUND
+    "/units/{unit_id}/clocks",
+    summary="A unit's clocks in the given states, soonest due first, with the time left.",
+    tags=["clocks"],
+    response_model=ClockPage,
+    responses=_NOT_FOUND,
 )
 async def unit_clocks(
     unit_id: VisibleUnit,
@@ -136,7 +141,13 @@ async def unit_clocks(
     return _clock_page(docs, limit=limit, sort="due", service=service)
 
 
-@router.get("/clocks/overdue", tags=["clocks"], response_model=ClockPage, responses=_NOT_FOUND)
+@router.get(
+    "/clocks/overdue",
+    summary="Every open overdue clock (a unit's users: their unit's), oldest due first.",
+    tags=["clocks"],
+    response_model=ClockPage,
+    responses=_NOT_FOUND,
+)
 async def overdue_clocks(
     viewer: ViewerDep,
     service: ServiceDep,
@@ -151,7 +162,13 @@ async def overdue_clocks(
     return _clock_page(docs, limit=limit, sort="due", service=service)
 
 
-@router.get("/clocks/{clock_id}", tags=["clocks"], response_model=ClockRead, responses=_NOT_FOUND)
+@router.get(
+    "/clocks/{clock_id}",
+    summary="One clock with its history.",
+    tags=["clocks"],
+    response_model=ClockRead,
+    responses=_NOT_FOUND,
+)
 async def get_clock(
     clock_id: ClockIdPath, viewer: ViewerDep, service: ServiceDep, facts: FactsDep
 ) -> ClockRead:
@@ -177,7 +194,13 @@ def reminder_read(doc: Document | ReminderDoc) -> ReminderRead:
     return ReminderRead.model_validate(data)
 
 
-@router.get("/reminders", tags=["reminders"], response_model=ReminderPage, responses=_NOT_FOUND)
+@router.get(
+    "/reminders",
+    summary="Reminders with their answers, oldest first (a unit's users: their unit's).",
+    tags=["reminders"],
+    response_model=ReminderPage,
+    responses=_NOT_FOUND,
+)
 async def list_reminders(
     viewer: ViewerDep,
     service: ServiceDep,
@@ -202,6 +225,7 @@ async def list_reminders(
 
 @router.get(
     "/reminders/{reminder_id}",
+    summary="One reminder and its answer.",
     tags=["reminders"],
     response_model=ReminderRead,
     responses=_NOT_FOUND,
@@ -213,6 +237,7 @@ async def get_reminder(reminder: VisibleReminder) -> ReminderRead:
 
 @router.post(
     "/reminders/{reminder_id}/answer",
+    summary="The reminded unit answers (within one working day, or the unit loses points).",
     tags=["reminders"],
     response_model=ReminderRead,
     responses={**_NOT_FOUND, **_FORBIDDEN, 409: {"description": "answered already"}},
@@ -235,7 +260,13 @@ def _year(year: int | None, *, clock: ClockDep) -> int:
     return year if year is not None else to_shanghai(clock.now()).year
 
 
-@router.get("/assessment", tags=["assessment"], response_model=AssessmentPage, responses=_NOT_FOUND)
+@router.get(
+    "/assessment",
+    summary="Deduction items of a year (a unit's users: their unit's), oldest first.",
+    tags=["assessment"],
+    response_model=AssessmentPage,
+    responses=_NOT_FOUND,
+)
 async def list_assessment(
     viewer: ViewerDep,
     service: ServiceDep,
@@ -263,7 +294,11 @@ async def list_assessment(
 
 
 @router.get(
-    "/assessment/scores", tags=["assessment"], response_model=ScoresRead, responses=_NOT_FOUND
+    "/assessment/scores",
+    summary="Each unit's score for a year: the base minus its deductions.",
+    tags=["assessment"],
+    response_model=ScoresRead,
+    responses=_NOT_FOUND,
 )
 async def assessment_scores(
     viewer: ViewerDep,
@@ -293,6 +328,7 @@ async def assessment_scores(
 
 @router.post(
     "/assessment",
+    summary="Record a deduction (Art. 28 wrong publication mode, or manual), with its reason.",
     tags=["assessment"],
     status_code=201,
     response_model=AssessmentItemRead,

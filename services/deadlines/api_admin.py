@@ -61,7 +61,12 @@ def calendar_year(
     )
 
 
-@router.get("/calendar/{year}", tags=["calendar"], response_model=CalendarYearRead)
+@router.get(
+    "/calendar/{year}",
+    summary="A year's status (official, confirmed, provisional), its overrides and library days.",
+    tags=["calendar"],
+    response_model=CalendarYearRead,
+)
 async def get_calendar_year(
     year: YearPath, calendar: CalendarDep, _: CurrentPrincipal
 ) -> CalendarYearRead:
@@ -72,6 +77,7 @@ async def get_calendar_year(
 
 @router.put(
     "/calendar/overrides/{day}",
+    summary="Make a date a holiday or a working day; running clocks are recounted.",
     tags=["calendar"],
     response_model=CalendarYearRead,
     responses=_ADMIN,
@@ -89,6 +95,7 @@ async def set_override(
 
 @router.delete(
     "/calendar/overrides/{day}",
+    summary="Drop an override (the library's day applies again); running clocks are recounted.",
     tags=["calendar"],
     response_model=CalendarYearRead,
     responses={**_ADMIN, 404: {"description": "no override on that date"}},
@@ -101,7 +108,11 @@ async def remove_override(day: date, principal: Admin, service: ServiceDep) -> C
 
 
 @router.put(
-    "/calendar/years/{year}", tags=["calendar"], response_model=CalendarYearRead, responses=_ADMIN
+    "/calendar/years/{year}",
+    summary="Confirm a year from the State Council's notice (dues stop being provisional).",
+    tags=["calendar"],
+    response_model=CalendarYearRead,
+    responses=_ADMIN,
 )
 async def set_year(
     year: YearPath, body: YearUpdate, principal: Admin, service: ServiceDep
@@ -134,7 +145,12 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/reports/monthly", tags=["reports"], responses=_REPORT_RESPONSES)
+@router.get(
+    "/reports/monthly",
+    summary="The monthly report: letters, on-time rates, extensions, reminders, deductions.",
+    tags=["reports"],
+    responses=_REPORT_RESPONSES,
+)
 async def monthly_report(
     month: Month, _: OfficeReader, reports: ReportsDep, service: ServiceDep, format: Format = "json"
 ) -> Response:
@@ -143,7 +159,12 @@ async def monthly_report(
     return _render(report, fmt=format)
 
 
-@router.get("/reports/annual", tags=["reports"], responses=_REPORT_RESPONSES)
+@router.get(
+    "/reports/annual",
+    summary="The annual summary: the monthly report's figures over a whole year.",
+    tags=["reports"],
+    responses=_REPORT_RESPONSES,
+)
 async def annual_report(
     year: Annotated[int, Query(ge=2001, le=2100)],
     _: OfficeReader,
@@ -158,6 +179,7 @@ async def annual_report(
 
 @router.get(
     "/reports/monthly/chart.svg",
+    summary="On-time rate by unit for a month, as an SVG bar chart.",
     tags=["reports"],
     responses={200: {"content": {"image/svg+xml": {}}}, 403: {"description": "office roles only"}},
 )
@@ -171,6 +193,7 @@ async def monthly_chart(
 
 @router.get(
     "/reports/annual/chart.svg",
+    summary="On-time rate by unit for a year, as an SVG bar chart.",
     tags=["reports"],
     responses={200: {"content": {"image/svg+xml": {}}}, 403: {"description": "office roles only"}},
 )
@@ -193,7 +216,13 @@ def sweep_read(report: SweepReport) -> SweepRead:
     return SweepRead(**asdict(report))
 
 
-@router.post("/admin/sweep", tags=["admin"], response_model=SweepRead, responses=_ADMIN)
+@router.post(
+    "/admin/sweep",
+    summary="Run the sweep now (it also runs by itself every `sweep_interval_s`).",
+    tags=["admin"],
+    response_model=SweepRead,
+    responses=_ADMIN,
+)
 async def sweep_now(_: Admin, service: ServiceDep) -> SweepRead:
     """Run the sweep now (it also runs by itself every `sweep_interval_s`)."""
     return sweep_read(await service.sweep())
