@@ -149,13 +149,20 @@ async def _visible_reminder(
 VisibleReminder = Annotated[ReminderDoc, Depends(_visible_reminder)]
 
 
-async def _answerable_reminder(reminder: VisibleReminder, viewer: ViewerDep) -> ReminderDoc:
-    # Only the reminded unit answers; the office reads the answer.
+def _unit_viewer(viewer: ViewerDep) -> Viewer:
+    # Only the reminded unit answers; the office reads the answer. Checked before the
+    # reminder is looked up: a role that never answers gets 403, whatever the id.
     if viewer.unit_id is None:
         raise Forbidden(
             "only the reminded unit answers a reminder",
             details={"allowed_roles": sorted(r.value for r in UNIT_ROLES)},
         )
+    return viewer
+
+
+async def _answerable_reminder(
+    _: Annotated[Viewer, Depends(_unit_viewer)], reminder: VisibleReminder
+) -> ReminderDoc:
     return reminder
 
 

@@ -147,9 +147,15 @@ async def known_item(
 
 
 def known_platform(
-    platform_id: Annotated[str, Path(pattern=PLATFORM_PATTERN)], poller: PollerDep
+    platform_id: Annotated[str, Path(pattern=PLATFORM_PATTERN)],
+    _: ClerkOrAdmin,
+    poller: PollerDep,
 ) -> str:
-    """A configured platform's id; 404 otherwise."""
+    """A configured platform's id (the clerk and admin only); 404 otherwise.
+
+    The caller is checked first: a 404 before the 401/403 would tell anyone which
+    platforms are configured.
+    """
     if platform_id not in poller.configs:
         raise NotFound(f"platform {platform_id} is not configured")
     return platform_id
@@ -255,7 +261,7 @@ async def list_platforms(_: OfficeReader, reader: StatusDep) -> list[PlatformSta
         409: _error("the platform is disabled, or another instance is polling it right now"),
     },
 )
-async def poll_now(platform_id: KnownPlatform, _: ClerkOrAdmin, poller: PollerDep) -> PollResult:
+async def poll_now(platform_id: KnownPlatform, poller: PollerDep) -> PollResult:
     """One poll cycle now; 409 while another intake instance holds the platform's lease."""
     if not poller.configs[platform_id].enabled:
         raise Conflict(f"platform {platform_id} is disabled")
@@ -321,9 +327,10 @@ async def get_quarantine_item(doc: KnownItem) -> QuarantineRead:
     },
 )
 async def reprocess(
-    doc: KnownItem, body: ReprocessIn, principal: ClerkOrAdmin, service: ServiceDep
+    principal: ClerkOrAdmin, doc: KnownItem, body: ReprocessIn, service: ServiceDep
 ) -> ReprocessOut:
     """Validate the corrected record and register it; the item is then resolved."""
+    # `principal` comes before `doc`: a role that may not reprocess gets 403, never a 404.
     outcome = await service.reprocess(str(doc["_id"]), body.record, principal=principal)
     return ReprocessOut(
         outcome=outcome.resolution.value,

@@ -68,6 +68,10 @@ async def test_overdue_handling_raises_a_reminder_answered_in_time(h: Harness) -
     office = auth(Role.office_clerk)
     response = await h.client.post(f"/reminders/{rid}/answer", json=answer, headers=office)
     assert response.status_code == 403
+    # The office never answers: 403 before the reminder is looked up, whatever its id.
+    made_up = "rem_01JX0000000000000000000000"
+    response = await h.client.post(f"/reminders/{made_up}/answer", json=answer, headers=office)
+    assert response.status_code == 403
 
     h.clock.set(at("2026-10-29T10:00:00"))
     mine = auth(Role.unit_head, unit_id=UNIT)

@@ -224,6 +224,12 @@ async def test_who_may_poll(sim: RunningSimulator, tmp_path: Path) -> None:
         assert (await c.post("/platforms/mayor_hotline/poll")).status_code == 401
         assert (await c.post("/platforms/mayor_hotline/poll", headers=CLERK)).status_code == 200
         assert (await c.post("/platforms/nowhere/poll", headers=ADMIN)).status_code == 404
+        # The caller before the platform: who may not poll cannot tell which platforms exist.
+        for who in ({}, {"Authorization": "Bearer nonsense"}, HEAD, UNIT):
+            known = await c.post("/platforms/mayor_hotline/poll", headers=who)
+            unknown = await c.post("/platforms/nowhere/poll", headers=who)
+            assert unknown.status_code == known.status_code in (401, 403)
+            assert unknown.json() == known.json()
         assert (await c.post("/platforms/Bad-Id/poll", headers=ADMIN)).status_code == 422
         assert (await c.post(f"/platforms/{GOV}/poll", headers=ADMIN)).status_code == 409
         assert (await c.get("/platforms", headers=UNIT)).status_code == 403

@@ -221,8 +221,20 @@ async def test_quarantine_is_for_the_office_only(sim: RunningSimulator) -> None:
         missing = await client.get("/quarantine/qua_01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=HEAD)
         bad_id = await client.get("/quarantine/$where", headers=HEAD)
         bad_status = await client.get("/quarantine", params={"status": "gone"}, headers=HEAD)
+        # The head reads items but does not reprocess them: 403 whether the item exists or not.
+        reprocess_missing = await client.post(
+            "/quarantine/qua_01ARZ3NDEKTSV4RRFFQ69G5FAV/reprocess",
+            json={"record": _record("GOVQ0002")},
+            headers=HEAD,
+        )
+        reprocess_anonymous = await client.post(
+            "/quarantine/qua_01ARZ3NDEKTSV4RRFFQ69G5FAV/reprocess",
+            json={"record": _record("GOVQ0002")},
+        )
     assert listing.status_code == 403
     assert anonymous.status_code == 401
     assert missing.status_code == 404
+    assert reprocess_missing.status_code == 403
+    assert reprocess_anonymous.status_code == 401
     assert bad_id.status_code == 422
     assert bad_status.status_code == 422

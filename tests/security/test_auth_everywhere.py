@@ -33,17 +33,6 @@ OPERATIONAL = frozenset(
 )
 
 
-# Endpoints that answer something other than 401 without a valid token, each with the bug;
-# strict: once fixed, the entry must go (and the endpoint joins the main test).
-KNOWN_GAPS = {
-    ("intake", "POST", "/platforms/{platform_id}/poll"): (
-        "intake resolves the platform before the caller: `known_platform` depends only on the"
-        " poller, so without a token an unknown id answers 404 and a configured one 401 —"
-        " anyone can enumerate the configured platforms"
-    ),
-}
-
-
 async def _not_refused(deployed: Deployment, op: Operation) -> list[str]:
     """The bad credentials this operation did not refuse with a 401 and a Bearer challenge."""
     client = deployed.client(op.service)
@@ -70,29 +59,12 @@ async def test_every_documented_endpoint_refuses_missing_and_bad_tokens(
     failures: list[str] = []
     covered = 0
     for op in operations(service, deployed.apps[service]):
-        if op.path in OPERATIONAL or (service, *op.key) in KNOWN_GAPS:
+        if op.path in OPERATIONAL:
             continue
         covered += 1
         failures += await _not_refused(deployed, op)
     assert covered > 0, f"{service} documents no endpoint besides the operational ones"
     assert not failures, f"{len(failures)} requests not refused with 401:\n" + "\n".join(failures)
-
-
-@pytest.mark.parametrize(
-    ("service", "method", "path"),
-    [
-        pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for key, reason in KNOWN_GAPS.items()
-        if key[0] in BUILT
-    ],
-)
-async def test_known_gaps_refuse_missing_and_bad_tokens(
-    deployed: Deployment, service: str, method: str, path: str
-) -> None:
-    found = [op for op in operations(service, deployed.apps[service]) if op.key == (method, path)]
-    assert found, f"{service} no longer has {method} {path}: drop it from KNOWN_GAPS"
-    failures = await _not_refused(deployed, found[0])
-    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("service", BUILT)
