@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +27,9 @@ from shared.errors import (
     Unavailable,
 )
 from shared.ids import new_id
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -196,6 +200,22 @@ def create_service_app(
             {"error": _http_error_code(exc.status_code), "message": exc.detail, "details": {}},
             status_code=exc.status_code,
             headers=exc.headers,
+        )
+
+    @app.exception_handler(ConnectionFailure)
+    async def database_unavailable(_: Request, exc: ConnectionFailure) -> JSONResponse:
+        # MongoDB did not answer (restarting, failing over): a 503 the caller can act on,
+        # not a 500 with a traceback. A write whose answer was lost may have been applied,
+        # so the caller reads again before retrying (the version check catches a repeat).
+        log.warning("database unavailable", error=str(exc)[:300])
+        return JSONResponse(
+            {
+                "error": Unavailable.code,
+                "message": "the database did not answer; read again before retrying",
+                "details": {},
+            },
+            status_code=Unavailable.status_code,
+            headers={"Retry-After": "1"},
         )
 
     @app.middleware("http")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from shared.auth import (
     require_roles,
 )
 from shared.errors import InvalidTransition
-from shared.mongo import Database
+from shared.mongo import Database, make_client
 from shared.web import create_service_app
 from tests.support import TEST_SECRET, auth
 
@@ -60,7 +61,23 @@ def _app(db: Database) -> FastAPI:
     async def transition() -> None:
         raise InvalidTransition(action="approve", state="registered", allowed=["draft_slip"])
 
+    @app.post("/write-while-the-database-is-down")
+    async def write_while_down() -> None:
+        client = make_client(f"mongodb://127.0.0.1:{_closed_port()}/", timeout_ms=200)
+        try:
+            await client["t"]["letters"].insert_one({"_id": "ltr_1"})
+        finally:
+            await client.close()
+
     return app
+
+
+def _closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 @pytest.fixture
@@ -218,6 +235,16 @@ async def test_invalid_transition_names_state_and_allowed_actions(
         "state": "registered",
         "allowed_actions": ["draft_slip"],
     }
+
+
+async def test_a_database_that_does_not_answer_is_503_in_the_error_format(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/write-while-the-database-is-down")
+    assert response.status_code == 503
+    assert response.json()["error"] == "unavailable"
+    assert "read again" in response.json()["message"]
+    assert response.headers["retry-after"] == "1"
 
 
 async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
