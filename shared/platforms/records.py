@@ -3,6 +3,7 @@ never raising for a bad record), and our letters to a platform's field names."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,10 @@ MAX_PERSON_FIELD_CHARS = 500
 MAX_ATTACHMENTS = 50
 _MISSING = object()
 # Printable, no whitespace: the id goes into a URL path and a unique index.
-_EXTERNAL_ID_RE = re.compile(rf"^[^\s\x00-\x1f\x7f]{{1,{MAX_EXTERNAL_ID_CHARS}}}$")
+_EXTERNAL_ID_RE = re.compile(rf"^[^\s\x00-\x1f\x7f\ud800-\udfff]{{1,{MAX_EXTERNAL_ID_CHARS}}}$")
+# A lone surrogate (a `\ud800` escape without its pair) is valid JSON but no text: no
+# database stores it.
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
 class PageFormatError(ValueError):
@@ -59,9 +63,24 @@ def delete_path(obj: dict[str, Any], path: str) -> None:
     obj.pop(parts[-1], None)
 
 
+class RecordNotWritable(ValueError):
+    """A record that cannot be written back as JSON at all (nested too deeply)."""
+
+
 def record_bytes(record: Any) -> bytes:
     """The record re-serialised: compact UTF-8 JSON, keys in the order received."""
-    return orjson.dumps(record)
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError:
+        # orjson stops at what valid JSON may still hold: integers beyond 64 bits, nesting
+        # deeper than 254 levels, lone surrogates (from a `\ud800` escape). The standard
+        # library writes them all; a lone surrogate goes back to its `\uXXXX` escape.
+        pass
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise RecordNotWritable(f"record cannot be written as JSON: {exc}") from exc
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 def parse_timestamp(value: Any, *, mapping: FieldMapping) -> datetime:
@@ -127,7 +146,14 @@ class _RecordReader:
                 f"field {self._label(ours, path)} is {len(value)} characters,"
                 f" over the limit of {max_chars}"
             )
+        self._check_text(self._label(ours, path), value)
         return value
+
+    def _check_text(self, label: str, value: str) -> bool:
+        if _SURROGATE_RE.search(value) is None:
+            return True
+        self.problems.append(f"field {label} is not text: it holds a lone surrogate escape")
+        return False
 
     def external_id(self) -> str | None:
         path = self.config.field_mapping.external_id
@@ -183,7 +209,7 @@ class _RecordReader:
                 self.problems.append(
                     f"field {self._label(ours, path)} is over {MAX_PERSON_FIELD_CHARS} characters"
                 )
-            else:
+            elif self._check_text(self._label(ours, path), value):
                 found[ours] = value
         return PersonData(**found)
 
@@ -206,13 +232,21 @@ class _RecordReader:
             if url is not _MISSING and url is not None and not isinstance(url, str):
                 self.problems.append(f"attachment {index} of {label} has a non-string url")
                 continue
+            where = f"attachment {index} of {label}"
+            if not self._check_text(where, name) or (
+                isinstance(url, str) and not self._check_text(where, url)
+            ):
+                continue
             result.append(PlatformAttachment(name=name, url=url if isinstance(url, str) else None))
         return result
 
 
 def decode_record(record: Any, *, config: PlatformConfig) -> PlatformLetter | MalformedRecord:
     """One platform record as a letter, or as a malformed record with the reason."""
-    raw = record_bytes(record)
+    try:
+        raw = record_bytes(record)
+    except RecordNotWritable as exc:
+        return _unwritable(record, reason=str(exc), config=config)
     if not isinstance(record, dict):
         return MalformedRecord(
             external_id=None,
@@ -244,6 +278,15 @@ def decode_record(record: Any, *, config: PlatformConfig) -> PlatformLetter | Ma
         raw=record,
         attachments=attachments,
     )
+
+
+def _unwritable(record: Any, *, reason: str, config: PlatformConfig) -> MalformedRecord:
+    """A record JSON cannot hold, kept as what can be read of it: its type and its id."""
+    external_id = None
+    if isinstance(record, dict):
+        external_id = _RecordReader(record, config=config).external_id()
+    stand_in = {"unwritable_record": reason, "type": _type_name(record), "id": external_id}
+    return MalformedRecord(external_id=external_id, reason=reason, raw=orjson.dumps(stand_in))
 
 
 def decode_page(body: Any, *, config: PlatformConfig) -> PollPage:

@@ -238,3 +238,55 @@ async def test_quarantine_is_for_the_office_only(sim: RunningSimulator) -> None:
     assert reprocess_anonymous.status_code == 401
     assert bad_id.status_code == 422
     assert bad_status.status_code == 422
+
+
+# Valid JSON that orjson cannot write back (integers beyond 64 bits, deep nesting, lone
+# surrogate escapes): sent as text, since httpx's own encoder refuses some of it.
+WEIRD_BUT_STILL_BAD = {
+    "an integer beyond 64 bits": '{"id": "GOVQ0001", "count": 18446744073709551616}',
+    "a negative one": '{"id": "GOVQ0001", "count": -170141183460469231731687303715884105728}',
+    "nesting 300 levels deep": '{"id": "GOVQ0001", "deep": ' + "[" * 300 + "]" * 300 + "}",
+    "a lone surrogate in an extra field": '{"id": "GOVQ0001", "note": "\\ud800"}',
+}
+LONE_SURROGATE_IN_TEXT = {
+    "title": '"\\udfff路灯"',
+    "text": '"\\ud800"',
+    "person": '{"name": "王\\ud800"}',
+    "attachments": '[{"name": "\\ud83d.jpg"}]',
+}
+
+
+async def test_weird_json_in_a_corrected_record_is_422_not_a_server_error(
+    sim: RunningSimulator,
+) -> None:
+    good = {k: v for k, v in _record("GOVQ0001").items() if k != "id"}
+    async with names_and_probe() as (names, probe), intake(sim, names) as (app, client):
+        await client.post(f"/platforms/{GOV}/poll", headers=ADMIN)
+        item = next(i for i in await _items(client) if i["external_id"] == "GOVQ0001")
+        url = f"/quarantine/{item['id']}/reprocess"
+        json_type = {**CLERK, "content-type": "application/json"}
+
+        async def send(record: str) -> Any:
+            return await client.post(url, content=f'{{"record": {record}}}', headers=json_type)
+
+        # Still no title: each is refused for that, however odd the rest.
+        refused = {what: await send(record) for what, record in WEIRD_BUT_STILL_BAD.items()}
+        in_text = {}
+        for field, value in LONE_SURROGATE_IN_TEXT.items():
+            fields = orjson.dumps({"id": "GOVQ0001", **good}).decode()[:-1]
+            in_text[field] = await send(f'{fields}, "{field}": {value}}}')
+        # The big integer is kept exactly as sent once the record is right.
+        fixed = await send(
+            orjson.dumps({"id": "GOVQ0001", **good}).decode()[:-1]
+            + ', "count": 18446744073709551616}'
+        )
+        letter = await client.get(f"/letters/{fixed.json()['letter_id']}", headers=HEAD)
+        await settle(probe, app.state.relay)
+    for what, response in refused.items():
+        assert response.status_code == 422, (what, response.text)
+        assert "title" in response.json()["message"], (what, response.text)
+    for field, response in in_text.items():
+        assert response.status_code == 422, (field, response.text)
+        assert "lone surrogate" in response.json()["message"], (field, response.text)
+    assert fixed.status_code == 200, fixed.text
+    assert letter.json()["raw_json"].endswith('"count":18446744073709551616}')

@@ -3,6 +3,7 @@ platform's own names (not produced by our encoder, so a bug cannot hide in symme
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from shared.platforms.records import (
     decode_record,
     encode_record,
     parse_timestamp,
+    record_bytes,
 )
 
 CONFIGS = {c.id: c for c in default_platform_configs()}
@@ -162,6 +164,62 @@ def test_a_text_over_the_limit_is_refused() -> None:
     config = CONFIGS[GOV_MAILBOX].model_copy(update={"max_text_chars": 5})
     malformed = _malformed(GOV_MAILBOX, NATIVE_RECORDS[GOV_MAILBOX], config)
     assert "'text' (text) is 11 characters, over the limit of 5" in malformed.reason
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "底"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# Valid JSON, as a standard JSON parser reads it, that orjson cannot write.
+BEYOND_ORJSON = {
+    "an integer beyond 64 bits": 2**64,
+    "a negative one beyond 64 bits": -(2**127),
+    "nesting deeper than 254 levels": _nested(300),
+    "a lone surrogate": "\ud800 and a pair 😀",
+}
+
+
+@pytest.mark.parametrize("what", sorted(BEYOND_ORJSON))
+def test_a_record_orjson_cannot_write_is_written_exactly(what: str) -> None:
+    record = {**NATIVE_RECORDS[GOV_MAILBOX], "extra": BEYOND_ORJSON[what]}
+    raw = record_bytes(record)
+    assert json.loads(raw) == record
+    assert "投诉超市销售过期食品".encode() in raw  # UTF-8, not escaped
+    assert _letter(GOV_MAILBOX, record).raw == record
+
+
+def test_a_record_nested_beyond_any_writer_is_malformed_with_a_stand_in() -> None:
+    record = {**NATIVE_RECORDS[GOV_MAILBOX], "extra": _nested(100_000)}
+    malformed = _malformed(GOV_MAILBOX, record)
+    assert "cannot be written as JSON" in malformed.reason
+    assert malformed.external_id == "GOV00000042"
+    stand_in = orjson.loads(malformed.raw)
+    assert stand_in["id"] == "GOV00000042"
+    assert stand_in["type"] == "dict"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("title", "\udfff路灯"),
+        ("text", "\ud800"),
+        ("person", {"name": "王\ud800"}),
+        ("attachments", [{"name": "\ud83d.jpg"}]),
+    ],
+)
+def test_a_lone_surrogate_in_a_stored_field_is_refused(field: str, value: Any) -> None:
+    record = {**NATIVE_RECORDS[GOV_MAILBOX], field: value}
+    reason = _malformed(GOV_MAILBOX, record).reason
+    assert "lone surrogate" in reason
+    assert f"'{field}" in reason
+
+
+def test_a_lone_surrogate_in_the_external_id_is_refused() -> None:
+    record = {**NATIVE_RECORDS[GOV_MAILBOX], "id": "GOV\ud800"}
+    assert "printable characters" in _malformed(GOV_MAILBOX, record).reason
 
 
 def test_every_problem_of_a_record_is_listed() -> None:

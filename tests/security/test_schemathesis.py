@@ -43,17 +43,7 @@ INVALID_EXAMPLES = 6  # per operation, schemathesis' negative mode
 OPERATION_BUDGET_S = 0.8
 # Server errors found and left to their owners: (service, operation) → (a string of the
 # failure that identifies the bug, the bug). Each has a strict xfail reproducer below.
-INTAKE_BIG_INT = (
-    "intake: a record with an integer beyond 64 bits (valid JSON) makes"
-    " POST /quarantine/{item_id}/reprocess fail with 500 — orjson.dumps in"
-    " shared.platforms.records.record_bytes raises TypeError: Integer exceeds 64-bit range"
-)
-KNOWN_SERVER_ERRORS = {
-    ("intake", "POST /quarantine/{item_id}/reprocess"): (
-        "Integer exceeds 64-bit range",
-        INTAKE_BIG_INT,
-    ),
-}
+KNOWN_SERVER_ERRORS: dict[tuple[str, str], tuple[str, str]] = {}
 # Headers of the case that are schemathesis' own bookkeeping or the transport's.
 _DROPPED = {"user-agent", "accept-encoding", "connection", "x-schemathesis-testcaseid"}
 
@@ -208,7 +198,6 @@ async def test_schemathesis_finds_no_server_error(
     assert not findings.server_errors, "\n\n".join(findings.server_errors)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=INTAKE_BIG_INT)
 async def test_reprocessing_a_record_with_a_huge_integer_is_no_server_error(
     fuzzed: tuple[Deployment, Seeded],
 ) -> None:
