@@ -10,7 +10,7 @@ from tests.faults.verdict import report
 
 pytestmark = pytest.mark.timeout(300)
 
-LETTERS = 24
+LETTERS = 15
 
 
 async def test_rabbitmq_restart_mid_run(fault_stack: PrivateStack) -> None:

@@ -96,6 +96,7 @@ class Verdict:
     duplicate_events: list[str] = field(default_factory=list)
     parked: list[str] = field(default_factory=list)
     undrained: dict[str, int] = field(default_factory=dict)
+    upload_conflicts: int = 0
     upload_repeats: int = 0
     redeliveries: int = 0
 
@@ -108,8 +109,9 @@ class Verdict:
 
     @property
     def duplicated(self) -> int:
-        """Uploads of one letter beyond the first, events of one fact beyond the first."""
-        return len(self.duplicate_uploads) + len(self.duplicate_events)
+        """Uploads of one letter beyond the first (or another body under one idempotency key),
+        events of one fact beyond the first."""
+        return len(self.duplicate_uploads) + self.upload_conflicts + len(self.duplicate_events)
 
     def assert_clean(self) -> None:
         """Nothing lost, nothing duplicated, nothing left in a queue."""
@@ -121,6 +123,7 @@ class Verdict:
             "stuck": self.stuck,
             "missing_uploads": self.missing_uploads,
             "duplicate_uploads": self.duplicate_uploads,
+            "upload_conflicts": self.upload_conflicts,
             "lost_events": self.lost_events,
             "duplicate_events": self.duplicate_events,
             "parked": self.parked,
@@ -144,6 +147,7 @@ def check_uploads(verdict: Verdict, *, cases: list[Case], uploads: Json) -> None
     """One upload per letter that ends archived, none for the others."""
     received = Counter((u["platform_id"], u["external_id"]) for u in uploads["uploads"])
     verdict.upload_repeats = int(uploads.get("duplicate_attempts", 0))
+    verdict.upload_conflicts = int(uploads.get("conflicts", 0))
     for case in cases:
         expected = 1 if case.plan.final_state == "archived" else 0
         got = received[(case.letter.platform, case.letter.external_id)]
@@ -165,9 +169,15 @@ def check_events(verdict: Verdict, *, cases: list[Case], probe: DurableProbe) ->
             verdict.duplicate_events += [name] * max(0, seen[event_type] - count)
 
 
-def check_parked(verdict: Verdict, *, parked: list[DeadLetter]) -> None:
+def check_parked(
+    verdict: Verdict, *, parked: list[DeadLetter], poison_ids: frozenset[str] = frozenset()
+) -> None:
     """Anything in a dead-letter queue the test did not put there counts as lost."""
-    verdict.parked += [f"{d.service}: {d.type} {d.message_id}: {d.error[:200]}" for d in parked]
+    verdict.parked += [
+        f"{d.service}: {d.type} {d.message_id}: {d.error[:200]}"
+        for d in parked
+        if d.message_id not in poison_ids
+    ]
 
 
 async def parked_messages(url: str, *, exchange: str) -> list[DeadLetter]:
