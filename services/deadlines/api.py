@@ -332,12 +332,18 @@ async def assessment_scores(
     tags=["assessment"],
     status_code=201,
     response_model=AssessmentItemRead,
-    responses=_FORBIDDEN,
+    responses={
+        **_FORBIDDEN,
+        422: {
+            "description": "no letter, a letter never handed to a unit here, or a unit that"
+            " did not handle it (the field and the reason are named)"
+        },
+    },
 )
 async def record_assessment(
     body: AssessmentCreate, principal: OfficeHead, supervision: SupervisionDep
 ) -> AssessmentItemRead:
-    """Record a deduction (Art. 28 wrong publication mode, or a manual one), with its reason."""
+    """Record a deduction for a unit's handling of a letter (Art. 28, or manual)."""
     doc = await supervision.record(
         unit_id=body.unit_id,
         kind=body.kind,

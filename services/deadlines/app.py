@@ -119,6 +119,7 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
                 deadlines=service,
                 reminders=reminders,
                 assessment=assessment,
+                facts=facts,
                 settings=settings,
                 clock=the_clock,
             )

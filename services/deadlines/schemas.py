@@ -176,7 +176,10 @@ class AssessmentCreate(BaseModel):
     unit_id: str = Field(pattern=UNIT_PATTERN)
     kind: Literal["wrong_publication_mode", "manual"]
     reason: str = Field(min_length=1, max_length=1000)
-    letter_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    letter_id: str = Field(
+        pattern=ID_PATTERN,
+        description="the letter the unit handled: a deduction is about one (Art. 27, 28)",
+    )
     points: float | None = Field(
         default=None, gt=0, le=100, description="default: the configured weight of the kind"
     )

@@ -5,15 +5,25 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from services.deadlines.models import PRODUCER, AssessmentKind, ReminderAnswer, ReminderDoc
-from services.deadlines.repository import AssessmentRepository, ReminderRepository
+from services.deadlines.models import (
+    PRODUCER,
+    AssessmentKind,
+    ReminderAnswer,
+    ReminderDoc,
+    handling_clock_id,
+)
+from services.deadlines.repository import (
+    AssessmentRepository,
+    FactsRepository,
+    ReminderRepository,
+)
 from services.deadlines.service import DeadlinesService
 from services.deadlines.settings import DeadlinesSettings
 from shared.aggregate import Change
 from shared.audit import Actor, AuditEntry
 from shared.auth import Principal
 from shared.clock import Clock, to_shanghai
-from shared.errors import Conflict
+from shared.errors import Conflict, Invalid
 from shared.events import make_event
 from shared.events.catalog import AssessmentRecorded, ReminderAnswered
 from shared.ids import new_id
@@ -49,12 +59,14 @@ class SupervisionService:
         deadlines: DeadlinesService,
         reminders: ReminderRepository,
         assessment: AssessmentRepository,
+        facts: FactsRepository,
         settings: DeadlinesSettings,
         clock: Clock,
     ) -> None:
         self._deadlines = deadlines
         self._reminders = reminders
         self._assessment = assessment
+        self._facts = facts
         self._settings = settings
         self._clock = clock
 
@@ -117,10 +129,11 @@ class SupervisionService:
         kind: AssessmentKind,
         reason: str,
         principal: Principal,
-        letter_id: str | None = None,
+        letter_id: str,
         points: float | None = None,
     ) -> Document:
         """Record a deduction item (wrong publication mode, Art. 28, or a manual one)."""
+        await self._check_handled_by(letter_id, unit_id=unit_id)
         now = self._clock.now()
         item_id = new_id("asm")
         value = self._settings.weight(kind) if points is None else points
@@ -158,6 +171,28 @@ class SupervisionService:
         await self._assessment.create(doc, events=[event], audit=[audit])
         return doc
 
+    async def _check_handled_by(self, letter_id: str, *, unit_id: str) -> None:
+        """422 unless the letter was handed to units here and `unit_id` is one of them.
+
+        The regulation's deductions are about a unit's handling of a letter: an unanswered
+        reminder on an overdue letter (Art. 27), a publication mode wrongly confirmed for a
+        letter (Art. 28).
+        """
+        clock = await self._deadlines.clocks.get(handling_clock_id(letter_id))
+        if clock is None:
+            raise _invalid(
+                "letter_id",
+                f"letter {letter_id} was never handed to a unit here (it has no handling"
+                " clock): a deduction is for a unit's handling of a letter (Art. 27, 28)",
+            )
+        known = await self._facts.get(letter_id) or {}
+        units = [u for u in (clock.get("unit_id"), *known.get("assisting_unit_ids", [])) if u]
+        if unit_id not in units:
+            raise _invalid(
+                "unit_id",
+                f"unit {unit_id} did not handle letter {letter_id} (its units: {', '.join(units)})",
+            )
+
     async def scores(self, year: int, *, unit_id: str | None = None) -> list[UnitScore]:
         """Each unit's score for a year: the base minus its deductions (never below zero)."""
         deducted: dict[str, float] = defaultdict(float)
@@ -175,3 +210,10 @@ class SupervisionService:
             )
             for unit in sorted(deducted)
         ]
+
+
+def _invalid(field: str, reason: str) -> Invalid:
+    """A 422 naming the body field, in the shape request validation uses."""
+    return Invalid(
+        f"{field}: {reason}", details={"errors": [{"field": field, "in": "body", "reason": reason}]}
+    )

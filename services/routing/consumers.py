@@ -20,6 +20,7 @@ from services.routing.models import (
 )
 from services.routing.service import LetterService, Outcome
 from services.routing.workflow import Action, State, system_transition
+from shared.errors import NotFound
 from shared.events import Event
 from shared.events.catalog import (
     AssessmentRecorded,
@@ -171,7 +172,20 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
                 notices=[(data.unit_id, "assessment.recorded", payload)],
             )
 
-        await service.apply_event(event, decide)
+        # The item itself lives in deadlines; here it is shown on its letter. One without a
+        # letter, or for a letter never registered here, has nowhere to show: retrying
+        # cannot change that, so it is logged and acknowledged, not parked.
+        if event.letter_id is None:
+            log.warning("assessment item without a letter", item_id=data.item_id)
+            return
+        try:
+            await service.apply_event(event, decide)
+        except NotFound:
+            log.warning(
+                "assessment item for an unknown letter",
+                item_id=data.item_id,
+                letter_id=event.letter_id,
+            )
 
     @dispatcher.on(LetterPublished)
     async def on_published(event: Event, data: LetterPublished) -> None:

@@ -231,7 +231,13 @@ async def test_units_see_only_their_own_clocks(h: Harness) -> None:
 
 
 async def test_only_office_heads_record_deductions(h: Harness) -> None:
-    body = {"unit_id": UNIT, "kind": "wrong_publication_mode", "reason": "应不公开却网上发布"}
+    letter, _ = await _handling(h)
+    body = {
+        "unit_id": UNIT,
+        "kind": "wrong_publication_mode",
+        "reason": "应不公开却网上发布",
+        "letter_id": letter,
+    }
     for role, unit in ((Role.unit_head, UNIT), (Role.office_clerk, None)):
         response = await h.client.post("/assessment", json=body, headers=auth(role, unit_id=unit))
         assert response.status_code == 403
@@ -250,6 +256,37 @@ async def test_only_office_heads_record_deductions(h: Harness) -> None:
         "/assessment", params={"year": 2026}, headers=auth(Role.unit_handler, unit_id=OTHER)
     )
     assert theirs.json()["items"] == []
+
+
+async def test_a_deduction_is_for_a_unit_that_handled_a_known_letter(h: Harness) -> None:
+    letter, _ = await _handling(h)
+    head = auth(Role.office_head)
+    item = {"unit_id": UNIT, "kind": "manual", "reason": "未按要求报送材料"}
+    refused = {
+        "no letter": (item, "letter_id"),
+        "a letter nobody handed over": (
+            {**item, "letter_id": "ltr_01JX9NOSUCHLETTER000000000"},
+            "letter_id",
+        ),
+        "a unit that did not handle it": (
+            {**item, "letter_id": letter, "unit_id": OTHER},
+            "unit_id",
+        ),
+    }
+    for what, (body, field) in refused.items():
+        response = await h.client.post("/assessment", json=body, headers=head)
+        assert response.status_code == 422, (what, response.text)
+        errors = response.json()["details"]["errors"]
+        assert errors[0]["field"] == field, (what, errors)
+        assert errors[0]["reason"], what
+    listed = await h.client.get("/assessment", params={"unit": UNIT}, headers=head)
+    assert [i for i in listed.json()["items"] if i["letter_id"] == letter] == []
+    assert h.probe.of_type("assessment.recorded", letter_id=letter) == []
+    recorded = await h.client.post("/assessment", json={**item, "letter_id": letter}, headers=head)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["letter_id"] == letter
+    events = await h.probe.wait_for("assessment.recorded", letter_id=letter)
+    assert events[0].data["unit_id"] == UNIT
 
 
 async def test_a_request_after_the_due_does_not_hold_the_clock(h: Harness) -> None:

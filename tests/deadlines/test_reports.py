@@ -178,7 +178,12 @@ async def month() -> AsyncIterator[Harness]:
     h.clock.set(at("2026-10-30T10:00:00"))
     recorded = await h.client.post(
         "/assessment",
-        json={"unit_id": "unit_b", "kind": "manual", "reason": "答复质量差，群众不满意"},
+        json={
+            "unit_id": "unit_b",
+            "kind": "manual",
+            "reason": "答复质量差，群众不满意",
+            "letter_id": d,
+        },
         headers=auth(Role.office_head),
     )
     assert recorded.status_code == 201

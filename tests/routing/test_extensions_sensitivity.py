@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.auth import Role
 from shared.events import make_event
 from shared.events.catalog import AssessmentRecorded, ClockDueSoon, ReminderIssued
+from shared.events.topology import queue_name
 from shared.events.vocabulary import ClockKind
 from tests.routing.flow import (
     HANDLER,
@@ -339,3 +341,33 @@ async def test_reminders_and_deductions_reach_the_unit_inbox(desk: Desk) -> None
     assert letter_id not in [item["letter_id"] for item in other.json()["items"]]
     office = await desk.client.get("/inbox", headers=desk.headers(Role.office_clerk))
     assert office.status_code == 422
+
+
+def _handled(queue: str, outcome: str) -> float:
+    labels = {"queue": queue, "type": "assessment.recorded", "outcome": outcome}
+    return REGISTRY.get_sample_value("mailbox_events_handled_total", labels) or 0.0
+
+
+async def test_a_deduction_for_no_letter_or_an_unknown_one_is_acknowledged(desk: Desk) -> None:
+    # Deadlines refuses such items now; ones recorded before (or by another producer) must
+    # not go round the retries into the dead-letter queue.
+    letter_id = await desk.register()
+    queue = queue_name(desk.stack.settings.exchange_name, "routing")
+    before = {outcome: _handled(queue, outcome) for outcome in ("ok", "retried", "parked")}
+    targets = {"asm_none": None, "asm_unknown": "ltr_01JX9NOSUCHLETTER000000000"}
+    targets["asm_known"] = letter_id
+    for item_id, target in targets.items():
+        data = AssessmentRecorded(
+            item_id=item_id, unit_id=LEAD, kind="manual", points=1.0, year=2026, reason="测试"
+        )
+        event = make_event(data, producer="deadlines", occurred_at=NOW, letter_id=target)
+        await desk.stack.probe.publish(event)
+    for _ in range(200):  # each is handled once, whatever order: at most 10 s
+        if _handled(queue, "ok") >= before["ok"] + len(targets):
+            break
+        await asyncio.sleep(0.05)
+    assert _handled(queue, "ok") == before["ok"] + len(targets)
+    assert _handled(queue, "retried") == before["retried"]
+    assert _handled(queue, "parked") == before["parked"]
+    letter = await desk.letter(letter_id)
+    assert [a["item_id"] for a in letter["assessments"]] == ["asm_known"]

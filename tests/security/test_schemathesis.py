@@ -214,14 +214,6 @@ async def test_reprocessing_a_record_with_a_huge_integer_is_no_server_error(
     assert response.status_code == 422, response.text
 
 
-ASSESSMENT_PARKED = (
-    "deadlines' POST /assessment takes an item with no letter (or a letter nobody knows) and"
-    " publishes assessment.recorded; routing's consumer raises (ValueError 'without a letter id'"
-    " / NotFound) on every attempt and the event ends in routing's dead-letter queue"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ASSESSMENT_PARKED)
 async def test_an_assessment_item_without_a_known_letter_parks_no_event(
     fuzzed: tuple[Deployment, Seeded],
 ) -> None:
