@@ -23,9 +23,10 @@ from redis.asyncio import Redis
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_SH = REPO_ROOT / "deploy" / "local" / "stack.sh"
 DEFAULT_PORTS = frozenset({5672, 6379, 27017})
-# RabbitMQ also listens on AMQP port + 20000 (Erlang distribution; see stack.sh), so the
-# AMQP port is drawn low enough for that one to be a valid port too.
-PORT_RANGE = (20_000, 40_000)
+# Below the kernel's ephemeral ports (32768+), which connections and the services' own
+# free ports come from. RabbitMQ also listens on AMQP port + 20000 (Erlang distribution;
+# see stack.sh).
+PORT_RANGE = (20_000, 32_000)
 RABBITMQ_DIST_OFFSET = 20_000
 STACK_TIMEOUT_S = 300.0
 
