@@ -28,7 +28,7 @@ router = APIRouter(prefix="/letters/{letter_id}", tags=["review"], responses=ACT
 async def review_approve(
     principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: ReviewApprove
 ) -> LetterRead:
-    """The reviewer of the current step approves, keeping or changing the publication mode."""
+    """The letter's step's reviewer approves (anyone else: 403), keeping or changing the mode."""
     updated = await service_review.review_approve(service, doc, body, principal=principal)
     return read_for(principal, updated)
 

@@ -27,7 +27,7 @@ from services.routing.service import LetterService, Outcome, actor_of, invalid
 from services.routing.service_units import mode_refusal
 from services.routing.workflow import TRANSITIONS, Action, State, resolve
 from shared.auth import Principal, Role
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.events.catalog import (
     EventData,
     ExtensionApproved,
@@ -41,6 +41,13 @@ from shared.events.vocabulary import PublicationMode, Sensitivity
 from shared.ids import new_id
 from shared.mongo import Document
 
+# Each office review step's approval (Art. 15), and the reviewer's own one.
+_APPROVAL_OF_STEP = {
+    State.office_recheck: Action.recheck_approve,
+    State.office_head_review: Action.office_head_approve,
+    State.office_leader_review: Action.office_leader_approve,
+    State.principal_review: Action.principal_approve,
+}
 _REVIEW_ACTIONS = {
     Role.office_clerk: Action.recheck_approve,
     Role.office_head: Action.office_head_approve,
@@ -70,7 +77,7 @@ async def review_approve(
     svc: LetterService, doc: Document, body: ReviewApprove, *, principal: Principal
 ) -> Document:
     """The reviewer of the current step approves, keeping or changing the publication mode."""
-    action = _REVIEW_ACTIONS.get(principal.role, Action.recheck_approve)
+    action = _approval(State(doc["state"]), role=principal.role)
     actor = actor_of(principal)
 
     def decide(current: Document, now: datetime) -> Outcome:
@@ -136,6 +143,22 @@ async def review_approve(
         )
 
     return await svc.act(doc, action, principal=principal, version=body.version, decide=decide)
+
+
+def _approval(state: State, *, role: Role) -> Action:
+    """The approval the letter's step calls for (another reviewer's is then a 403).
+
+    Off the review steps it is the caller's own, so a reviewer early or late gets the
+    state's 409 and anyone who never reviews a 403.
+    """
+    if state in _APPROVAL_OF_STEP:
+        return _APPROVAL_OF_STEP[state]
+    if role in _REVIEW_ACTIONS:
+        return _REVIEW_ACTIONS[role]
+    raise Forbidden(
+        f"role {role} approves no reply",
+        details={"allowed_roles": sorted(r.value for r in _REVIEW_ACTIONS)},
+    )
 
 
 async def return_reply(

@@ -216,11 +216,47 @@ async def test_a_major_matter_needs_the_principal_leader(desk: Desk) -> None:
     letter = await desk.office_chain(letter_id, major=False)
     assert letter["state"] == "principal_review"
     assert desk.stack.probe.of_type("reply.approved", letter_id=letter_id) == []
-    answer = await desk.call(letter_id, "/reply/review/approve", Role.office_leader, expect=409)
-    assert "principal_approve" in answer["details"]["allowed_actions"]
+    answer = await desk.call(letter_id, "/reply/review/approve", Role.office_leader, expect=403)
+    assert answer["details"]["allowed_roles"] == ["principal_leader"]
     letter = await desk.call(letter_id, "/reply/review/approve", Role.principal_leader)
     assert letter["state"] == "approved"
     await desk.stack.probe.wait_for("reply.approved", letter_id=letter_id)
+
+
+async def test_each_review_step_is_approved_by_its_reviewer_only(desk: Desk) -> None:
+    letter_id = await desk.register()
+    await desk.accept_direct(letter_id)
+    # A reviewer before the reply reached the office: the right role at the wrong state.
+    early = await desk.call(letter_id, "/reply/review/approve", Role.office_head, expect=409)
+    assert early["error"] == "invalid_state"
+    await desk.handle_to_submission(letter_id)
+    steps = [
+        (Role.office_clerk, "office_recheck"),
+        (Role.office_head, "office_head_review"),
+        (Role.office_leader, "office_leader_review"),
+    ]
+    reviewers = {Role.office_clerk, Role.office_head, Role.office_leader, Role.principal_leader}
+    for reviewer, state in steps:
+        assert (await desk.letter(letter_id))["state"] == state
+        # Another reviewer, or someone who never reviews: forbidden, whatever the state.
+        for role in [*sorted(reviewers - {reviewer}), Role.unit_head, Role.admin]:
+            unit = LEAD if role is Role.unit_head else None
+            answer = await desk.call(
+                letter_id, "/reply/review/approve", role, unit=unit, expect=403
+            )
+            assert answer["error"] == "forbidden", (state, role, answer)
+            if role in reviewers:
+                assert answer["details"]["allowed_roles"] == [reviewer.value], (state, role)
+        await desk.call(letter_id, "/reply/review/approve", reviewer)
+    letter = await desk.letter(letter_id)
+    assert letter["state"] == "approved"
+    assert [r["step"] for r in letter["reply"]["reviews"]][-3:] == [
+        "office_recheck",
+        "office_head",
+        "office_leader",
+    ]
+    late = await desk.call(letter_id, "/reply/review/approve", Role.office_leader, expect=409)
+    assert late["error"] == "invalid_state"
 
 
 async def test_reviewers_change_the_mode_with_a_reason(desk: Desk) -> None:
