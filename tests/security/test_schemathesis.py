@@ -42,7 +42,8 @@ INVALID_EXAMPLES = 6  # per operation, schemathesis' negative mode
 # than the run growing (or the last operations of a service going untested).
 OPERATION_BUDGET_S = 0.8
 # Server errors found and left to their owners: (service, operation) → (a string of the
-# failure that identifies the bug, the bug). Each has a strict xfail reproducer below.
+# failure that identifies the bug, the bug), each with a strict xfail reproducer below.
+# None at present.
 KNOWN_SERVER_ERRORS: dict[tuple[str, str], tuple[str, str]] = {}
 # Headers of the case that are schemathesis' own bookkeeping or the transport's.
 _DROPPED = {"user-agent", "accept-encoding", "connection", "x-schemathesis-testcaseid"}
