@@ -29,6 +29,9 @@ DEFAULT_PORTS = frozenset({5672, 6379, 27017})
 PORT_RANGE = (20_000, 32_000)
 RABBITMQ_DIST_OFFSET = 20_000
 STACK_TIMEOUT_S = 300.0
+FAULTS_VAR = REPO_ROOT / "var" / "faults-stack"
+# Stopped stacks whose logs are kept for a post-mortem (the newest ones).
+KEEP_STOPPED = 3
 
 Server = Literal["rabbitmq", "redis", "mongo"]
 
@@ -55,6 +58,17 @@ def pick_ports(rng: random.Random | None = None) -> tuple[int, int, int]:
     return chosen[0], chosen[1], chosen[2]
 
 
+def prune_stopped(root: Path, *, keep: int) -> None:
+    """Remove the directories of stopped stacks (no `run/`: their data is gone, logs stay)
+    but the newest `keep`; a stack another session still runs keeps its `run/`."""
+    if not root.is_dir():
+        return
+    stopped = [d for d in root.iterdir() if d.is_dir() and not (d / "run").exists()]
+    stopped.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in stopped[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class PrivateStack:
     """One private stack: its ports, its directory, and the faults it can suffer."""
@@ -66,9 +80,10 @@ class PrivateStack:
 
     @classmethod
     def create(cls) -> PrivateStack:
-        """A stack on free ports (not started yet)."""
+        """A stack on free ports (not started yet); the logs of old stopped ones pruned."""
+        prune_stopped(FAULTS_VAR, keep=KEEP_STOPPED)
         amqp, redis, mongo = pick_ports()
-        return cls(amqp, redis, mongo, REPO_ROOT / "var" / "faults-stack" / str(amqp))
+        return cls(amqp, redis, mongo, FAULTS_VAR / str(amqp))
 
     @property
     def mongo_url(self) -> str:
