@@ -48,6 +48,7 @@ def bench_pipeline(
         baseline_n=baseline_n,
         timeout_s=timeout_s,
         log_dir=log_dir,
+        progress=lambda text: typer.echo(text, err=True),
     )
     figures = pipeline_figures(options)
     typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())

@@ -121,13 +121,20 @@ class EventLog:
             if t.external_id in external_ids and t.published_seen_s is not None
         ]
 
-    async def wait_published(self, external_ids: set[str], *, timeout_s: float) -> list[Trace]:
-        """Wait until every letter named was published (or the time is up); their traces."""
+    def poke(self) -> None:
+        """Something a waiter counts changed (a letter failed)."""
+        self._changed.set()
+
+    async def wait_published(
+        self, external_ids: set[str], *, failed: set[str], timeout_s: float
+    ) -> list[Trace]:
+        """Wait until every letter named was published or `failed` (or the time is up)."""
         deadline = time.monotonic() + timeout_s
         while True:
             done = self.published(external_ids)
+            settled = {t.external_id for t in done} | (failed & external_ids)
             left = deadline - time.monotonic()
-            if len(done) >= len(external_ids) or left <= 0:
+            if len(settled) >= len(external_ids) or left <= 0:
                 return done
             self._changed.clear()
             with contextlib.suppress(TimeoutError):

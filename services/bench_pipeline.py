@@ -26,6 +26,7 @@ import random
 import resource
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ import httpx
 from services.actors import ActorError, Urls, enrol
 from services.baseline import broker_round_trips, database_round_trips
 from services.bench_driver import Desk, EventLog, Trace, percentiles, stage_figures
-from services.demo import DEMO_ENV, wipe_namespace
+from services.demo import wipe_namespace
 from services.demo_scenarios import PLATFORMS
 from services.launcher import LocalDeployment
 from services.routing.directory_data import load_directory
@@ -49,9 +50,9 @@ Figures = dict[str, Any]
 TARGET_LETTERS_PER_S = 100.0
 TARGET_P99_MS = 500.0
 TARGET_STAGES = ("received_to_suggested", "accepted_to_clock_opened", "approved_to_uploaded")
-# The services' settings for the run: the demo's faster loops (a production intake polls
-# each platform once a minute), logs at WARNING.
-BENCH_ENV = dict(DEMO_ENV)
+# The services' settings for the run: production's, except that intake polls every second
+# (a production intake polls each platform once a minute); logs at WARNING.
+BENCH_ENV = {"MAILBOX_INTAKE_POLL_INTERVAL_S": "1", "MAILBOX_LOG_LEVEL": "WARNING"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class PipelineOptions:
     timeout_s: float = 1800.0
     seed: int = 7
     log_dir: Path | None = None
+    progress: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ class Run:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.put_at: dict[str, float] = {}
         self.errors: list[str] = []
+        self.failed: set[str] = set()  # external ids the actors could not work to the end
         self.urls = Urls.from_lookup(deployment.url)
 
     def _classified(self, letter_id: str, trace: Trace) -> None:
@@ -185,11 +188,14 @@ class Run:
     async def _worker(self, desk: Desk) -> None:
         while True:
             letter_id = await self.queue.get()
-            intent = self.letters.intents[self.log.traces[letter_id].external_id]
+            external_id = self.log.traces[letter_id].external_id
+            intent = self.letters.intents[external_id]
             try:
                 await desk.work(letter_id, accept=intent.accept, mode=intent.mode)
             except (ActorError, httpx.HTTPError) as exc:
                 self.errors.append(f"{letter_id}: {type(exc).__name__}: {exc}"[:500])
+                self.failed.add(external_id)
+                self.log.poke()
 
     async def play(self, client: httpx.AsyncClient) -> Figures:
         """Both phases; their figures."""
@@ -233,11 +239,12 @@ class Run:
             await put_letters(client, simulator=self.urls.simulator, letters=[letter])
         put_s = time.perf_counter() - started
         ids = {payload["external_id"] for _, payload in letters}
-        traces = await self.log.wait_published(ids, timeout_s=self.options.timeout_s)
+        traces = await self._wait(ids, phase="latency")
         return {
             "rate_per_s": self.options.rate_per_s,
             "letters": len(letters),
             "published": len(traces),
+            "failed": len(self.failed & ids),
             "put_rate_achieved_per_s": round(len(letters) / put_s, 1) if put_s else None,
             "stages": stage_figures(traces),
             "put_to_published": self._end_to_end(traces),
@@ -250,13 +257,14 @@ class Run:
         for external_id in ids:
             self.put_at[external_id] = started
         await put_letters(client, simulator=self.urls.simulator, letters=letters)
-        traces = await self.log.wait_published(ids, timeout_s=self.options.timeout_s)
+        traces = await self._wait(ids, phase="throughput")
         last = max((t.published_seen_s or started for t in traces), default=started)
         seconds = last - started
         intents = [self.letters.intents[i] for i in ids]
         return {
             "letters": len(letters),
             "published": len(traces),
+            "failed": len(self.failed & ids),
             "not_accepted": sum(not i.accept for i in intents),
             "not_public": sum(i.accept and i.mode is PublicationMode.not_public for i in intents),
             "seconds": round(seconds, 2),
@@ -264,6 +272,31 @@ class Run:
             "stages": stage_figures(traces),
             "put_to_published": self._end_to_end(traces),
         }
+
+    async def _wait(self, ids: set[str], *, phase: str) -> list[Trace]:
+        say = self.options.progress
+        if say is None:
+            return await self.log.wait_published(
+                ids, failed=self.failed, timeout_s=self.options.timeout_s
+            )
+
+        async def tell() -> None:
+            started = time.monotonic()
+            while True:
+                await asyncio.sleep(10)
+                done = len(self.log.published(ids))
+                say(
+                    f"{phase}: {done}/{len(ids)} published after {time.monotonic() - started:.0f} s"
+                    f" ({len(self.errors)} errors)"
+                )
+
+        teller = asyncio.create_task(tell())
+        try:
+            return await self.log.wait_published(
+                ids, failed=self.failed, timeout_s=self.options.timeout_s
+            )
+        finally:
+            teller.cancel()
 
     def _end_to_end(self, traces: list[Trace]) -> dict[str, Any]:
         spans = sorted(
