@@ -1,7 +1,8 @@
 """The outbox relay: publishes what aggregates wrote into their outbox, then clears it.
 
 Every write with events calls `notify`, so events usually leave within
-milliseconds; a periodic sweep finds any outbox a crash left behind. A crash
+milliseconds (a write during a flush gets another flush; a failed flush is retried
+after a second); a periodic sweep finds any outbox a crash left behind. A crash
 between publishing and clearing republishes: consumers ignore the duplicate.
 """
 
@@ -22,6 +23,7 @@ from shared.mongo import Collection
 
 log = get_logger(__name__)
 
+FLUSH_RETRY_S = 1.0
 OUTBOX_FLUSHED = Counter("mailbox_outbox_events_relayed_total", "Events relayed from outboxes")
 
 
@@ -50,12 +52,17 @@ class OutboxRelay:
         self._workers = workers
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._pending: set[tuple[str, str]] = set()
+        # Told again while queued or being flushed: flushed once more afterwards, so an event
+        # written during a flush leaves at once instead of waiting for the sweep.
+        self._again: set[tuple[str, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     def notify(self, collection: Collection, doc_id: str) -> None:
         """A document has something in its outbox; flush it soon."""
         key = (collection.name, doc_id)
-        if key not in self._pending:
+        if key in self._pending:
+            self._again.add(key)
+        else:
             self._pending.add(key)
             self._queue.put_nowait(key)
 
@@ -82,12 +89,23 @@ class OutboxRelay:
     async def _worker(self) -> None:
         while True:
             key = await self._queue.get()
+            # Whatever is written from here on is read by this flush or by the next one.
+            self._again.discard(key)
             try:
                 await self.flush(self._collections[key[0]], key[1])
             except Exception as exc:
                 log.warning("outbox flush failed", collection=key[0], doc_id=key[1], error=str(exc))
+                # A broker or database hiccup: try again soon rather than at the next sweep.
+                collection = self._collections[key[0]]
+                asyncio.get_running_loop().call_later(
+                    FLUSH_RETRY_S, self.notify, collection, key[1]
+                )
             finally:
-                self._pending.discard(key)
+                if key in self._again:
+                    self._again.discard(key)
+                    self._queue.put_nowait(key)
+                else:
+                    self._pending.discard(key)
 
     async def _sweeper(self) -> None:
         while True:

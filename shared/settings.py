@@ -38,7 +38,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    relay_interval_s: float = Field(default=2.0, gt=0)
+    # The outbox sweep only recovers what a crash left behind (writes notify the relay); on
+    # FerretDB it scans every aggregate collection, so it runs rarely.
+    relay_interval_s: float = Field(default=30.0, gt=0)
     consumer_prefetch: int = Field(default=32, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=6, ge=1, le=50)
     retry_delays_s: tuple[float, ...] = (0.5, 2.0, 10.0, 30.0, 120.0)

@@ -114,6 +114,18 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
         }
         await facts.update(letter_id, set_fields={"suggested": suggestion})
 
+    async def open_upload_clocks(letter_id: str) -> list[str]:
+        # By id, from the revisions the facts list: on FerretDB a query by letter scans clocks.
+        known = await facts.get(letter_id) or {}
+        open_ids: list[str] = []
+        for submission in known.get("submissions") or []:
+            reply_id, _, revision = str(submission).rpartition(":")
+            clock_id = upload_clock_id(letter_id, reply_id=reply_id, revision=int(revision))
+            clock = await service.clocks.get(clock_id)
+            if clock is not None and clock.get("closed_at") is None:
+                open_ids.append(clock_id)
+        return open_ids
+
     async def decided(letter_id: str, *, at: datetime, why: str, event_id: str) -> None:
         await service.close_clock(acceptance_clock_id(letter_id), at=at, why=why, event_id=event_id)
 
@@ -238,7 +250,7 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
             "at": ensure_aware(data.returned_at),
         }
         await facts.update(letter_id, add={"returns": [returned]}, **_when(data.returned_at))
-        for clock_id in await service.clocks.open_of_kind(letter_id, ClockKind.upload):
+        for clock_id in await open_upload_clocks(letter_id):
             await service.stop_clock(
                 clock_id, at=data.returned_at, why="reply returned to the unit", event_id=event.id
             )
@@ -358,7 +370,7 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
             add={"publications": [publication]},
             **_when(data.published_at),
         )
-        for clock_id in await service.clocks.open_of_kind(letter_id, ClockKind.upload):
+        for clock_id in await open_upload_clocks(letter_id):
             await service.close_clock(
                 clock_id, at=data.published_at, why=f"published ({data.kind})", event_id=event.id
             )

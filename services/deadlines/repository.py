@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from shared.aggregate import AggregateStore, Decide
 from shared.audit import AuditEntry
 from shared.events import Event
-from shared.events.vocabulary import ClockKind, ClockState
+from shared.events.vocabulary import ClockState
 from shared.mongo import Collection, Document, IndexSpec
 
 CLOCK_INDEXES = [
@@ -159,11 +161,6 @@ class ClockRepository:
         fields = {"_id": 1, "due": 1, "due_soon_at": 1, "due_soon_sent": 1}
         return await self._c.find(query, fields).sort("_id", 1).limit(limit).to_list(None)
 
-    async def open_of_kind(self, letter_id: str, kind: ClockKind) -> list[str]:
-        """Ids of a letter's open clocks of one kind."""
-        query = {"letter_id": letter_id, "kind": kind.value, "closed_at": None}
-        return await self._ids(query)
-
     async def due_between(self, start: datetime, end: datetime) -> list[Document]:
         """Clocks falling due in [start, end) (reports)."""
         fields = {"history": 0, "outbox": 0, "audit_outbox": 0, "applied_events": 0}
@@ -265,6 +262,7 @@ class FactsRepository:
     def __init__(self, facts: Collection, units: Collection) -> None:
         self._facts = facts
         self._units = units
+        self._named: dict[str, str] = {}
 
     async def update(
         self,
@@ -290,7 +288,7 @@ class FactsRepository:
         if to_add:
             update["$addToSet"] = to_add
         if update:
-            await self._facts.update_one({"_id": letter_id}, update, upsert=True)
+            await _upsert(self._facts, letter_id, update)
 
     async def get(self, letter_id: str) -> Document | None:
         """The facts of one letter."""
@@ -306,8 +304,22 @@ class FactsRepository:
 
     async def name_unit(self, unit_id: str, name: str) -> None:
         """Remember a unit's name as events spell it."""
-        await self._units.update_one({"_id": unit_id}, {"$set": {"name": name}}, upsert=True)
+        # Every accepted letter names its unit: a name this process stored already is not
+        # written again (each write rewrites the document on FerretDB).
+        if self._named.get(unit_id) == name:
+            return
+        await _upsert(self._units, unit_id, {"$set": {"name": name}})
+        self._named[unit_id] = name
 
     async def unit_names(self) -> dict[str, str]:
         """Every unit name seen."""
         return {str(d["_id"]): str(d["name"]) async for d in self._units.find({})}
+
+
+async def _upsert(collection: Collection, doc_id: str, update: dict[str, Any]) -> None:
+    """Update or insert by id; two first writers racing do not fail the second."""
+    try:
+        await collection.update_one({"_id": doc_id}, update, upsert=True)
+    except DuplicateKeyError:
+        # The other writer inserted it a moment ago: now it is a plain update.
+        await collection.update_one({"_id": doc_id}, update, upsert=True)

@@ -103,6 +103,7 @@ class Uploader:
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._more = False
 
     # ---- the loop --------------------------------------------------------------------
 
@@ -136,57 +137,70 @@ class Uploader:
         while True:
             # Cleared before the pass: a wake-up during it leads to another pass.
             self._wake.clear()
+            idle_s = self.poll_interval_s
             try:
-                await self.run_once()
+                idle_s = await self._pass()
             except Exception as exc:
                 log.warning("uploader pass failed", error=str(exc))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_s())
-
-    async def _idle_s(self) -> float:
-        due = await self.uploads.due(now=self.wall.now() + _seconds(self.poll_interval_s), limit=1)
-        if not due or due[0]["_id"] in self._inflight:
-            return self.poll_interval_s
-        wait_s: float = (due[0]["next_attempt_at"] - self.wall.now()).total_seconds()
-        return max(0.0, min(self.poll_interval_s, wait_s))
+                await asyncio.wait_for(self._wake.wait(), timeout=idle_s)
 
     async def run_once(self) -> int:
         """Start an attempt on every due upload not already being worked; how many started."""
-        started = 0
-        for doc in await self.uploads.due(now=self.wall.now(), limit=self.batch):
+        before = len(self._inflight)
+        await self._pass()
+        return max(0, len(self._inflight) - before)
+
+    async def _pass(self) -> float:
+        """Start what is due; seconds until the next upload falls due (the poll at most).
+
+        One query serves both: on FerretDB every query on uploads scans the collection.
+        """
+        now = self.wall.now()
+        horizon = now + _seconds(self.poll_interval_s)
+        docs = await self.uploads.due(now=horizon, limit=self.batch)
+        # A full batch may hide more due uploads: look again as soon as one attempt ends.
+        self._more = len(docs) >= self.batch
+        idle_s = self.poll_interval_s
+        for doc in docs:
             upload_id = str(doc["_id"])
             if upload_id in self._inflight:
                 continue
+            due_in_s: float = (doc["next_attempt_at"] - now).total_seconds()
+            if due_in_s > 0:
+                idle_s = min(idle_s, due_in_s)
+                continue
             task = asyncio.create_task(self._guarded(upload_id))
             self._inflight[upload_id] = task
-            started += 1
-        return started
+        return max(0.0, idle_s)
 
     async def _guarded(self, upload_id: str) -> None:
+        delivered = False
         try:
             async with self._slots:
-                await self.attempt(upload_id)
+                delivered = await self.attempt(upload_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("upload attempt crashed", upload_id=upload_id, error=str(exc))
         finally:
             self._inflight.pop(upload_id, None)
-            # The next attempt (or another due upload) may be sooner than the poll.
-            self._wake.set()
+            # A failed attempt's retry may fall due before the poll; a full batch left more.
+            if not delivered or self._more:
+                self._wake.set()
 
     # ---- one attempt -----------------------------------------------------------------
 
-    async def attempt(self, upload_id: str) -> None:
-        """Claim one due upload and try to deliver it once."""
+    async def attempt(self, upload_id: str) -> bool:
+        """Claim one due upload and try to deliver it once; False when it failed (retry later)."""
         doc = await self.uploads.get(upload_id)
         if doc is None or doc["state"] != UploadState.pending:
-            return
+            return True
         letter_doc = await self.letters.get(doc["letter_id"])
         letter = LetterCopy.of(letter_doc) if letter_doc is not None else None
         claimed = await self.uploads.mutate(upload_id, lambda d: self._claim(d, letter))
         if claimed["state"] != UploadState.pending or claimed.get("claimed_by") != self.instance:
-            return
+            return True
         upload = UploadDoc.of(claimed)
         try:
             await self._send_email(upload)
@@ -195,8 +209,9 @@ class Uploader:
             failure = exc
         else:
             await self.uploads.mutate(upload_id, lambda d: self._sent(d, receipt))
-            return
+            return True
         await self.uploads.mutate(upload_id, lambda d: self._failed(d, failure))
+        return False
 
     def _claim(self, doc: Document, letter: LetterCopy | None) -> Change | None:
         now = self.wall.now()
