@@ -109,11 +109,16 @@ class LetterRepository:
         span = {"$gte": around - window, "$lte": around + window}
         projection = {"text": 1, "writer_key": 1, "received_at": 1}
         found: dict[str, Document] = {}
+        # The writer's letters among the latest come with them; only a window holding more
+        # than `limit` letters needs the second query (each query scans letters on FerretDB).
+        everything = False
         if limit > 0:
             cursor = self._c.find({"received_at": span}, projection).sort("received_at", -1)
-            for doc in await cursor.limit(limit).to_list(None):
+            latest = await cursor.limit(limit).to_list(None)
+            everything = len(latest) < limit
+            for doc in latest:
                 found[str(doc["_id"])] = doc
-        if writer_parts:
+        if writer_parts and not everything:
             cursor = self._c.find(
                 {"writer_keys": {"$in": writer_parts}, "received_at": span}, projection
             )

@@ -65,12 +65,11 @@ class Stack:
 
 
 @asynccontextmanager
-async def routing_stack() -> AsyncIterator[Stack]:
+async def routing_stack(**overrides: Any) -> AsyncIterator[Stack]:
     """The routing app on its own database and exchange, torn down afterwards."""
     db, exchange = unique_name("routing"), unique_name("routing")
-    settings = RoutingSettings(
-        **common_settings(db=db, exchange=exchange), notice_sweep_interval_s=0.2
-    )
+    fields = {**common_settings(db=db, exchange=exchange), "notice_sweep_interval_s": 0.2}
+    settings = RoutingSettings(**{**fields, **overrides})
     clock = FixedClock(NOW)
     probe = EventProbe(exchange)
     await probe.start()
