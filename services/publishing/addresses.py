@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from services.publishing.pii_patterns import Hit
+from services.publishing.pii_patterns import Hit, after_business_cue
 
 _NUM = r"(?:(?<![\d.])\d{1,5}|(?<![A-Za-z])[A-Za-z]|[一二三四五六七八九十百零〇两]{1,4})"
 UNIT_RE = re.compile(
@@ -19,7 +19,12 @@ UNIT_RE = re.compile(
     r"(?P<tail>(?:-\d{1,4}){0,2})"
 )
 TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])(?:号|室)?")
-DOUBLE_RE = re.compile(r"(?<![\d\-.])\d{1,3}-\d{1,4}(?![\d\-])")
+DOUBLE_RE = re.compile(r"(?<![\d\-.])\d{1,3}-\d{1,4}(?![\d\-])(?:号|室)?")
+# A flat named only by its number, next to the writer's: `楼上602住的是…`, `隔壁1203`.
+NEIGHBOUR_ROOM_RE = re.compile(
+    r"(?:楼上|楼下|隔壁|对门|对面|斜对门)的?"
+    r"(?P<room>[1-9]\d{2,3})(?![\d.%元万千百号栋幢座楼层室户年月日岁个人次米平分秒])"
+)
 # A room number written bare after a building or unit: `A座1203`, `3单元502`.
 BARE_ROOM_RE = re.compile(
     r"\d{1,5}(?:-\d{1,4}){0,2}(?![\d.%元万千百号栋幢座楼层室户年月日岁个人次])"
@@ -30,9 +35,11 @@ _STREET_END = frozenset("路街道巷里村社组队弄院苑园城庭府寓厦�
 _STREET_END_WORDS = ("小区", "花园", "家园", "公寓", "大厦", "广场", "新村", "社区", "胡同", "大道")
 _ADDRESS_CUE = re.compile(r"(?:门牌|地址|住址|家住|住在|居住在|户籍地)[^，。！？；,.!?;\n]*$")
 _ADDRESS_CUE_REACH = 24
-# ... and not when what follows makes it a line, a document or a count.
+# ... and not when what follows makes it a line, a document, a count or a part of a building
+# open to the public (3号门, 2号馆, 5号口); `8号路` is a street's own name.
 _NOT_HOUSE_AFTER = re.compile(
-    r"(?:文件|文|令|线|公告|通知|字|档|窗口|台风|码头|口岸|仓|球员|场次|选手)"
+    r"(?:文件|文|令|线|公告|通知|字|档|窗口|台风|码头|口岸|仓|球员|场次|选手|门(?!面|市)|馆|厅|"
+    r"口|车厢|站台|泊位|地块|展位|摊位|柜台|床|桌|机位|路|街|巷|大道|公路)"
 )
 # Units that stand alone as a house number; 楼/层/户/号 alone are floors, counts or dates.
 _ALONE_OK = frozenset({"栋", "幢", "单元", "室", "号楼", "号院", "弄"})
@@ -50,10 +57,13 @@ def _units(norm: str) -> list[_Unit]:
     found: list[_Unit] = []
     for m in UNIT_RE.finditer(norm):
         num = m.group("num")
+        if m.group("suf") == "号" and _NOT_HOUSE_AFTER.match(norm, m.end()):
+            continue  # 8号路, 3号门: not a unit of any address, even next to one
         found.append(_Unit(m.start(), m.end(), m.group("suf"), not _is_chinese_numeral(num)))
     for m in TRIPLE_RE.finditer(norm):
-        if not _date_like(m.group(1), m.group(2), m.group(3)):
-            found.append(_Unit(m.start(), m.end(), "-", True))
+        if _date_like(m.group(1), m.group(2), m.group(3)) or after_business_cue(norm, m.start()):
+            continue  # 取件码6-2-1135 is a pick-up code
+        found.append(_Unit(m.start(), m.end(), "-", True))
     found.sort()
     return found
 
@@ -77,13 +87,14 @@ def _street_before(norm: str, start: int) -> bool:
     return _ADDRESS_CUE.search(norm, max(0, start - _ADDRESS_CUE_REACH), start) is not None
 
 
-def _runs(units: list[_Unit]) -> Iterator[list[_Unit]]:
+def _runs(norm: str, units: list[_Unit]) -> Iterator[list[_Unit]]:
     """Chains of units that touch (or are one space apart): `26号17栋4单元1702室`."""
     run: list[_Unit] = []
     for unit in units:
         if run and unit.start < run[-1].end:
             continue  # overlapping alternative reading of the same characters
-        if run and unit.start - run[-1].end <= 1:
+        gap = norm[run[-1].end : unit.start] if run else ""
+        if run and len(gap) <= 1 and gap.strip(" \t\u3000-") == "":
             run.append(unit)
             continue
         if run:
@@ -112,7 +123,7 @@ def _alone_is_house(norm: str, unit: _Unit) -> bool:
 def house_number_spans(norm: str) -> list[tuple[int, int]]:
     """(start, end) of every house-number run in a normalised text."""
     spans: list[tuple[int, int]] = []
-    for run in _runs(_units(norm)):
+    for run in _runs(norm, _units(norm)):
         if len(run) == 1 and not _alone_is_house(norm, run[0]):
             continue
         if not any(u.arabic for u in run) and not _street_before(norm, run[0].start):
@@ -126,6 +137,9 @@ def house_number_spans(norm: str) -> list[tuple[int, int]]:
     for m in DOUBLE_RE.finditer(norm):
         if _street_before(norm, m.start()) and not any(s <= m.start() < e for s, e in spans):
             spans.append((m.start(), m.end()))
+    for m in NEIGHBOUR_ROOM_RE.finditer(norm):
+        if not any(s < m.end() and m.start("room") < e for s, e in spans):
+            spans.append((m.start("room"), m.end()))
     return sorted(spans)
 
 
@@ -143,7 +157,7 @@ def own_address_hits(norm: str, address: str, *, marker: str) -> Iterator[Hit]:
     start = norm.find(address)
     while start != -1:
         end = start + len(address)
-        runs = list(_runs(_units(address)))
+        runs = list(_runs(address, _units(address)))
         for run in runs:
             yield Hit(start + run[0].start, start + run[-1].end, "address", marker)
         if not runs:

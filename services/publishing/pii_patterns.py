@@ -33,10 +33,13 @@ CARD_FIRST_DIGITS = frozenset("345689")
 # happens to pass a checksum must survive (订单号2024031512345678901 is a `keep` string).
 _BUSINESS_CUE = re.compile(
     r"(?:订单|单|运单|快递单|物流单|流水|交易|编|合同|批次|工单|受理|案|文|发票|序列|产品|"
-    r"商品|条形|票|凭证|备案|许可证|执照|信用代码|代码)(?:号码|编号|号|码)[:：\s]*$"
+    r"商品|条形|票|凭证|备案|许可证|执照|信用代码|代码|注册|登记|取件|取货|提货|验证|兑换|"
+    r"报告|证书)(?:号码|编号|号|码)[:：\s]*$"
 )
 _CARD_CUE = re.compile(r"(?:卡号|银行卡|储蓄卡|信用卡|借记卡|账号|帐号|账户|帐户|卡)[^\d\n]{0,6}$")
-_LOCAL_PHONE_CUE = re.compile(r"(?:电话|座机|固话|手机|联系方式|致电|拨打|来电|号码)[^\d\n]{0,6}$")
+_LOCAL_PHONE_CUE = re.compile(
+    r"(?:电话|座机|固话|手机|联系方式|致电|拨打|来电|号码|Tel|TEL|tel|Phone|PHONE|phone)[^\d\n]{0,6}$"
+)
 _HOTLINE_CUE = re.compile(r"(?:热线|服务电话|客服电话|投诉电话|举报电话|服务号码)[^\d\n]{0,6}$")
 
 MOBILE_RE = re.compile(
@@ -47,10 +50,12 @@ LANDLINE_RE = re.compile(
     rf"(?<!\d)(?P<num>(?:[(（]0(?:10|2\d|[3-9]\d{{2}})[)）]{SEP}?|0(?:10|2\d|[3-9]\d{{2}}){SEP}?)"
     rf"[1-9]\d{{2,3}}{SEP}?\d{{4}})(?P<ext>(?:转|-|#|ext\.?)\d{{1,5}})?(?!\d)"
 )
-LOCAL_PHONE_RE = re.compile(r"(?<![\d\-])[2-9]\d{6,7}(?![\d\-])")
+LOCAL_PHONE_RE = re.compile(r"(?<![\d\-])[2-9]\d{2,3}[ \-]?\d{4}(?![\d\-])")
 # Any grouping (6-8-4, 4-4-4-4-2 …): the check digit, region and birth date keep it precise.
 ID18_RE = re.compile(rf"(?<![\d])\d(?:{SEP}?\d){{16}}{SEP}?[\dXx](?![\dA-Za-z])")
 ID15_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
+# A disability certificate number (残疾人证号) is the ID number plus its category and grade.
+DISABILITY_RE = re.compile(r"(?<!\d)(?P<id>\d{17}[\dXx])[1-7][1-4](?![\dA-Za-z])")
 CARD_RE = re.compile(
     r"(?<![\d])(?:\d{16,19}|\d{4}(?P<s>[ \-])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)?\d{1,3})?)"
     r"(?![\dXx])"
@@ -63,11 +68,21 @@ EMAIL_RE = re.compile(
 
 # Instant-messaging accounts are contact data like a phone; only right after their cue, since
 # a bare 9-digit number or a Latin word could be anything.
-QQ_RE = re.compile(r"(?:QQ|qq|Qq|扣扣)(?:号码|号)?[:：\s]*(?P<v>[1-9]\d{4,11})(?!\d)")
+_ACCOUNT_GAP = r"[:：\s]*(?:是|为)?[:：\s]*"
+QQ_RE = re.compile(rf"(?:QQ|qq|Qq|扣扣)(?:号码|号)?{_ACCOUNT_GAP}(?P<v>[1-9]\d{{4,11}})(?!\d)")
 WECHAT_RE = re.compile(
-    r"(?:微信|weixin|WeChat|wechat|vx|VX|wx)(?:号码|号|ID|id)?[:：\s]*"
+    rf"(?:微信|weixin|WeChat|wechat|vx|VX|wx)(?:号码|号|ID|id)?{_ACCOUNT_GAP}"
     r"(?P<v>[A-Za-z][A-Za-z0-9_\-]{5,19})(?![A-Za-z0-9_\-@])"
 )
+# A licence plate identifies its keeper as a phone number does: province, issuing-office letter,
+# then five characters (six for new-energy vehicles) or four and 学/警/挂. I and O are never used,
+# and a serial has at least three digits, so model names (新MATE60) do not match.
+PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+PLATE_RE = re.compile(
+    rf"(?P<region>[{PLATE_PROVINCES}][A-HJ-NP-Z])(?P<sep>[·•・.\- ]?)"
+    r"(?P<serial>[A-HJ-NP-Z0-9]{5,6}|[A-HJ-NP-Z0-9]{4}[学警挂])(?![A-Za-z0-9])"
+)
+PLATE_MIN_DIGITS = 3
 
 
 class Hit(NamedTuple):
@@ -90,6 +105,7 @@ class Masking(NamedTuple):
     card_head: int = 0
     card_tail: int = 4
     email_local_keep: int = 1
+    plate_tail: int = 0
 
 
 def normalise(text: str) -> str:
@@ -148,7 +164,8 @@ def _digits(chunk: str) -> str:
     return "".join(ch for ch in chunk if ch.isdigit() or ch in "Xx").upper()
 
 
-def _after_business_cue(norm: str, start: int) -> bool:
+def after_business_cue(norm: str, start: int) -> bool:
+    """Whether a number at `start` follows a business identifier's cue (订单号, 取件码 …)."""
     return _BUSINESS_CUE.search(norm, max(0, start - 12), start) is not None
 
 
@@ -156,11 +173,15 @@ def find_id_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:
     """18-digit ID numbers with a valid check digit (6-8-4 / 6-4-4-4 spacing) and 15-digit ones."""
     for m in ID18_RE.finditer(norm):
         raw = _digits(m.group())
-        if is_id18(raw) and not _after_business_cue(norm, m.start()):
+        if is_id18(raw) and not after_business_cue(norm, m.start()):
             rep = mask_digits(m.group(), head=masking.id_head, tail=masking.id_tail)
             yield Hit(m.start(), m.end(), "id_number", rep)
     for m in ID15_RE.finditer(norm):
-        if is_id15(m.group()) and not _after_business_cue(norm, m.start()):
+        if is_id15(m.group()) and not after_business_cue(norm, m.start()):
+            rep = mask_digits(m.group(), head=masking.id_head, tail=masking.id_tail)
+            yield Hit(m.start(), m.end(), "id_number", rep)
+    for m in DISABILITY_RE.finditer(norm):
+        if is_id18(m.group("id").upper()) and not after_business_cue(norm, m.start()):
             rep = mask_digits(m.group(), head=masking.id_head, tail=masking.id_tail)
             yield Hit(m.start(), m.end(), "id_number", rep)
 
@@ -171,7 +192,7 @@ def find_bank_cards(norm: str, *, masking: Masking) -> Iterator[Hit]:
     for m in CARD_RE.finditer(norm):
         raw = _digits(m.group())
         card_like = raw[0] in CARD_FIRST_DIGITS and luhn_ok(raw)
-        if card_like and not _after_business_cue(norm, m.start()):
+        if card_like and not after_business_cue(norm, m.start()):
             seen.add(m.start())
             rep = mask_digits(m.group(), head=masking.card_head, tail=masking.card_tail)
             yield Hit(m.start(), m.end(), "bank_card", rep)
@@ -203,6 +224,8 @@ def find_phones(norm: str, *, masking: Masking) -> Iterator[Hit]:
             continue
         if _HOTLINE_CUE.search(norm, before, m.start()) is not None:
             continue
+        if after_business_cue(norm, m.start()):
+            continue  # 发票号码：23456789 is the invoice's number
         rep = mask_digits(m.group(), head=0, tail=masking.landline_tail)
         yield Hit(m.start(), m.end(), "landline", rep)
 
@@ -228,6 +251,17 @@ def find_accounts(norm: str) -> Iterator[Hit]:
             yield Hit(m.start("v"), m.end("v"), "account", rep)
 
 
+def find_plates(norm: str, *, masking: Masking) -> Iterator[Hit]:
+    """Licence plates (渝A·12345 → 渝A·*****): the province and the office's letter stay."""
+    for m in PLATE_RE.finditer(norm):
+        serial = m.group("serial")
+        if sum(ch.isdigit() for ch in serial) < PLATE_MIN_DIGITS:
+            continue
+        keep = min(masking.plate_tail, len(serial) - 3)
+        masked = "*" * (len(serial) - keep) + serial[len(serial) - keep :]
+        yield Hit(m.start(), m.end(), "plate", m.group("region") + m.group("sep") + masked)
+
+
 def find_numbers_and_emails(norm: str, *, masking: Masking) -> list[Hit]:
     """All number and e-mail hits of a normalised text, overlapping ones included."""
     hits: list[Hit] = []
@@ -236,4 +270,5 @@ def find_numbers_and_emails(norm: str, *, masking: Masking) -> list[Hit]:
     hits.extend(find_phones(norm, masking=masking))
     hits.extend(find_emails(norm, masking=masking))
     hits.extend(find_accounts(norm))
+    hits.extend(find_plates(norm, masking=masking))
     return hits

@@ -28,6 +28,7 @@ SpanKind = Literal[
     "house_number",
     "address",
     "account",
+    "plate",
 ]
 
 
@@ -56,6 +57,7 @@ class RedactionConfig(BaseModel):
     card_keep_head: int = Field(0, ge=0, le=6)
     card_keep_tail: int = Field(4, ge=0, le=4)
     email_keep_local: int = Field(1, ge=0, le=3)
+    plate_keep_tail: int = Field(0, ge=0, le=2)
     name_suffix: str = Field("某", min_length=1, max_length=4)
     house_number_marker: str = Field("×××", max_length=16)
     mask_other_names: bool = True
@@ -71,6 +73,7 @@ class RedactionConfig(BaseModel):
             card_head=self.card_keep_head,
             card_tail=self.card_keep_tail,
             email_local_keep=self.email_keep_local,
+            plate_tail=self.plate_keep_tail,
         )
 
 
@@ -103,6 +106,7 @@ _PRIORITY = {
     "landline": 3,
     "email": 4,
     "account": 4,
+    "plate": 4,
     "address": 5,
     "house_number": 6,
     "name": 7,

@@ -265,6 +265,81 @@ def test_an_id_number_in_any_grouping_and_messaging_accounts() -> None:
     assert "zhangsan_1988" not in result.text
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("车牌号渝A·T3856，司机姓刘", "车牌号渝A·*****，司机姓刘"),
+        ("同车队的渝AD12345也被投诉过", "同车队的渝A******也被投诉过"),
+        ("白色SUV川A·3H2K7和渝D88K21", "白色SUV川A·*****和渝D*****"),
+        ("教练车渝B1234学", "教练车渝B*****"),
+    ],
+)
+def test_licence_plates_keep_only_province_and_office(text: str, expected: str) -> None:
+    result = redact(text)
+    assert result.text == expected
+    assert {span.kind for span in result.spans} == {"plate"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["新MATE60手机和京A级景区", "渝ABC景区", "2026年新款X5车型"],
+)
+def test_words_that_only_look_like_plates_stay(text: str) -> None:
+    assert redact(text).text == text
+
+
+def test_a_disability_certificate_number_is_an_id_number() -> None:
+    from tests.publishing.letters import ID_X
+
+    result = redact(f"我的残疾证号是{ID_X}11（二级）。")
+    assert [span.kind for span in result.spans] == ["id_number"]
+    assert ID_X not in result.text
+    assert result.text.endswith("（二级）。")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("她的微信号是wxy_kaipiao168。", "她的微信号是w************8。"),
+        ("QQ号码为865432109", "QQ号码为8*******9"),
+        ("Tel：6788 5210", "Tel：**** **10"),
+        ("座机 6886-2211", "座机 ****-**11"),
+    ],
+)
+def test_accounts_and_local_numbers_after_their_cue(text: str, expected: str) -> None:
+    assert redact(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "发票代码050001900111，发票号码：23456789。",
+        "营业执照注册号：500383600123456。",
+        "菜鸟驿站的取件码6-2-1135，取货码 3-1-2201。",
+        "南坪万达广场3号门、1号门，时代天街3号馆，轨道交通5号口。",
+        "空港工业园8号路与5号路交叉口。",
+    ],
+)
+def test_business_numbers_and_public_places_stay(text: str) -> None:
+    assert redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我住腾龙大道12-3号，", "我住腾龙大道×××，"),
+        ("楼上602住的是一家三口", "楼上×××住的是一家三口"),
+        ("隔壁的1203天天装修", "隔壁的×××天天装修"),
+        ("公司位于空港工业园8号路26号", "公司位于空港工业园8号路×××"),
+        ("住在九龙坡区鹅公岩社区6栋3-2", "住在九龙坡区鹅公岩社区×××"),
+        ("长乐路123弄45号", "长乐路×××"),
+        ("兴华中路28号附3号", "兴华中路×××"),
+    ],
+)
+def test_more_house_number_shapes(text: str, expected: str) -> None:
+    assert redact(text).text == expected
+
+
 def test_an_id_number_with_a_wrong_check_digit_is_not_an_id() -> None:
     from tests.publishing.letters import ID_X
 

@@ -152,8 +152,56 @@ def test_the_writers_own_secrets_never_reach_the_output(
     _assert_well_formed(text, result)
 
 
+_PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@st.composite
+def plates(draw: st.DrawFn) -> str:
+    """A licence plate as written: province, office letter, optional dot, five or six characters."""
+    province = draw(st.sampled_from("渝川京沪粤苏浙鄂湘贵云陕"))
+    region = province + draw(st.sampled_from(_PLATE_LETTERS))
+    digits = draw(st.text(alphabet="0123456789", min_size=3, max_size=6))
+    letters = draw(st.text(alphabet=_PLATE_LETTERS, max_size=6 - len(digits)))
+    serial = "".join(draw(st.permutations(digits + letters)))
+    if len(serial) < 5:
+        serial += "0" * (5 - len(serial))
+    return region + draw(st.sampled_from(["", "·", " "])) + serial
+
+
+@_SETTINGS
+@given(before=surroundings, after=surroundings, plate=plates())
+def test_generated_plates_are_always_masked(before: str, after: str, plate: str) -> None:
+    text = before + plate + after
+    result = redact(text)
+    assert plate not in result.text
+    [span] = [s for s in result.spans if s.kind == "plate"]
+    assert (span.start, span.end) == (len(before), len(before) + len(plate))
+    assert span.replacement.startswith(plate[:2])
+    assert leak_scan(result.text) == []
+    _assert_well_formed(text, result)
+
+
+@_SETTINGS
+@given(
+    before=surroundings,
+    after=surroundings,
+    number=id_numbers(),
+    grade=st.tuples(st.sampled_from("1234567"), st.sampled_from("1234")),
+)
+def test_generated_disability_certificate_numbers_are_always_masked(
+    before: str, after: str, number: str, grade: tuple[str, str]
+) -> None:
+    written = number + "".join(grade)
+    text = before + written + after
+    result = redact(text)
+    assert written not in result.text
+    assert number not in result.text
+    assert leak_scan(result.text) == []
+    _assert_well_formed(text, result)
+
+
 _ANY_TEXT = st.text(
-    alphabet=st.sampled_from(_HAN[:80] + _PUNCT + "0123456789Xx@.-+()（）号栋室单元楼路 abc"),
+    alphabet=st.sampled_from(_HAN[:80] + _PUNCT + "0123456789Xx@.-+()（）号栋室单元楼路 abc渝AD·"),
     max_size=120,
 )
 
