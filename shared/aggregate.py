@@ -105,16 +105,22 @@ class AggregateStore:
         *,
         expected_version: int | None = None,
         event_id: str | None = None,
+        read: Document | None = None,
     ) -> Document:
         """Read, decide, write conditionally on the version read; retry if it moved.
 
         `expected_version` is the version a person acted on: if the document moved
         since, that is their conflict (409), not something to retry. `event_id`
-        makes applying an event idempotent.
+        makes applying an event idempotent. `read` is the document as the caller just
+        read it: at the person's version it spares reading it again (the write is
+        conditional on that version all the same).
         """
         async with self._locks.hold(doc_id):
             for _ in range(MAX_RETRIES):
-                doc = await self.get(doc_id)
+                doc = read if read is not None and read["version"] == expected_version else None
+                read = None
+                if doc is None:
+                    doc = await self.get(doc_id)
                 if doc is None:
                     raise NotFound(f"{self.collection.name[:-1]} {doc_id} not found")
                 if event_id is not None and event_id in doc.get("applied_events", []):

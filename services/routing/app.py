@@ -28,6 +28,7 @@ from services.routing.notifications import INBOX_INDEXES, NoticeRelay, Notifier
 from services.routing.repository import (
     DIRECTORY_INDEXES,
     LETTER_INDEXES,
+    REPEAT_CANDIDATE_INDEXES,
     InboxRepository,
     LetterRepository,
 )
@@ -83,6 +84,7 @@ def create_app(
         ) as runtime:
             db = runtime.db
             await ensure_indexes(db["letters"], LETTER_INDEXES)
+            await ensure_indexes(db["repeat_candidates"], REPEAT_CANDIDATE_INDEXES)
             await ensure_indexes(db["units"], DIRECTORY_INDEXES)
             await ensure_indexes(db["recipients"], DIRECTORY_INDEXES)
             await ensure_indexes(db["inbox"], INBOX_INDEXES)
@@ -99,8 +101,11 @@ def create_app(
                 locks=runtime.locks,
                 interval_s=settings.notice_sweep_interval_s,
             )
+            letters = LetterRepository(runtime.store("letters"), audit=runtime.audit)
+            if copied := await letters.backfill_candidates():
+                log.info("repeat candidates copied from the letters", letters=copied)
             service = LetterService(
-                letters=LetterRepository(runtime.store("letters"), audit=runtime.audit),
+                letters=letters,
                 directory=directory,
                 rules=rules,
                 notices=notices,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,13 @@ LETTER_INDEXES = [
     IndexSpec(keys=[("writer_keys", 1), ("received_at", -1)]),
     IndexSpec(keys=[("has_notices", 1)]),
 ]
+# What repeat detection compares, kept apart from the letters: small documents, so a query
+# that must scan (FerretDB v1 scans for anything but an `_id`) reads a fraction of the bytes.
+REPEAT_CANDIDATE_INDEXES = [
+    IndexSpec(keys=[("received_at", -1)]),
+    IndexSpec(keys=[("writer_keys", 1), ("received_at", -1)]),
+]
+_BACKFILLED = "~backfilled"  # a marker without `received_at`: no window query matches it
 DIRECTORY_INDEXES = [IndexSpec(keys=[("kind", 1), ("_id", 1)])]
 INBOX_SORT = [("at", -1), ("_id", -1)]
 
@@ -51,6 +59,7 @@ class LetterRepository:
         self.store = store
         self.audit = audit
         self._c = store.collection
+        self.candidates: Collection = store.collection.database["repeat_candidates"]
 
     async def get(self, letter_id: str) -> Document | None:
         """The letter document, or None."""
@@ -108,18 +117,19 @@ class LetterRepository:
         """Letters within `window` of `around`: the latest `limit`, plus every one by the writer."""
         span = {"$gte": around - window, "$lte": around + window}
         projection = {"text": 1, "writer_key": 1, "received_at": 1}
+        candidates = self.candidates
         found: dict[str, Document] = {}
         # The writer's letters among the latest come with them; only a window holding more
         # than `limit` letters needs the second query (each query scans letters on FerretDB).
         everything = False
         if limit > 0:
-            cursor = self._c.find({"received_at": span}, projection).sort("received_at", -1)
+            cursor = candidates.find({"received_at": span}, projection).sort("received_at", -1)
             latest = await cursor.limit(limit).to_list(None)
             everything = len(latest) < limit
             for doc in latest:
                 found[str(doc["_id"])] = doc
         if writer_parts and not everything:
-            cursor = self._c.find(
+            cursor = candidates.find(
                 {"writer_keys": {"$in": writer_parts}, "received_at": span}, projection
             )
             for doc in await cursor.limit(1000).to_list(None):
@@ -135,6 +145,24 @@ class LetterRepository:
             for key, doc in found.items()
         ]
 
+    async def remember_candidate(self, doc: Document) -> None:
+        """Keep what repeat detection compares of a letter about to be stored (once)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self.candidates.insert_one(_candidate(doc))
+
+    async def backfill_candidates(self) -> int:
+        """Letters stored before the candidates were kept apart: copied once; how many."""
+        if await self.candidates.find_one({"_id": _BACKFILLED}, {"_id": 1}) is not None:
+            return 0
+        copied = 0
+        fields = {"received_at": 1, "writer_key": 1, "writer_keys": 1, "text": 1}
+        async for doc in self._c.find({}, fields):
+            await self.remember_candidate(doc)
+            copied += 1
+        with contextlib.suppress(DuplicateKeyError):
+            await self.candidates.insert_one({"_id": _BACKFILLED})
+        return copied
+
     async def trail(self, letter_id: str, *, pending: list[dict[str, Any]]) -> list[AuditEntry]:
         """The letter's audit trail, with entries still on their way from the outbox."""
         stored = await self.audit.for_letter(letter_id, limit=5000)
@@ -145,6 +173,16 @@ class LetterRepository:
             if entry_id not in seen:
                 stored.append(AuditEntry.model_validate({**doc, "id": entry_id}))
         return sorted(stored, key=lambda entry: entry.at)
+
+
+def _candidate(doc: Document) -> Document:
+    return {
+        "_id": doc["_id"],
+        "received_at": doc["received_at"],
+        "writer_key": doc.get("writer_key") or "",
+        "writer_keys": doc.get("writer_keys") or [],
+        "text": doc.get("text") or "",
+    }
 
 
 # A list shows what a desk needs to pick a letter; the full document is one GET away.

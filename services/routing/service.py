@@ -208,7 +208,9 @@ class LetterService:
                 current, outcome, action=action.value, actor=actor, now=now, state=target
             )
 
-        updated = await self.letters.store.mutate(letter_id, apply, expected_version=version)
+        updated = await self.letters.store.mutate(
+            letter_id, apply, expected_version=version, read=doc
+        )
         await self._deliver(updated)
         return updated
 
@@ -355,6 +357,9 @@ class LetterService:
             after={"state": State.registered.value, "suggestion": classified.model_dump()},
             note=classified.why[:1000],
         )
+        # Before the letter: a crash in between leaves a candidate whose letter the
+        # redelivered event stores, never a letter that repeat detection cannot see.
+        await self.letters.remember_candidate(doc)
         return await self.letters.store.create(
             doc,
             events=[make_event(classified, producer=SERVICE, occurred_at=now, letter_id=letter_id)],
