@@ -1,4 +1,4 @@
-"""`mailbox bench redact`: throughput, memory, and quality on the labelled dev letters."""
+"""`mailbox bench redact`: throughput, memory, and quality on the dev and held-out letters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from services.publishing import names
+from services.publishing import name_reading
 from services.publishing.leak_scan import leak_scan
 from services.publishing.redaction import PersonData, redact
 
@@ -49,7 +49,7 @@ def throughput(
     elapsed = 0.0
     for _ in range(passes):
         if not warm_cache:
-            names.segment.cache_clear()
+            name_reading.segment.cache_clear()
         started = time.perf_counter()
         for text, person in items:
             redact(text, person=person)
@@ -67,7 +67,7 @@ def throughput(
 
 def memory(items: list[tuple[str, PersonData]]) -> Figures:
     """Peak Python heap during one pass (tracemalloc) and the process's peak RSS."""
-    names.segment.cache_clear()
+    name_reading.segment.cache_clear()
     tracemalloc.start()
     for text, person in items:
         redact(text, person=person)
@@ -99,23 +99,28 @@ def quality(letters: list[Letter]) -> Figures:
             kept += keep in result.text
         refused += bool(leak_scan(result.text, person=person))
     return {
-        "dev_letters": len(letters),
-        "dev_secret_spans": secrets,
-        "dev_recall": round(masked / secrets, 4) if secrets else 1.0,
-        "dev_keep_strings": keeps,
-        "dev_keep_rate": round(kept / keeps, 4) if keeps else 1.0,
-        "dev_leak_scan_refusals": refused,
+        "letters": len(letters),
+        "secret_spans": secrets,
+        "recall": round(masked / secrets, 4) if secrets else 1.0,
+        "keep_strings": keeps,
+        "keep_rate": round(kept / keeps, 4) if keeps else 1.0,
+        "leak_scan_refusals": refused,
     }
 
 
-def run_all(letters: list[Letter], *, min_letters: int) -> dict[str, Figures]:
-    """Every measurement, grouped."""
+def run_all(
+    letters: list[Letter], *, min_letters: int, heldout: list[Letter] | None = None
+) -> dict[str, Figures]:
+    """Every measurement, grouped; speed on the dev letters, quality on both sets."""
     short = _items(letters, parts=1)
     long = _items(letters, parts=LONG_LETTER_PARTS)
-    return {
+    figures = {
         "long_letters_cold": throughput(long, min_letters=min_letters, warm_cache=False),
         "dev_letters_cold": throughput(short, min_letters=min_letters, warm_cache=False),
         "dev_letters_warm": throughput(short, min_letters=min_letters, warm_cache=True),
         "memory": memory(long),
-        "quality": quality(letters),
+        "quality_dev": quality(letters),
     }
+    if heldout:
+        figures["quality_heldout"] = quality(heldout)
+    return figures

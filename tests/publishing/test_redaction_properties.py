@@ -152,6 +152,43 @@ def test_the_writers_own_secrets_never_reach_the_output(
     _assert_well_formed(text, result)
 
 
+# Given names without 明: 明说 and 简明 are words that would cut a name there.
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛超秀霞"
+
+
+@st.composite
+def listed_names(draw: st.DrawFn) -> str:
+    """A surname from the list (single or compound) and a given name of one or two characters."""
+    single, compound = surnames()
+    surname = draw(st.sampled_from(sorted(single | compound)))
+    return surname + draw(st.text(alphabet=st.sampled_from(_GIVEN), min_size=1, max_size=2))
+
+
+@_SETTINGS
+@given(name=listed_names(), phone=written_mobiles(), marker=st.sampled_from(["", "1. ", "（2）"]))
+def test_a_name_on_a_contact_line_is_always_masked(
+    name: str, phone: tuple[str, str], marker: str
+) -> None:
+    text = f"反映情况如下：\n{marker}{name} {phone[1]}\n请核实。"
+    result = redact(text)
+    assert name not in result.text
+    assert leak_scan(result.text) == []
+    _assert_well_formed(text, result)
+
+
+@_SETTINGS
+@given(first=listed_names(), second=listed_names(), third=listed_names())
+def test_every_item_of_a_list_with_a_name_in_it_is_masked(
+    first: str, second: str, third: str
+) -> None:
+    text = f"当事人{first}、{second}、{third}等人到场。"
+    result = redact(text)
+    for name in (first, second, third):
+        assert name not in result.text
+    assert result.text.endswith("等人到场。")
+    _assert_well_formed(text, result)
+
+
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
