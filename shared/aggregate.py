@@ -23,6 +23,7 @@ from shared.errors import Conflict, NotFound, VersionConflict
 from shared.events.envelope import Event
 from shared.locks import KeyedLocks
 from shared.mongo import Collection, Document, IndexSpec
+from shared.outbox import Outbox
 
 AGGREGATE_INDEXES = [IndexSpec(keys=[("has_outbox", 1)])]
 
@@ -45,7 +46,9 @@ class Change:
 class Notifier(Protocol):
     """Told when a document has something in its outbox (the relay)."""
 
-    def notify(self, collection: Collection, doc_id: str) -> None: ...
+    def notify(
+        self, collection: Collection, doc_id: str, *, outbox: Outbox | None = None
+    ) -> None: ...
 
 
 Decide = Callable[[Document], Change | None]
@@ -91,7 +94,8 @@ class AggregateStore:
             await self.collection.insert_one(stored)
         except DuplicateKeyError:
             return False
-        self._notify(str(stored["_id"]), bool(events or audit))
+        if events or audit:
+            self._notify(str(stored["_id"]), Outbox(stored["outbox"], stored["audit_outbox"]))
         return True
 
     async def get(self, doc_id: str) -> Document | None:
@@ -132,8 +136,10 @@ class AggregateStore:
                     return doc
                 updated = await self._write(doc, change or Change(), event_id=event_id)
                 if updated is not None:
-                    has_outbox = change is not None and bool(change.events or change.audit)
-                    self._notify(doc_id, has_outbox)
+                    if change is not None and (change.events or change.audit):
+                        # The document as written: the relay need not read it back.
+                        written = Outbox(updated.get("outbox", []), updated.get("audit_outbox", []))
+                        self._notify(doc_id, written)
                     return updated
                 if expected_version is not None:
                     current = await self.get(doc_id)
@@ -169,9 +175,9 @@ class AggregateStore:
             return_document=ReturnDocument.AFTER,
         )
 
-    def _notify(self, doc_id: str, has_outbox: bool) -> None:
-        if has_outbox and self._relay is not None:
-            self._relay.notify(self.collection, doc_id)
+    def _notify(self, doc_id: str, outbox: Outbox) -> None:
+        if self._relay is not None:
+            self._relay.notify(self.collection, doc_id, outbox=outbox)
 
     @property
     def locks(self) -> KeyedLocks:

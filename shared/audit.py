@@ -55,8 +55,8 @@ class AuditEntry(BaseModel):
     def to_document(self) -> dict[str, Any]:
         """Stored form, keyed by the entry id."""
         doc = self.model_dump(mode="python")
-        doc["_id"] = doc.pop("id")
-        return doc
+        # `_id` first, as FerretDB stores it: the relay matches the stored entry exactly.
+        return {"_id": doc.pop("id"), **doc}
 
 
 def system_actor(service: str) -> Actor:

@@ -4,6 +4,11 @@ Every write with events calls `notify`, so events usually leave within
 milliseconds (a write during a flush gets another flush; a failed flush is retried
 after a second); a periodic sweep finds any outbox a crash left behind. A crash
 between publishing and clearing republishes: consumers ignore the duplicate.
+
+On FerretDB v1 every command rewrites or decodes whole documents, so a flush costs
+as few as it can: the writer hands over the outbox it just wrote (no read back),
+the audit entries of every document flushed together are one insert, and clearing
+is one update conditional on the outbox being exactly what was published.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client import Counter
@@ -24,7 +30,31 @@ from shared.mongo import Collection
 log = get_logger(__name__)
 
 FLUSH_RETRY_S = 1.0
+# Documents one worker flushes together (one audit insert, their publishes in parallel).
+FLUSH_BATCH = 32
 OUTBOX_FLUSHED = Counter("mailbox_outbox_events_relayed_total", "Events relayed from outboxes")
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """A document's `outbox` and `audit_outbox` as stored, in order."""
+
+    events: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+
+    def merged(self, newer: Outbox) -> Outbox:
+        """Both, each element once: a write's view plus whatever a later write added."""
+        event_ids = {e.get("id") for e in self.events}
+        audit_ids = {a.get("_id") for a in self.audit}
+        return Outbox(
+            events=[*self.events, *(e for e in newer.events if e.get("id") not in event_ids)],
+            audit=[*self.audit, *(a for a in newer.audit if a.get("_id") not in audit_ids)],
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.audit)
 
 
 class Publisher(Protocol):
@@ -43,6 +73,7 @@ class OutboxRelay:
         locks: KeyedLocks,
         interval_s: float = 2.0,
         workers: int = 8,
+        batch: int = FLUSH_BATCH,
     ) -> None:
         self._bus = bus
         self._audit = audit
@@ -50,20 +81,33 @@ class OutboxRelay:
         self._locks = locks
         self._interval_s = interval_s
         self._workers = workers
-        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        self._pending: set[tuple[str, str]] = set()
-        # Told again while queued or being flushed: flushed once more afterwards, so an event
-        # written during a flush leaves at once instead of waiting for the sweep.
-        self._again: set[tuple[str, str]] = set()
+        self._batch = batch
+        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+        # Queued or being flushed.
+        self._pending: set[Key] = set()
+        # Queued, with what the writers said the outbox holds (None: read it).
+        self._known: dict[Key, Outbox | None] = {}
+        self._flushing: set[Key] = set()
+        # Told again while being flushed: flushed once more afterwards (read back), so an
+        # event written during a flush leaves at once instead of waiting for the sweep.
+        self._again: set[Key] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
-    def notify(self, collection: Collection, doc_id: str) -> None:
-        """A document has something in its outbox; flush it soon."""
+    def notify(self, collection: Collection, doc_id: str, *, outbox: Outbox | None = None) -> None:
+        """A document has something in its outbox; flush it soon.
+
+        `outbox` is what the writer knows the outbox holds right after its write; the
+        relay then does not read it back. Without it the flush reads the document.
+        """
         key = (collection.name, doc_id)
-        if key in self._pending:
+        if key in self._flushing:
             self._again.add(key)
+        elif key in self._pending:
+            known = self._known.get(key)
+            self._known[key] = None if known is None or outbox is None else known.merged(outbox)
         else:
             self._pending.add(key)
+            self._known[key] = outbox
             self._queue.put_nowait(key)
 
     def start(self) -> None:
@@ -88,24 +132,35 @@ class OutboxRelay:
 
     async def _worker(self) -> None:
         while True:
-            key = await self._queue.get()
-            # Whatever is written from here on is read by this flush or by the next one.
-            self._again.discard(key)
+            keys = [await self._queue.get()]
+            while len(keys) < self._batch and not self._queue.empty():
+                keys.append(self._queue.get_nowait())
+            batch: list[tuple[Key, Outbox | None]] = []
+            for key in keys:
+                self._flushing.add(key)
+                batch.append((key, self._known.pop(key, None)))
+            failed: list[Key] = []
             try:
-                await self.flush(self._collections[key[0]], key[1])
+                failed, _ = await self._flush_batch(batch)
             except Exception as exc:
-                log.warning("outbox flush failed", collection=key[0], doc_id=key[1], error=str(exc))
-                # A broker or database hiccup: try again soon rather than at the next sweep.
-                collection = self._collections[key[0]]
-                asyncio.get_running_loop().call_later(
-                    FLUSH_RETRY_S, self.notify, collection, key[1]
-                )
+                log.warning("outbox flush failed", documents=len(batch), error=str(exc))
+                failed = keys
             finally:
-                if key in self._again:
-                    self._again.discard(key)
-                    self._queue.put_nowait(key)
-                else:
+                for key in keys:
+                    self._flushing.discard(key)
                     self._pending.discard(key)
+                for key in keys:
+                    if key in failed:
+                        # A broker or database hiccup: try again soon, not at the next sweep
+                        # (reading the outbox back, which covers whatever was written since).
+                        self._again.discard(key)
+                        collection = self._collections[key[0]]
+                        asyncio.get_running_loop().call_later(
+                            FLUSH_RETRY_S, self.notify, collection, key[1]
+                        )
+                    elif key in self._again:
+                        self._again.discard(key)
+                        self.notify(self._collections[key[0]], key[1])
 
     async def _sweeper(self) -> None:
         while True:
@@ -120,27 +175,97 @@ class OutboxRelay:
         for collection in self._collections.values():
             cursor = collection.find({"has_outbox": True}, {"_id": 1}).limit(1000)
             async for doc in cursor:
-                self.notify(collection, str(doc["_id"]))
+                key = (collection.name, str(doc["_id"]))
+                # One queued or being flushed is taken care of: what the flush leaves
+                # behind (written by another process) is found by the next sweep.
+                if key not in self._pending:
+                    self.notify(collection, key[1])
 
     async def flush(self, collection: Collection, doc_id: str) -> int:
         """Publish and store one document's outbox, then remove what was done."""
-        doc = await collection.find_one({"_id": doc_id}, {"outbox": 1, "audit_outbox": 1})
-        if doc is None:
-            return 0
-        events: list[dict[str, Any]] = doc.get("outbox") or []
-        audits: list[dict[str, Any]] = doc.get("audit_outbox") or []
-        await self._audit.append_documents([dict(a) for a in audits])
-        for raw in events:
-            await self._bus.publish(Event.model_validate(raw))
-        async with self._locks.hold(doc_id):
-            if events or audits:
-                # Exact-element removal: anything pushed meanwhile stays for the next flush.
-                await collection.update_one(
-                    {"_id": doc_id}, {"$pullAll": {"outbox": events, "audit_outbox": audits}}
+        self._collections.setdefault(collection.name, collection)
+        failed, published = await self._flush_batch([((collection.name, doc_id), None)])
+        if failed:
+            raise RuntimeError(f"outbox of {doc_id} not relayed (see the log)")
+        return published
+
+    async def _flush_batch(
+        self, batch: Sequence[tuple[Key, Outbox | None]]
+    ) -> tuple[list[Key], int]:
+        """Relay the outboxes of several documents: the keys that failed, events published."""
+        outboxes = await asyncio.gather(
+            *(self._read(key) if known is None else _given(known) for key, known in batch)
+        )
+        todo = [(key, outbox) for (key, _), outbox in zip(batch, outboxes, strict=True) if outbox]
+        if not todo:
+            return [], 0
+        await self._audit.append_documents([dict(a) for _, outbox in todo for a in outbox.audit])
+        results = await asyncio.gather(
+            *(self._relay_one(key, outbox) for key, outbox in todo), return_exceptions=True
+        )
+        failed: list[Key] = []
+        published = 0
+        for (key, _), result in zip(todo, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning(
+                    "outbox flush failed", collection=key[0], doc_id=key[1], error=str(result)
                 )
-            await collection.update_one(
-                {"_id": doc_id, "outbox": [], "audit_outbox": []},
-                {"$set": {"has_outbox": False}},
+                failed.append(key)
+            else:
+                published += result
+        return failed, published
+
+    async def _read(self, key: Key) -> Outbox | None:
+        fields = {"outbox": 1, "audit_outbox": 1, "has_outbox": 1}
+        doc = await self._collections[key[0]].find_one({"_id": key[1]}, fields)
+        if doc is None:
+            return None
+        outbox = Outbox(events=doc.get("outbox") or [], audit=doc.get("audit_outbox") or [])
+        if not outbox and doc.get("has_outbox"):
+            # The flag outlived its contents (a crash between the two updates): lower it.
+            async with self._locks.hold(key[1]):
+                await self._lower_flag(key)
+        return outbox
+
+    async def _relay_one(self, key: Key, outbox: Outbox) -> int:
+        # One document's events go out in the order they were written.
+        for raw in outbox.events:
+            await self._bus.publish(Event.model_validate(raw))
+        collection, doc_id = self._collections[key[0]], key[1]
+        async with self._locks.hold(doc_id):
+            cleared = await collection.update_one(
+                {"_id": doc_id, "outbox": outbox.events, "audit_outbox": outbox.audit},
+                {"$set": {"outbox": [], "audit_outbox": [], "has_outbox": False}},
             )
-        OUTBOX_FLUSHED.inc(len(events))
-        return len(events)
+            if not cleared.matched_count:
+                # More was written meanwhile (its writer told us: it is flushed next), or
+                # another relay took part of it: remove exactly what was done here, as
+                # stored (a server may store an element in another form than it was sent).
+                await self._remove(key, outbox)
+        OUTBOX_FLUSHED.inc(len(outbox.events))
+        return len(outbox.events)
+
+    async def _remove(self, key: Key, done: Outbox) -> None:
+        collection, doc_id = self._collections[key[0]], key[1]
+        fields = {"outbox": 1, "audit_outbox": 1}
+        doc = await collection.find_one({"_id": doc_id}, fields)
+        if doc is None:
+            return
+        event_ids = {e.get("id") for e in done.events}
+        audit_ids = {a.get("_id") for a in done.audit}
+        events = [e for e in doc.get("outbox") or [] if e.get("id") in event_ids]
+        audit = [a for a in doc.get("audit_outbox") or [] if a.get("_id") in audit_ids]
+        if events or audit:
+            await collection.update_one(
+                {"_id": doc_id}, {"$pullAll": {"outbox": events, "audit_outbox": audit}}
+            )
+        await self._lower_flag(key)
+
+    async def _lower_flag(self, key: Key) -> None:
+        await self._collections[key[0]].update_one(
+            {"_id": key[1], "outbox": [], "audit_outbox": []}, {"$set": {"has_outbox": False}}
+        )
+
+
+async def _given(outbox: Outbox) -> Outbox:
+    return outbox

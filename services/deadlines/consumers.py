@@ -76,7 +76,7 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
         letter_id = letter_of(event)
         if letter_id is None:
             return
-        await facts.update(
+        known = await facts.update_and_get(
             letter_id,
             set_fields={
                 "platform": data.platform,
@@ -86,7 +86,6 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
             },
             **_when(data.received_at),
         )
-        known = await facts.get(letter_id) or {}
         decided_at: datetime | None = known.get("decided_at")
         await service.open_clock(
             clock_id=acceptance_clock_id(letter_id),
@@ -134,7 +133,7 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
         letter_id = letter_of(event)
         if letter_id is None:
             return
-        await facts.update(
+        known = await facts.update_and_get(
             letter_id,
             set_fields={
                 "nature": data.nature.value,
@@ -150,7 +149,6 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
         if data.lead_unit_name:
             await facts.name_unit(data.lead_unit_id, data.lead_unit_name)
         await decided(letter_id, at=data.handed_over_at, why="accepted (直办)", event_id=event.id)
-        known = await facts.get(letter_id) or {}
         submitted_at: datetime | None = known.get("last_submitted_at")
         early = submitted_at is not None and submitted_at >= ensure_aware(data.handed_over_at)
         await service.open_clock(

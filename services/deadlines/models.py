@@ -7,6 +7,7 @@ is delivered: a second insert is a duplicate key and a no-op.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -55,6 +56,15 @@ def answer_clock_id(reminder: str) -> str:
 def assessment_item_id(reminder: str) -> str:
     """The deduction for an unanswered reminder (at most one per reminder)."""
     return f"{reminder}.deduction"
+
+
+@dataclass(frozen=True)
+class Timer:
+    """One wake-up of one clock: at its due, or when its due-soon notice is to go out."""
+
+    clock_id: str
+    kind: TimerKind
+    at: datetime
 
 
 class Adjustment(BaseModel):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.aggregate import AggregateStore, Decide
@@ -275,20 +276,33 @@ class FactsRepository:
         years: Sequence[int] = (),
     ) -> None:
         """Set fields and add elements to sets; applying the same update twice changes nothing."""
-        update: dict[str, Any] = {}
-        if set_fields:
-            update["$set"] = set_fields
-        if set_once:
-            update["$setOnInsert"] = set_once
-        to_add: dict[str, Any] = {k: {"$each": list(v)} for k, v in (add or {}).items()}
-        if months:
-            to_add["active_months"] = {"$each": list(months)}
-        if years:
-            to_add["active_years"] = {"$each": list(years)}
-        if to_add:
-            update["$addToSet"] = to_add
+        update = _facts_update(set_fields, set_once, add, months, years)
         if update:
             await _upsert(self._facts, letter_id, update)
+
+    async def update_and_get(
+        self,
+        letter_id: str,
+        *,
+        set_fields: dict[str, Any] | None = None,
+        add: dict[str, Any] | None = None,
+        months: Sequence[str] = (),
+        years: Sequence[int] = (),
+    ) -> Document:
+        """`update`, and the letter's facts as they are after it (one command, not two)."""
+        update = _facts_update(set_fields, None, add, months, years)
+        if not update:
+            return await self.get(letter_id) or {}
+        try:
+            found = await self._facts.find_one_and_update(
+                {"_id": letter_id}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            # Another first writer inserted it a moment ago: now it is a plain update.
+            found = await self._facts.find_one_and_update(
+                {"_id": letter_id}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        return found or {}
 
     async def get(self, letter_id: str) -> Document | None:
         """The facts of one letter."""
@@ -323,3 +337,25 @@ async def _upsert(collection: Collection, doc_id: str, update: dict[str, Any]) -
     except DuplicateKeyError:
         # The other writer inserted it a moment ago: now it is a plain update.
         await collection.update_one({"_id": doc_id}, update, upsert=True)
+
+
+def _facts_update(
+    set_fields: dict[str, Any] | None,
+    set_once: dict[str, Any] | None,
+    add: dict[str, Any] | None,
+    months: Sequence[str],
+    years: Sequence[int],
+) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    if set_fields:
+        update["$set"] = set_fields
+    if set_once:
+        update["$setOnInsert"] = set_once
+    to_add: dict[str, Any] = {k: {"$each": list(v)} for k, v in (add or {}).items()}
+    if months:
+        to_add["active_months"] = {"$each": list(months)}
+    if years:
+        to_add["active_years"] = {"$each": list(years)}
+    if to_add:
+        update["$addToSet"] = to_add
+    return update

@@ -9,7 +9,8 @@ the clock when it falls due.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -21,6 +22,7 @@ from services.deadlines.models import (
     Adjustment,
     ClockDoc,
     ReminderDoc,
+    Timer,
     answer_clock_id,
     assessment_item_id,
     reminder_id,
@@ -34,6 +36,7 @@ from services.deadlines.settings import DeadlinesSettings
 from shared.aggregate import Change
 from shared.audit import AuditEntry, system_actor
 from shared.clock import Clock, to_shanghai
+from shared.errors import NotFound
 from shared.events import make_event
 from shared.events.catalog import AssessmentRecorded, ReminderIssued
 from shared.events.vocabulary import ClockKind, ClockState
@@ -46,9 +49,9 @@ log = get_logger(__name__)
 class TimerPort(Protocol):
     """What the service needs from the timers (timers.Timers)."""
 
-    async def schedule(self, clock_id: str, *, at: datetime, kind: str) -> bool: ...
+    async def schedule_all(self, timers: Sequence[Timer]) -> list[bool]: ...
 
-    async def cancel(self, clock_id: str, *, at: datetime, kind: str) -> None: ...
+    async def cancel_all(self, timers: Sequence[Timer]) -> None: ...
 
 
 @dataclass
@@ -133,14 +136,15 @@ class DeadlinesService:
         self, clock_id: str, *, at: datetime, why: str, event_id: str | None = None
     ) -> Document | None:
         """Close an open clock (met or late); None if there is no such clock."""
-        if await self.clocks.get(clock_id) is None:
-            return None
         now = self.clock.now()
-        doc = await self.clocks.mutate(
-            clock_id,
-            lambda d: self.rules.close(d, at=at, now=now, actor=self.actor, why=why),
-            event_id=event_id,
-        )
+        try:
+            doc = await self.clocks.mutate(
+                clock_id,
+                lambda d: self.rules.close(d, at=at, now=now, actor=self.actor, why=why),
+                event_id=event_id,
+            )
+        except NotFound:
+            return None
         await self._arm(doc)
         return doc
 
@@ -168,23 +172,24 @@ class DeadlinesService:
         event_id: str | None = None,
     ) -> Document | None:
         """Recount a clock's due (extension, new due, reopening)."""
-        if await self.clocks.get(clock_id) is None:
-            return None
         now = self.clock.now()
-        doc = await self.clocks.mutate(
-            clock_id,
-            lambda d: self.rules.reschedule(
-                d,
-                change=change,
-                now=now,
-                actor=self.actor,
-                why=why,
-                adjustment=adjustment,
-                reopen=reopen,
-                extension_id=extension_id,
-            ),
-            event_id=event_id,
-        )
+        try:
+            doc = await self.clocks.mutate(
+                clock_id,
+                lambda d: self.rules.reschedule(
+                    d,
+                    change=change,
+                    now=now,
+                    actor=self.actor,
+                    why=why,
+                    adjustment=adjustment,
+                    reopen=reopen,
+                    extension_id=extension_id,
+                ),
+                event_id=event_id,
+            )
+        except NotFound:
+            return None
         await self._arm(doc)
         await self.check_due(clock_id)
         return doc
@@ -193,31 +198,35 @@ class DeadlinesService:
         self, clock_id: str, *, extension_id: str, requested_at: datetime, event_id: str
     ) -> None:
         """Remember a pending request on the handling clock."""
-        if await self.clocks.get(clock_id) is None:
-            return
         now = self.clock.now()
-        await self.clocks.mutate(
-            clock_id,
-            lambda d: self.rules.extension_requested(
-                d, extension_id=extension_id, requested_at=requested_at, now=now, actor=self.actor
-            ),
-            event_id=event_id,
-        )
+        with contextlib.suppress(NotFound):
+            await self.clocks.mutate(
+                clock_id,
+                lambda d: self.rules.extension_requested(
+                    d,
+                    extension_id=extension_id,
+                    requested_at=requested_at,
+                    now=now,
+                    actor=self.actor,
+                ),
+                event_id=event_id,
+            )
 
     async def extension_refused(
         self, clock_id: str, *, extension_id: str, why: str, event_id: str
     ) -> None:
         """Forget the request; overdue at once if the due passed while it waited."""
-        if await self.clocks.get(clock_id) is None:
-            return
         now = self.clock.now()
-        doc = await self.clocks.mutate(
-            clock_id,
-            lambda d: self.rules.extension_refused(
-                d, extension_id=extension_id, now=now, actor=self.actor, why=why
-            ),
-            event_id=event_id,
-        )
+        try:
+            doc = await self.clocks.mutate(
+                clock_id,
+                lambda d: self.rules.extension_refused(
+                    d, extension_id=extension_id, now=now, actor=self.actor, why=why
+                ),
+                event_id=event_id,
+            )
+        except NotFound:
+            return
         await self._arm(doc)
         await self.follow_up(clock_id)
 
@@ -472,15 +481,16 @@ class DeadlinesService:
         clock_id = str(doc["_id"])
         running = doc.get("state") == ClockState.running and doc.get("closed_at") is None
         due_soon_at: datetime | None = doc.get("due_soon_at")
+        timers = [Timer(clock_id, kind="due", at=doc["due"])]
         try:
             if running:
-                await self.timers.schedule(clock_id, at=doc["due"], kind="due")
                 if due_soon_at is not None and not doc.get("due_soon_sent"):
-                    await self.timers.schedule(clock_id, at=due_soon_at, kind="due_soon")
+                    timers.append(Timer(clock_id, kind="due_soon", at=due_soon_at))
+                await self.timers.schedule_all(timers)
             else:
-                await self.timers.cancel(clock_id, at=doc["due"], kind="due")
                 if due_soon_at is not None:
-                    await self.timers.cancel(clock_id, at=due_soon_at, kind="due_soon")
+                    timers.append(Timer(clock_id, kind="due_soon", at=due_soon_at))
+                await self.timers.cancel_all(timers)
         except Exception as exc:
             # The clock is stored; the sweep finds it when it falls due.
             log.warning("timer not armed", clock_id=clock_id, error=str(exc))

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.constants import job_key_prefix
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from arq.worker import Worker, func
+from redis.commands.core import AsyncScript
 
+from services.deadlines.models import Timer, TimerKind
 from shared.clock import Clock
 from shared.logging import get_logger
 
@@ -34,6 +38,22 @@ KEEP_RESULT_S = 3600
 # after that the sweep has long taken care of it.
 EXPIRES_EXTRA_S = 86_400
 _JOB_NAME = "wake"
+# KEYS: the queue, then each timer's job key and result key; ARGV: each timer's job id,
+# score (ms), expiry (ms) and serialized job. Returns 1 per timer enqueued, 0 per known.
+_ENQUEUE_SCRIPT = """
+local created = {}
+for i = 0, #ARGV / 4 - 1 do
+  local job_key, result_key = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  if redis.call('exists', job_key, result_key) == 0 then
+    redis.call('psetex', job_key, ARGV[3 + 4 * i], ARGV[4 + 4 * i])
+    redis.call('zadd', KEYS[1], ARGV[2 + 4 * i], ARGV[1 + 4 * i])
+    created[#created + 1] = 1
+  else
+    created[#created + 1] = 0
+  end
+end
+return created
+"""
 
 
 def job_id(clock_id: str, *, kind: str, at: datetime) -> str:
@@ -77,6 +97,7 @@ class Timers:
         self._pool: ArqRedis | None = None
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
+        self._enqueue: AsyncScript | None = None
 
     async def open(self) -> None:
         """Connect to Redis (scheduling works from here on)."""
@@ -133,31 +154,60 @@ class Timers:
         except Exception:
             return False
 
-    async def schedule(self, clock_id: str, *, at: datetime, kind: str) -> bool:
+    async def schedule(self, clock_id: str, *, at: datetime, kind: TimerKind) -> bool:
         """Wake the service at `at` (service time) for `kind`; False if already scheduled."""
-        if self._pool is None:
-            raise RuntimeError("timers not open")
-        # The service's clock may be shifted (demo) or fixed (tests): the delay is taken
-        # on the service's time line, so the wake-up lands when the service expects it.
-        delay_s = max((at - self._clock.now()).total_seconds(), 0.0)
-        job = await self._pool.enqueue_job(
-            _JOB_NAME,
-            clock_id,
-            kind,
-            _job_id=job_id(clock_id, kind=kind, at=at),
-            _defer_by=timedelta(seconds=delay_s),
-            _expires=timedelta(seconds=delay_s + EXPIRES_EXTRA_S),
-        )
-        return job is not None
+        (created,) = await self.schedule_all([Timer(clock_id, kind=kind, at=at)])
+        return created
 
-    async def cancel(self, clock_id: str, *, at: datetime, kind: str) -> None:
-        """Drop a timer that is no longer needed (a closed clock); unknown ones are fine."""
+    async def schedule_all(self, timers: Sequence[Timer]) -> list[bool]:
+        """Schedule several timers in one round trip; for each, False if already scheduled.
+
+        Does what arq's `enqueue_job` does (a job whose job or result key exists is not
+        enqueued again), as one script instead of three round trips per timer.
+        """
         if self._pool is None:
             raise RuntimeError("timers not open")
-        ident = job_id(clock_id, kind=kind, at=at)
+        if not timers:
+            return []
+        if self._enqueue is None:
+            self._enqueue = self._pool.register_script(_ENQUEUE_SCRIPT)
+        now = self._clock.now()
+        enqueued_ms = timestamp_ms()
+        keys: list[str] = [self._queue_name]
+        args: list[str | int | bytes] = []
+        for timer in timers:
+            ident = job_id(timer.clock_id, kind=timer.kind, at=timer.at)
+            # The service's clock may be shifted (demo) or fixed (tests): the delay is taken
+            # on the service's time line, so the wake-up lands when the service expects it.
+            delay_ms = max(round((timer.at - now).total_seconds() * 1000), 0)
+            job = serialize_job(
+                _JOB_NAME,
+                (timer.clock_id, timer.kind),
+                {},
+                None,
+                enqueued_ms,
+                serializer=_dumps,
+            )
+            keys += [job_key_prefix + ident, result_key_prefix + ident]
+            args += [ident, enqueued_ms + delay_ms, delay_ms + EXPIRES_EXTRA_S * 1000, job]
+        created = await self._enqueue(keys=keys, args=args)
+        return [bool(c) for c in created]
+
+    async def cancel(self, clock_id: str, *, at: datetime, kind: TimerKind) -> None:
+        """Drop a timer that is no longer needed (a closed clock); unknown ones are fine."""
+        await self.cancel_all([Timer(clock_id, kind=kind, at=at)])
+
+    async def cancel_all(self, timers: Sequence[Timer]) -> None:
+        """Drop several timers in one round trip."""
+        if self._pool is None:
+            raise RuntimeError("timers not open")
+        if not timers:
+            return
         async with self._pool.pipeline(transaction=True) as pipe:
-            pipe.zrem(self._queue_name, ident)
-            pipe.delete(job_key_prefix + ident)
+            for timer in timers:
+                ident = job_id(timer.clock_id, kind=timer.kind, at=timer.at)
+                pipe.zrem(self._queue_name, ident)
+                pipe.delete(job_key_prefix + ident)
             await pipe.execute()
 
     async def pending(self) -> int:

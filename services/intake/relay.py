@@ -31,7 +31,7 @@ from shared.audit import AuditLog
 from shared.events import Event
 from shared.logging import get_logger
 from shared.mongo import Collection
-from shared.outbox import OUTBOX_FLUSHED, Publisher
+from shared.outbox import OUTBOX_FLUSHED, Outbox, Publisher
 
 log = get_logger(__name__)
 
@@ -109,7 +109,7 @@ class LetterRelay:
         """Letters whose outbox is submitted and not yet cleared."""
         return len(self._inflight)
 
-    def notify(self, collection: Collection, doc_id: str) -> None:
+    def notify(self, collection: Collection, doc_id: str, *, outbox: Outbox | None = None) -> None:
         """A letter was created with an outbox (`AggregateStore.create`); relay it soon."""
         self._last_activity = time.monotonic()
         if doc_id not in self._inflight:

@@ -213,7 +213,9 @@ async def test_acceptance_overdue_concerns_the_office_and_raises_no_reminder(h: 
 
 async def test_a_redelivered_event_changes_nothing(h: Harness) -> None:
     letter = h.letter_id()
-    h.clock.set(at("2026-10-13T09:00:00"))
+    # Before the acceptance clock's due-soon instant (00:00 of its last working day), so
+    # no due-soon timer races the acceptance: the history is the events' alone.
+    h.clock.set(at("2026-10-12T12:00:00"))
     await h.received(letter, received_at=at("2026-10-12T10:00:00"))
     accepted = await h.accepted(letter, handed_over_at=at("2026-10-13T09:00:00"), unit_id=UNIT)
     await h.wait_clock(handling_clock_id(letter))

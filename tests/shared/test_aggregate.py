@@ -156,3 +156,46 @@ async def test_sweep_finds_an_outbox_left_by_a_crash(db: Database, bus: EventBus
     finally:
         await relay.stop()
     assert [e.letter_id for e in received] == ["L2"]
+
+
+async def test_events_written_during_flushes_all_leave_once(db: Database, bus: EventBus) -> None:
+    received: list[Event] = []
+
+    async def handler(event: Event) -> None:
+        received.append(event)
+
+    await bus.consume(handler)
+    locks = KeyedLocks()
+    audit = AuditLog(db["audit"])
+    # No sweep: every event must leave because its write told the relay.
+    relay = OutboxRelay(
+        bus=bus, audit=audit, collections=[db["letters"]], locks=locks, interval_s=3600
+    )
+    store = AggregateStore(db["letters"], clock=FixedClock(NOW), relay=relay, locks=locks)
+    relay.start()
+    try:
+        await store.create({"_id": "L3", "n": 0}, events=[_event("L3")], audit=[_audit("L3", "c")])
+
+        def bump(i: int) -> Callable[[Document], Change]:
+            return lambda d: Change(
+                set={"n": d["n"] + 1}, events=[_event("L3")], audit=[_audit("L3", f"b{i}")]
+            )
+
+        # Writes land while earlier ones are queued or being flushed.
+        for i in range(10):
+            await asyncio.gather(*(store.mutate("L3", bump(10 * i + j)) for j in range(2)))
+            await asyncio.sleep(0.005 * (i % 3))
+        for _ in range(500):
+            if len(received) >= 21:
+                break
+            await asyncio.sleep(0.02)
+        assert len(received) == 21
+        await relay.drain()
+    finally:
+        await relay.stop()
+    assert len({e.id for e in received}) == 21
+    doc = await store.get("L3")
+    assert doc is not None
+    assert doc["n"] == 20
+    assert doc["outbox"] == [] and doc["audit_outbox"] == [] and doc["has_outbox"] is False
+    assert len(await audit.for_letter("L3")) == 21
