@@ -121,6 +121,15 @@ class EventLog:
             if t.external_id in external_ids and t.published_seen_s is not None
         ]
 
+    async def wait_stages(self, traces: list[Trace], *, timeout_s: float) -> None:
+        """Wait until every stage these letters began has ended, or the time is up.
+
+        Another service's events (a clock opened) can trail the letter's publication.
+        """
+        deadline = time.monotonic() + timeout_s
+        while any(unfinished_stages(t) for t in traces) and time.monotonic() < deadline:  # noqa: ASYNC110 - traces the listener fills
+            await asyncio.sleep(0.5)
+
     def poke(self) -> None:
         """Something a waiter counts changed (a letter failed)."""
         self._changed.set()
@@ -139,6 +148,11 @@ class EventLog:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=min(left, 1.0))
+
+
+def unfinished_stages(trace: Trace) -> bool:
+    """Whether a stage of the letter began but its end was not seen yet."""
+    return any(start in trace.occurred and end not in trace.occurred for _, start, end in STAGES)
 
 
 def stage_figures(traces: list[Trace]) -> dict[str, dict[str, Any]]:

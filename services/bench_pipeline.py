@@ -49,6 +49,8 @@ from shared.platforms.simulator_letters import draft_letter
 Figures = dict[str, Any]
 TARGET_LETTERS_PER_S = 100.0
 TARGET_P99_MS = 500.0
+# How long a phase waits, after the last publication, for stage events still on their way.
+STAGE_EVENTS_WAIT_S = 120.0
 TARGET_STAGES = ("received_to_suggested", "accepted_to_clock_opened", "approved_to_uploaded")
 # The services' settings for the run: production's, except that intake polls every second
 # (a production intake polls each platform once a minute); logs at WARNING.
@@ -276,9 +278,7 @@ class Run:
     async def _wait(self, ids: set[str], *, phase: str) -> list[Trace]:
         say = self.options.progress
         if say is None:
-            return await self.log.wait_published(
-                ids, failed=self.failed, timeout_s=self.options.timeout_s
-            )
+            return await self._published(ids)
 
         async def tell() -> None:
             started = time.monotonic()
@@ -292,11 +292,16 @@ class Run:
 
         teller = asyncio.create_task(tell())
         try:
-            return await self.log.wait_published(
-                ids, failed=self.failed, timeout_s=self.options.timeout_s
-            )
+            return await self._published(ids)
         finally:
             teller.cancel()
+
+    async def _published(self, ids: set[str]) -> list[Trace]:
+        traces = await self.log.wait_published(
+            ids, failed=self.failed, timeout_s=self.options.timeout_s
+        )
+        await self.log.wait_stages(traces, timeout_s=STAGE_EVENTS_WAIT_S)
+        return traces
 
     def _end_to_end(self, traces: list[Trace]) -> dict[str, Any]:
         spans = sorted(

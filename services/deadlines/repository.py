@@ -263,7 +263,7 @@ class FactsRepository:
     def __init__(self, facts: Collection, units: Collection) -> None:
         self._facts = facts
         self._units = units
-        self._named: dict[str, str] = {}
+        self._named: set[tuple[str, str]] = set()
 
     async def update(
         self,
@@ -318,12 +318,12 @@ class FactsRepository:
 
     async def name_unit(self, unit_id: str, name: str) -> None:
         """Remember a unit's name as events spell it."""
-        # Every accepted letter names its unit: a name this process stored already is not
-        # written again (each write rewrites the document on FerretDB).
-        if self._named.get(unit_id) == name:
+        # Every accepted and every approved letter names its unit (events may spell it
+        # differently): a spelling this process stored already is not written again.
+        if (unit_id, name) in self._named:
             return
         await _upsert(self._units, unit_id, {"$set": {"name": name}})
-        self._named[unit_id] = name
+        self._named.add((unit_id, name))
 
     async def unit_names(self) -> dict[str, str]:
         """Every unit name seen."""

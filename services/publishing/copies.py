@@ -124,7 +124,9 @@ class LetterCopies:
         await self.letters.mutate(letter_id, fill, event_id=event.id)
 
     async def _ensure(self, letter_id: str) -> None:
-        await self.letters.create(stub(letter_id))
+        # Nearly always the copy is there: a read by id costs less than a refused insert.
+        if await self.letters.get(letter_id) is None:
+            await self.letters.create(stub(letter_id))
 
     async def record_lock(self, event: Event, lock: LockInfo) -> None:
         """Art. 23: remember the lock; this letter is never published online from now on."""
