@@ -15,7 +15,7 @@ from services.publishing.pii_patterns import Hit, after_business_cue
 
 _NUM = r"(?:(?<![\d.])\d{1,5}|(?<![A-Za-z])[A-Za-z]|[一二三四五六七八九十百零〇两]{1,4})"
 UNIT_RE = re.compile(
-    rf"(?P<pre>附|之)?(?P<num>{_NUM})(?P<suf>号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄)"
+    rf"(?P<pre>附|之)?(?P<num>{_NUM})(?P<suf>号楼|号院|号|栋|幢|座|单元|楼|层|室|房间|房|户|弄)"
     r"(?P<tail>(?:-\d{1,4}){0,2})"
 )
 TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])(?:号|室)?")
@@ -35,6 +35,14 @@ _STREET_END = frozenset("路街道巷里村社组队弄院苑园城庭府寓厦�
 _STREET_END_WORDS = ("小区", "花园", "家园", "公寓", "大厦", "广场", "新村", "社区", "胡同", "大道")
 _ADDRESS_CUE = re.compile(r"(?:门牌|地址|住址|家住|住在|居住在|户籍地)[^，。！？；,.!?;\n]*$")
 _ADDRESS_CUE_REACH = 24
+_PUBLIC_ADDRESS_REACH = 40
+# The address of a public body is published on purpose: 调解委员会（地址：人和街74号）,
+# 向调解委员会申请调解（地址：…）.
+_PUBLIC_ADDRESS_CUE = re.compile(
+    r"(?:委员会|管委会|局|中心|医院|法院|检察院|政府|办事处|派出所|大厅|支行|分行|营业厅|服务站)"
+    r"(?:[^，。！？；,!?;\n]{0,10}[（(]|[（(]?)(?:办公)?(?:地址|地点)(?:[:：]|在|位于|为)?"
+    r"[^，。！？；,!?;\n（）()]*$"
+)
 # ... and not when what follows makes it a line, a document, a count or a part of a building
 # open to the public (3号门, 2号馆, 5号口); `8号路` is a street's own name.
 _NOT_HOUSE_AFTER = re.compile(
@@ -109,7 +117,7 @@ def _alone_is_house(norm: str, unit: _Unit) -> bool:
         return False
     if unit.suffix == "-":
         return True
-    if unit.suffix == "室" and _LAYOUT_AFTER.match(norm, unit.end):
+    if unit.suffix in {"室", "房"} and _LAYOUT_AFTER.match(norm, unit.end):
         return False
     if unit.suffix in _ALONE_OK:
         return True
@@ -120,11 +128,18 @@ def _alone_is_house(norm: str, unit: _Unit) -> bool:
     return False
 
 
+def _public_address(norm: str, start: int) -> bool:
+    reach = max(0, start - _PUBLIC_ADDRESS_REACH)
+    return _PUBLIC_ADDRESS_CUE.search(norm, reach, start) is not None
+
+
 def house_number_spans(norm: str) -> list[tuple[int, int]]:
     """(start, end) of every house-number run in a normalised text."""
     spans: list[tuple[int, int]] = []
     for run in _runs(norm, _units(norm)):
         if len(run) == 1 and not _alone_is_house(norm, run[0]):
+            continue
+        if _public_address(norm, run[0].start):
             continue
         if not any(u.arabic for u in run) and not _street_before(norm, run[0].start):
             continue  # 两栋楼 is a count; 阳光小区三栋二单元 is an address
@@ -135,6 +150,8 @@ def house_number_spans(norm: str) -> list[tuple[int, int]]:
                 end = bare.end()
         spans.append((run[0].start, end))
     for m in DOUBLE_RE.finditer(norm):
+        if _public_address(norm, m.start()):
+            continue
         if _street_before(norm, m.start()) and not any(s <= m.start() < e for s, e in spans):
             spans.append((m.start(), m.end()))
     for m in NEIGHBOUR_ROOM_RE.finditer(norm):

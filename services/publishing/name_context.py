@@ -4,7 +4,9 @@
    (冉建波、谯红于…, 公孙丽、单建华);
 2. a contact line: a name right before a phone number (业务员邢志刚138…, `2. 于海 1389…`,
    谷雨辰联系，电话：023-…);
-3. reported speech after 的: 医务科的付强说, 买家电的祝文龙说.
+3. reported speech after 的: 医务科的付强说, 买家电的祝文龙说;
+4. a speaker's label at the start of a line of a quoted chat (郑晓雯：今天到的土豆又少了);
+5. a name in Latin letters after 叫 or 英文名 (叫Nguyen Thi Lan, 英文名 Li Ming), masked 某某.
 
 The place vouches for a name, so a candidate needs only to read as surname + given name and
 not be a frequent word (同事, 房东, 代表).
@@ -43,6 +45,13 @@ _SPEECH_RE = re.compile(
     r"说|讲|称|表示|回复|答复|答应|承认|解释|告诉|声称|认为|坚持|拒绝|同意|介绍|保证"
 )
 _MAX_NAME = 4
+_SPEAKER_RE = re.compile(r"(?m)^[ \t\u3000]*(?P<name>[\u4e00-\u9fff]{2,4})[:：]")
+# 叫 names a person only after a person (越南人，叫…; 她叫…); 品牌叫Apple Store is no name.
+_LATIN_NAME_RE = re.compile(
+    r"(?:英文名字|英文名|外文名|英文姓名|拼音名|拼音|Name|name|NAME|(?<![店牌号称])名叫|"
+    r"(?:[我你他她人妻夫公婆子女友事居生士机服员师长][，,]?)叫做?)[:：\s]*"
+    r"(?P<name>[A-Z][a-z]+(?:[ \-·][A-Z][a-z]+){1,3})(?![A-Za-z])"
+)
 
 
 def _reads_as_name(doc: Text, start: int, end: int, *, whole_item: bool = False) -> NameHit | None:
@@ -148,3 +157,17 @@ def reported_speech_names(doc: Text) -> Iterator[NameHit]:
                     yield hit
                     break
         start = text.find("的", start)
+
+
+def speaker_names(doc: Text) -> Iterator[NameHit]:
+    """The speaker of a line of a quoted chat: a name and a colon opening the line."""
+    for m in _SPEAKER_RE.finditer(doc.text):
+        hit = _reads_as_name(doc, m.start("name"), m.end("name"))
+        if hit:
+            yield hit
+
+
+def latin_names(text: str) -> Iterator[NameHit]:
+    """A name in Latin letters after 叫 / 英文名; it has no surname to keep (surname "")."""
+    for m in _LATIN_NAME_RE.finditer(text):
+        yield NameHit(m.start("name"), m.end("name"), "")

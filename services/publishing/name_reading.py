@@ -29,6 +29,8 @@ from services.publishing.name_lexicon import (
 OOV = "oov"
 VERY_COMMON_FREQ = 2000
 FAMOUS_WORD_FREQ = 100
+MEASURE_FLAGS = frozenset({"q", "m", "mq"})
+NUMERAL_BEFORE = frozenset("一二三四五六七八九十百千万两几半每这那哪某此该")
 CLAUSE_RE = re.compile(r"[\u4e00-\u9fff]+")
 
 
@@ -156,6 +158,11 @@ def given_len(doc: Text, given: int) -> int:
     return n
 
 
+def _after_numeral(text: str, pos: int) -> bool:
+    """Whether a measure-word reading is possible: 一张, 两张, 3张, 这张."""
+    return pos > 0 and (text[pos - 1] in NUMERAL_BEFORE or text[pos - 1].isdigit())
+
+
 def name_at(doc: Text, pos: int, *, strong: bool, whole_item: bool = False) -> NameHit | None:
     """The name starting at `pos`, if the text there reads as one.
 
@@ -181,7 +188,9 @@ def name_at(doc: Text, pos: int, *, strong: bool, whole_item: bool = False) -> N
     if not surname_alone and any(very_common(text[pos:k]) for k in range(pos + 2, end + 1)):
         return None  # 此致敬礼！全体业主
     if strong:
-        if tok and tok.end - tok.start == 1 and tok.flag in GRAMMAR_FLAGS and not surname_alone:
+        # A pronoun-tagged surname (任) after a strong cue is the name, not a grammar word.
+        grammar = tok is not None and tok.flag in GRAMMAR_FLAGS and tok.flag != "r"
+        if tok and tok.end - tok.start == 1 and grammar and not surname_alone:
             after = doc.token_at(pos + 1)
             if after and after.end - after.start >= 2 and not is_namey(after.flag):
                 return None  # 负责人和相关人员: 和 is a conjunction before a word
@@ -191,8 +200,9 @@ def name_at(doc: Text, pos: int, *, strong: bool, whole_item: bool = False) -> N
             return None  # the surname sits inside a word: 感谢 is not 谢
         tok = Token(pos, pos + 1, OOV)
     length = tok.end - tok.start
-    if length == 1 and tok.flag in GRAMMAR_FLAGS:
-        return None  # 向张经理反映: 向 is a preposition here
+    measure = tok.flag in MEASURE_FLAGS and not _after_numeral(text, pos)
+    if length == 1 and tok.flag in GRAMMAR_FLAGS and not measure:
+        return None  # 向张经理反映: 向 is a preposition here; 母亲张淑珍 has no numeral for 张
     if length >= 2 and not is_namey(tok.flag) and not (sur == 2 and length == 2):
         return None  # 高兴, 南岸区, 周末
     if n == 2 and sur == 1 and is_namey(tok.flag) and length == 2:

@@ -10,7 +10,8 @@ from five sources, each with its own checks:
 3. compound surnames followed by a given name;
 4. a signature line that is nothing but a name;
 5. the sentence's shape (`name_context.py`): the other items of a list with a name in it, a
-   name right before a phone number, 的 + a name + 说.
+   name right before a phone number, 的 + a name + 说, a chat line's speaker, and a name in
+   Latin letters after 叫 or 英文名.
 
 Every name found once is then masked at each of its occurrences.
 """
@@ -23,7 +24,9 @@ from collections.abc import Iterable
 from services.publishing.name_context import (
     contact_names,
     enumerated_names,
+    latin_names,
     reported_speech_names,
+    speaker_names,
 )
 from services.publishing.name_lexicon import (
     AMBIGUOUS_SURNAMES,
@@ -229,6 +232,8 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
         *_signature_names(doc),
         *contact_names(doc),
         *reported_speech_names(doc),
+        *speaker_names(doc),
+        *latin_names(text),
     ]
     for hit in (*direct, *enumerated_names(doc, direct)):
         found.setdefault(text[hit.start : hit.end], hit.surname)
@@ -251,5 +256,8 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
 
 
 def find_name_hits(text: str, *, suffix: str, known: Iterable[str] = ()) -> list[Hit]:
-    """Name masks as hits: surname + suffix (某)."""
-    return [Hit(h.start, h.end, "name", h.surname + suffix) for h in find_names(text, known=known)]
+    """Name masks as hits: surname + suffix (某); a name without a known surname → 某某."""
+    return [
+        Hit(h.start, h.end, "name", h.surname + suffix if h.surname else suffix * 2)
+        for h in find_names(text, known=known)
+    ]

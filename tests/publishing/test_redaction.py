@@ -112,6 +112,11 @@ def test_handwritten_letter_keeps_survive_and_nothing_else_is_masked(letter: Let
         ("同一批买家电的祝文龙说他的补贴到了", "同一批买家电的祝某说他的补贴到了"),
         ("中介“链家”的温可欣当时做的交接", "中介“链家”的温某当时做的交接"),
         ("老板傅明还说只要给钱", "老板傅某还说只要给钱"),
+        ("平台显示司机姓名任浩然。", "平台显示司机姓名任某。"),
+        ("我母亲张淑珍，86岁", "我母亲张某，86岁"),
+        ("团长包玉琴：可能是路上损耗", "团长包某：可能是路上损耗"),
+        ("群聊记录：\n郑晓雯：土豆又少了\n老李：同意", "群聊记录：\n郑某：土豆又少了\n老李：同意"),
+        ("我叫李明（英文名 Li Ming），她叫Nguyen Thi Lan", "我叫李某（英文名 某某），她叫某某"),
     ],
 )
 def test_names_next_to_cues_become_surname_mou(text: str, expected: str) -> None:
@@ -143,6 +148,8 @@ def test_names_next_to_cues_become_surname_mou(text: str, expected: str) -> None
         "我的同事说不行，他的房东说不退，小区的保安说不知道，我们的代表说再等等。",
         "平台的客服回复说会处理，街道的答复说已转办，社区的干部说没时间。",
         "参加的有市场科、信访办、安全科，带了身份证、户口本、结婚证。",
+        "时间：2026年10月1日\n单位：市商务委\n原因：不详\n方式：电话\n答复：已转办",
+        "品牌叫Apple Store，型号叫Model Y，店名叫Happy Home。",
     ],
 )
 def test_words_that_are_not_full_names_stay(text: str) -> None:
@@ -347,6 +354,8 @@ def test_accounts_and_local_numbers_after_their_cue(text: str, expected: str) ->
         "菜鸟驿站的取件码6-2-1135，取货码 3-1-2201。",
         "南坪万达广场3号门、1号门，时代天街3号馆，轨道交通5号口。",
         "空港工业园8号路与5号路交叉口。",
+        "酒店8016房间，3房2厅的户型。",
+        "可向区人民调解委员会申请调解（地址：渝中区人和街74号）。",
     ],
 )
 def test_business_numbers_and_public_places_stay(text: str) -> None:
@@ -363,6 +372,8 @@ def test_business_numbers_and_public_places_stay(text: str) -> None:
         ("住在九龙坡区鹅公岩社区6栋3-2", "住在九龙坡区鹅公岩社区×××"),
         ("长乐路123弄45号", "长乐路×××"),
         ("兴华中路28号附3号", "兴华中路×××"),
+        ("住在康乐养老院3楼312房。", "住在康乐养老院×××。"),
+        ("红锦大道68号1幢2单元3-1", "红锦大道×××"),
     ],
 )
 def test_more_house_number_shapes(text: str, expected: str) -> None:
