@@ -60,7 +60,8 @@ CARD_RE = re.compile(
     r"(?<![\d])(?:\d{16,19}|\d{4}(?P<s>[ \-])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)?\d{1,3})?)"
     r"(?![\dXx])"
 )
-CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,18}(?![\dXx])")
+# An account after its cue (卡号, 账号 …): bank cards have 16–19 digits, accounts up to 25.
+CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,24}(?![\dXx])")
 EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]*)@"
     r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})"
@@ -187,7 +188,7 @@ def find_id_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:
 
 
 def find_bank_cards(norm: str, *, masking: Masking) -> Iterator[Hit]:
-    """Luhn-valid 16–19 digit card numbers, and any 12–19 digit number right after a card cue."""
+    """Luhn-valid 16–19 digit card numbers, and any 12–25 digit account number after a card cue."""
     seen: set[int] = set()
     for m in CARD_RE.finditer(norm):
         raw = _digits(m.group())

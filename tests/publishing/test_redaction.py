@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from services.publishing.leak_scan import leak_scan
 from services.publishing.redaction import PersonData, Redaction, redact, redact_fields
 from tests.publishing.letters import LETTERS, Letter
 
@@ -322,6 +323,19 @@ def test_licence_plates_keep_only_province_and_office(text: str, expected: str) 
 )
 def test_words_that_only_look_like_plates_stay(text: str) -> None:
     assert redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("银行账号：3100 0123 4567 8901 2345", "银行账号：**** **** **** **** 2345"),
+        ("卡号6217003120004567894123", "卡号******************4123"),
+    ],
+)
+def test_an_account_number_after_its_cue_is_masked_whole(text: str, expected: str) -> None:
+    result = redact(text)
+    assert result.text == expected
+    assert leak_scan(text) != []
 
 
 def test_a_disability_certificate_number_is_an_id_number() -> None:
