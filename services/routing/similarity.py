@@ -7,6 +7,7 @@ match), 0–100.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ from shared.events.vocabulary import Person
 
 _KEY_SEPARATOR = "|"
 _NON_DIGITS = re.compile(r"\D")
+# Texts whose words are kept: the recent letters compared (2,000 by default) and then some.
+WORDS_CACHED = 4096
 
 
 class RecentLetter(NamedTuple):
@@ -84,6 +87,14 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+@functools.lru_cache(maxsize=WORDS_CACHED)
+def _words(text: str) -> str:
+    # token_sort_ratio splits on whitespace: jieba's words joined by spaces. Cached: a new
+    # letter is compared with every recent one, so each text would be cut once per letter
+    # received (jieba was most of routing's time when thousands of letters were recent).
+    return " ".join(segment(text))
+
+
 def text_similarity(text: str, other: str, *, score_cutoff: float = 0) -> float:
     """Similarity 0–100 of two prepared texts: the better of character and word order-free."""
     a, b = letter_chars(text), letter_chars(other)
@@ -92,10 +103,7 @@ def text_similarity(text: str, other: str, *, score_cutoff: float = 0) -> float:
     by_chars = fuzz.ratio(a, b, score_cutoff=score_cutoff)
     if by_chars >= 100:
         return 100.0
-    # token_sort_ratio splits on whitespace: hand it jieba's words joined by spaces.
-    by_words = fuzz.token_sort_ratio(
-        " ".join(segment(text)), " ".join(segment(other)), score_cutoff=score_cutoff
-    )
+    by_words = fuzz.token_sort_ratio(_words(text), _words(other), score_cutoff=score_cutoff)
     return round(max(by_chars, by_words), 1)
 
 
