@@ -22,7 +22,7 @@ from shared.clock import Clock
 from shared.errors import Conflict, NotFound, VersionConflict
 from shared.events.envelope import Event
 from shared.locks import KeyedLocks
-from shared.mongo import Collection, Document, IndexSpec
+from shared.mongo import Collection, Document, IndexSpec, InsertBatcher
 from shared.outbox import Outbox
 
 AGGREGATE_INDEXES = [IndexSpec(keys=[("has_outbox", 1)])]
@@ -69,6 +69,7 @@ class AggregateStore:
         self._clock = clock
         self._relay = relay
         self._locks = locks or KeyedLocks()
+        self._inserts = InsertBatcher(collection)
 
     async def create(
         self,
@@ -91,7 +92,7 @@ class AggregateStore:
             "has_outbox": bool(events or audit),
         }
         try:
-            await self.collection.insert_one(stored)
+            await self._inserts.insert(stored)
         except DuplicateKeyError:
             return False
         if events or audit:

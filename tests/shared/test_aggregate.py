@@ -54,6 +54,20 @@ async def test_create_is_once_per_id(store: AggregateStore) -> None:
     assert doc is not None and doc["state"] == "new" and doc["version"] == 1
 
 
+async def test_concurrent_creates_each_land_once(store: AggregateStore) -> None:
+    # Creates made together leave as one insert; each still learns whether it won.
+    ids = [f"c{i % 7}" for i in range(30)]
+    created = await asyncio.gather(*(store.create({"_id": i, "n": n}) for n, i in enumerate(ids)))
+    assert sum(created) == 7
+    for doc_id in set(ids):
+        winners = [
+            n for n, (i, won) in enumerate(zip(ids, created, strict=True)) if won and i == doc_id
+        ]
+        assert len(winners) == 1
+        doc = await store.get(doc_id)
+        assert doc is not None and doc["n"] == winners[0]
+
+
 async def test_an_event_is_applied_once(store: AggregateStore) -> None:
     await store.create({"_id": "a", "count": 0})
 
