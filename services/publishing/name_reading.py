@@ -30,6 +30,7 @@ OOV = "oov"
 VERY_COMMON_FREQ = 2000
 FAMOUS_WORD_FREQ = 100
 MEASURE_FLAGS = frozenset({"q", "m", "mq"})
+NOT_GRAMMAR_AFTER_CUE = MEASURE_FLAGS | {"r"}
 NUMERAL_BEFORE = frozenset("一二三四五六七八九十百千万两几半每这那哪某此该")
 CLAUSE_RE = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -188,9 +189,11 @@ def name_at(doc: Text, pos: int, *, strong: bool, whole_item: bool = False) -> N
     if not surname_alone and any(very_common(text[pos:k]) for k in range(pos + 2, end + 1)):
         return None  # 此致敬礼！全体业主
     if strong:
-        # A pronoun-tagged surname (任) after a strong cue is the name, not a grammar word.
-        grammar = tok is not None and tok.flag in GRAMMAR_FLAGS and tok.flag != "r"
-        if tok and tok.end - tok.start == 1 and grammar and not surname_alone:
+        # After a strong cue only a conjunction, preposition or adverb reads as grammar: a
+        # surname tagged pronoun (任), numeral (许) or measure word is the name, and so is a
+        # compound surname the segmenter split (上 / 官军).
+        grammar = tok is not None and tok.flag in GRAMMAR_FLAGS - NOT_GRAMMAR_AFTER_CUE
+        if sur == 1 and tok and tok.end - tok.start == 1 and grammar and not surname_alone:
             after = doc.token_at(pos + 1)
             if after and after.end - after.start >= 2 and not is_namey(after.flag):
                 return None  # 负责人和相关人员: 和 is a conjunction before a word

@@ -205,10 +205,33 @@ def apply_spans(text: str, spans: Iterable[Span]) -> str:
     return "".join(out)
 
 
+def _unglue(text: str, hits: list[Hit]) -> list[Hit]:
+    """Star the kept digits at the end of a mask that a digit follows.
+
+    `138****0253` right before `510104********2895` would publish `0253510104`, a new
+    landline-shaped number: kept digits must never run into other digits.
+    """
+    out: list[Hit] = []
+    for i, hit in enumerate(hits):
+        after = (
+            hits[i + 1].replacement[:1]
+            if i + 1 < len(hits) and hits[i + 1].start == hit.end
+            else text[hit.end : hit.end + 1]
+        )
+        if after.isdigit() and hit.replacement[-1:].isdigit():
+            kept = len(hit.replacement) - len(hit.replacement.rstrip("0123456789"))
+            hit = hit._replace(
+                replacement=hit.replacement[: len(hit.replacement) - kept] + "*" * kept
+            )
+        out.append(hit)
+    return out
+
+
 def _redact(
     text: str, *, person: PersonData | None, config: RedactionConfig, known: Iterable[str]
 ) -> Redaction:
     hits = resolve(text, _candidates(text, person=person, config=config, known=known))
+    hits = _unglue(normalise(text), hits)
     spans = [
         Span.model_validate(
             {"start": h.start, "end": h.end, "kind": h.kind, "replacement": h.replacement}

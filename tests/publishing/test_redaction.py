@@ -115,6 +115,7 @@ def test_handwritten_letter_keeps_survive_and_nothing_else_is_masked(letter: Let
         ("老板傅明还说只要给钱", "老板傅某还说只要给钱"),
         ("平台显示司机姓名任浩然。", "平台显示司机姓名任某。"),
         ("我母亲张淑珍，86岁", "我母亲张某，86岁"),
+        ("当事人许磊磊、上官军勇等人到场。", "当事人许某、上官某等人到场。"),
         ("团长包玉琴：可能是路上损耗", "团长包某：可能是路上损耗"),
         ("群聊记录：\n郑晓雯：土豆又少了\n老李：同意", "群聊记录：\n郑某：土豆又少了\n老李：同意"),
         ("我叫李明（英文名 Li Ming），她叫Nguyen Thi Lan", "我叫李某（英文名 某某），她叫某某"),
@@ -336,6 +337,14 @@ def test_an_account_number_after_its_cue_is_masked_whole(text: str, expected: st
     result = redact(text)
     assert result.text == expected
     assert leak_scan(text) != []
+
+
+def test_kept_digits_of_two_touching_masks_never_join_into_a_number() -> None:
+    text = "以+86-13416090253510104-20180120-2895了"
+    person = PersonData(phone="13416090253", id_number="510104201801202895")
+    result = redact(text, person=person)
+    assert result.text == "以+86-134********510104-********-2895了"
+    assert leak_scan(result.text, person=person) == []
 
 
 def test_a_disability_certificate_number_is_an_id_number() -> None:
