@@ -8,6 +8,7 @@ never share matchers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -32,6 +33,9 @@ _T = TypeVar("_T")
 _CLAUSE = re.compile(r"[^。！？!?；;，,：:\n\r]+[。！？!?；;，,：:\n\r]*|[。！？!?；;，,：:\n\r]+")
 _DELIMITERS = "。！？!?；;，,：:\n\r \t"
 _LETTERS = re.compile(r"[\w]", re.UNICODE)
+# Texts whose prepared forms are kept: repeat detection prepares every recent letter (2,000
+# by default) for each letter received, the same texts again and again.
+TEXTS_CACHED = 8192
 
 
 def normalise(text: str) -> str:
@@ -39,6 +43,7 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+@functools.lru_cache(maxsize=TEXTS_CACHED)
 def letter_chars(text: str) -> str:
     """Only the letters and digits of `text` (no spaces or punctuation)."""
     return "".join(_LETTERS.findall(text))
@@ -104,15 +109,20 @@ class CompiledRules:
     def substantive(self, text: str) -> str:
         """The normalised text without clauses that are only greeting, self-introduction,
         contact details or closing formulas."""
-        normalised = normalise(text)
-        if self.filler is None:
-            return normalised.strip()
-        kept = [
-            clause
-            for clause in _CLAUSE.findall(normalised)
-            if not self.filler.fullmatch(clause.strip(_DELIMITERS))
-        ]
-        return "".join(kept).strip()
+        return _substantive(self.filler, text)
+
+
+@functools.lru_cache(maxsize=TEXTS_CACHED)
+def _substantive(filler: re.Pattern[str] | None, text: str) -> str:
+    normalised = normalise(text)
+    if filler is None:
+        return normalised.strip()
+    kept = [
+        clause
+        for clause in _CLAUSE.findall(normalised)
+        if not filler.fullmatch(clause.strip(_DELIMITERS))
+    ]
+    return "".join(kept).strip()
 
 
 @dataclass(frozen=True, slots=True)
