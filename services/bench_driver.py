@@ -104,7 +104,9 @@ class EventLog:
         elif kind not in TRACKED:
             return
         trace = self.traces.setdefault(letter_id, Trace())
-        trace.occurred.setdefault(kind, datetime.fromisoformat(event["occurred_at"]))
+        if kind in trace.occurred:
+            return  # delivery is at least once: a repeated event changes nothing
+        trace.occurred[kind] = datetime.fromisoformat(event["occurred_at"])
         if kind == "letter.received":
             trace.external_id = str(data.get("external_id", ""))
         elif kind == "letter.classified" and self.on_classified is not None:
