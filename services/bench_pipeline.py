@@ -26,6 +26,7 @@ import random
 import resource
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from services.actors import ActorError, Urls, enrol
+from services.actors import ActorError, ApiError, Urls, enrol
 from services.baseline import broker_round_trips, database_round_trips
 from services.bench_driver import Desk, EventLog, Trace, percentiles, stage_figures
 from services.demo import wipe_namespace
@@ -180,6 +181,7 @@ class Run:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.put_at: dict[str, float] = {}
         self.errors: list[str] = []
+        self.error_kinds: Counter[str] = Counter()
         self.failed: set[str] = set()  # external ids the actors could not work to the end
         self.urls = Urls.from_lookup(deployment.url)
 
@@ -196,6 +198,8 @@ class Run:
                 await desk.work(letter_id, accept=intent.accept, mode=intent.mode)
             except (ActorError, httpx.HTTPError) as exc:
                 self.errors.append(f"{letter_id}: {type(exc).__name__}: {exc}"[:500])
+                status = f" {exc.status}" if isinstance(exc, ApiError) else ""
+                self.error_kinds[f"{type(exc).__name__}{status}"] += 1
                 self.failed.add(external_id)
                 self.log.poke()
 
@@ -225,6 +229,7 @@ class Run:
                 "http_requests": desk.stats.requests,
                 "stale_version_retries": desk.stats.stale_retries,
                 "errors": len(self.errors),
+                "errors_by_kind": dict(self.error_kinds),
                 "first_errors": self.errors[:5],
             },
             "events_seen": self.log.events_seen,

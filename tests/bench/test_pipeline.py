@@ -44,6 +44,7 @@ def test_a_small_run_gets_every_letter_published_and_reports_every_figure() -> N
     figures = orjson.loads(result.stdout)
     throughput, latency = figures["throughput"], figures["latency"]
     assert figures["actors"]["errors"] == 0, figures["actors"]["first_errors"]
+    assert figures["actors"]["errors_by_kind"] == {}
     assert figures["actors"]["letters_worked"] == LETTERS + LATENCY_LETTERS
     assert throughput["published"] == LETTERS
     assert throughput["not_accepted"] == 1
