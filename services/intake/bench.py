@@ -82,7 +82,12 @@ async def _run(*, letters: int, page_size: int, seed: int, concurrency: int) -> 
     connection = await aio_pika.connect_robust(settings.amqp_url)
     seen: set[str] = set()
     all_seen = asyncio.Event()
-    figures: Figures = {"letters": letters, "page_size": page_size, "per_platform": per_platform}
+    figures: Figures = {
+        "letters": letters,
+        "page_size": page_size,
+        "per_platform": per_platform,
+        "database": name,
+    }
     try:
         channel = await connection.channel()
         exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
