@@ -158,14 +158,22 @@ FREQUENT_WORD = 50
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛超秀霞"
 
 
+# Surnames that are also grammar words (但 but, 和 and, 于 at, 向 towards …): right after a
+# cue and before a word (当事人但秀丽、…) they read as the grammar word, as in 负责人和相关人员.
+# A known limit (docs/redaction.md); the list property draws other surnames.
+GRAMMAR_SURNAMES = frozenset("于但况初向和尚尤常曾莫边")
+
+
 @st.composite
-def listed_names(draw: st.DrawFn) -> str:
+def listed_names(draw: st.DrawFn, *, grammar_surnames: bool = True) -> str:
     """A surname from the list (single or compound) and a given name of one or two characters.
 
     Not a frequent word, nor starting with one: 陆军 (army), 明丽 (bright) and 陆军杰 read as
     the word wherever they stand, unless a cue says otherwise.
     """
     single, compound = surnames()
+    if not grammar_surnames:
+        single = single - GRAMMAR_SURNAMES
     surname = draw(st.sampled_from(sorted(single | compound)))
     given_name = draw(st.text(alphabet=st.sampled_from(_GIVEN), min_size=1, max_size=2))
     name = surname + given_name
@@ -186,7 +194,11 @@ def test_a_name_on_a_contact_line_is_always_masked(
 
 
 @_SETTINGS
-@given(first=listed_names(), second=listed_names(), third=listed_names())
+@given(
+    first=listed_names(grammar_surnames=False),
+    second=listed_names(grammar_surnames=False),
+    third=listed_names(grammar_surnames=False),
+)
 def test_every_item_of_a_list_with_a_name_in_it_is_masked(
     first: str, second: str, third: str
 ) -> None:
