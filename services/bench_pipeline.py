@@ -24,7 +24,6 @@ import contextlib
 import os
 import random
 import resource
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from services.baseline import broker_round_trips, database_round_trips
 from services.bench_driver import Desk, EventLog, Trace, percentiles, stage_figures
 from services.demo import wipe_namespace
 from services.demo_scenarios import PLATFORMS
-from services.launcher import LocalDeployment
+from services.launcher import LocalDeployment, free_ports
 from services.routing.directory_data import load_directory
 from shared.events.vocabulary import PublicationMode
 from shared.ids import new_id
@@ -89,17 +88,6 @@ def pipeline_figures(options: PipelineOptions) -> Figures:
         return asyncio.run(run_pipeline(options))
     except OSError as error:
         return {"letters": options.letters, "error": f"local stack not reachable: {error}"}
-
-
-def free_ports(names: tuple[str, ...]) -> dict[str, int]:
-    """A free loopback port per name (all held open together, so no two are the same)."""
-    with contextlib.ExitStack() as stack:
-        sockets = {}
-        for name in names:
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            sockets[name] = sock
-        return {name: sock.getsockname()[1] for name, sock in sockets.items()}
 
 
 class Letters:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Mapping
@@ -29,6 +30,17 @@ DEFAULT_PORTS = {
     "publishing": 8004,
     "simulator": 8900,
 }
+
+
+def free_ports(names: tuple[str, ...]) -> dict[str, int]:
+    """A free loopback port per name (all held open together, so no two are the same)."""
+    with contextlib.ExitStack() as stack:
+        sockets = {}
+        for name in names:
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            sockets[name] = sock
+        return {name: sock.getsockname()[1] for name, sock in sockets.items()}
 
 
 @dataclass

@@ -8,8 +8,6 @@ the end. The tests then read what each service shows through its public API.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -21,22 +19,11 @@ from services.actors_script import Case
 from services.demo import DEMO_ENV, Outcome, play, smtp_env, wipe_namespace
 from services.demo_mail import MailSink
 from services.demo_scenarios import build_cases
-from services.launcher import LocalDeployment
+from services.launcher import LocalDeployment, free_ports
 from tests.support import EventProbe, unique_name
 
 # Longest wait for any one asynchronous effect while the letters are driven.
 EFFECT_TIMEOUT_S = 90.0
-
-
-def free_ports(names: tuple[str, ...]) -> dict[str, int]:
-    """A free loopback port per name (all held open together, so no two are the same)."""
-    with contextlib.ExitStack() as stack:
-        sockets = {}
-        for name in names:
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            sockets[name] = sock
-        return {name: sock.getsockname()[1] for name, sock in sockets.items()}
 
 
 @dataclass

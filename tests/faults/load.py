@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from services.actors import ActorError, Json, Urls, enrol
 from services.actors_script import Case, Plan, Troupe
 from services.demo import DEMO_ENV, seed, wipe_namespace
 from services.demo_scenarios import SCENARIOS, build_cases
-from services.launcher import SERVICES, LocalDeployment
+from services.launcher import SERVICES, LocalDeployment, free_ports
 from services.routing.directory_data import load_directory
 from shared.dead_letters import DeadLetter
 from shared.platforms.cli import DEFAULT_ADMIN_TOKEN
@@ -87,17 +86,6 @@ def fault_cases(count: int, *, plans: Sequence[str] = DEFAULT_PLANS) -> list[Cas
         Case(key=case.key, plan=chosen[i % len(chosen)], letter=case.letter)
         for i, case in enumerate(letters)
     ]
-
-
-def free_ports(names: Sequence[str]) -> dict[str, int]:
-    """A free loopback port per name (all held open together, so no two are the same)."""
-    with contextlib.ExitStack() as stack:
-        sockets = {}
-        for name in names:
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            sockets[name] = sock
-        return {name: sock.getsockname()[1] for name, sock in sockets.items()}
 
 
 class PatientTransport(httpx.AsyncBaseTransport):
