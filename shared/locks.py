@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 class KeyedLocks:
     """Serialises work on one key (a letter id) within this process.
 
-    MongoDB makes a conditional single-document update atomic; FerretDB v1 applies
-    it as read-then-rewrite, so two writers in one process could both pass the
-    condition. Holding the key's lock around read-modify-write keeps one process
-    correct on both; across processes the unique indexes and version checks hold.
+    MongoDB makes a conditional single-document update atomic. FerretDB v1.24.2 as
+    released applies it as read-then-rewrite, so two writers could both pass the
+    condition; the local stack's build holds the database's write turn across both
+    (deploy/local/ferretdb/writes.patch). Holding the key's lock around
+    read-modify-write keeps one process correct on any server, and makes a document's
+    writers in one process queue here instead of failing a version check.
     """
 
     def __init__(self) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds FerretDB v1.24.2 (SQLite backend) with two small fixes, into the path given.
+# Builds FerretDB v1.24.2 (SQLite backend) with three small fixes, into the path given.
 #
-# Two fixes. First: v1.24.2's SQLite backend looks documents up by `_ferretdb_sjson->'$._id'`
+# Three fixes. First: v1.24.2's SQLite backend looks documents up by `_ferretdb_sjson->'$._id'`
 # while its unique `_id` index is on `_ferretdb_sjson->"_id"`. SQLite cannot use
 # the index for the other spelling, so every find or update by _id scans the
 # whole table: an update took 18 ms in a 3,000-document collection and grew with
@@ -38,6 +38,21 @@ collection="$work/FerretDB/internal/backends/sqlite/collection.go"
 sed -i 's|if params.Filter.Len() == 1 {|if params.Filter.Len() >= 1 {|' "$collection"
 [ "$(grep -c 'if params.Filter.Len() >= 1 {' "$collection")" = 2 ] || {
     echo "build.sh: the _id pushdown patch did not apply to $collection" >&2
+    exit 1
+}
+
+# And: writers queue in Go, one at a time per database, and an update, findAndModify or
+# delete holds its turn from its read to its write (writes.patch; see fsql.HoldWrites).
+# SQLite lets one writer in at a time; its busy handler makes the others sleep and poll,
+# so under many writers the lock sat free while they slept, and a writer unlucky for
+# 10 s (busy_timeout) got SQLITE_BUSY: the 500s of the pipeline benchmark. Holding the
+# turn across read and write also makes a conditional update atomic, as on MongoDB
+# (v1.24.2 reads, then rewrites by _id alone).
+# The copy is a repository of its own: run inside ours (var/ is in the checkout), git apply
+# would take the paths as ours and skip them without a word.
+(cd "$work/FerretDB" && git init -q && git apply -p1 "$here/writes.patch") &&
+    grep -q 'func HoldWrites' "$work/FerretDB/internal/util/fsql/db.go" || {
+    echo "build.sh: writes.patch did not apply" >&2
     exit 1
 }
 
