@@ -86,6 +86,11 @@ def pipeline_figures(options: PipelineOptions) -> Figures:
     """Run the benchmark; its figures (an `error` figure when the local stack is down)."""
     try:
         return asyncio.run(run_pipeline(options))
+    except TimeoutError as error:  # an OSError too: not the stack being down
+        return {
+            "letters": options.letters,
+            "error": f"timed out: {error or 'a bounded wait ran out'}",
+        }
     except OSError as error:
         return {"letters": options.letters, "error": f"local stack not reachable: {error}"}
 

@@ -84,10 +84,10 @@ def clocks_end_to_end(*, count: int, seed: int, prefetch: int = 32) -> Figures:
 
     try:
         return asyncio.run(_clocks_end_to_end(count=count, seed=seed, prefetch=prefetch))
+    except TimeoutError:  # before OSError, of which it is a subclass
+        return {"clocks_opened": 0, "clocks_error": f"not all {count} clocks within {_WAIT_S} s"}
     except OSError as error:  # the local stack is not running
         return {"clocks_opened": 0, "clocks_error": f"local stack unreachable: {error}"}
-    except TimeoutError:
-        return {"clocks_opened": 0, "clocks_error": f"not all {count} clocks within {_WAIT_S} s"}
 
 
 async def _clocks_end_to_end(*, count: int, seed: int, prefetch: int = 32) -> Figures:

@@ -40,6 +40,8 @@ def intake_figures(
         finally:
             profiler.disable()
             profiler.dump_stats(profile)
+    except TimeoutError as error:  # an OSError too: not the stack being down
+        return {"letters": letters, "error": f"timed out: {error or 'a bounded wait ran out'}"}
     except OSError as error:
         return {"letters": letters, "error": f"local stack not reachable: {error}"}
 
