@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from typing import Any
@@ -144,7 +145,14 @@ class HttpPlatformClient:
     def _json(self, response: httpx.Response) -> Any:
         try:
             return orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
+        except orjson.JSONDecodeError:
+            pass
+        # orjson refuses some valid JSON: a lone surrogate escape (`\ud800`) in one record
+        # failed the whole page, and polling stayed on it. The standard library reads it;
+        # the record with it is quarantined with its reason and the rest registered.
+        try:
+            return json.loads(response.content)
+        except (ValueError, RecursionError) as exc:
             raise PlatformMalformed(
                 f"response is not JSON ({len(response.content)} bytes)",
                 platform_id=self.platform_id,

@@ -290,3 +290,31 @@ async def test_weird_json_in_a_corrected_record_is_422_not_a_server_error(
         assert "lone surrogate" in response.json()["message"], (field, response.text)
     assert fixed.status_code == 200, fixed.text
     assert letter.json()["raw_json"].endswith('"count":18446744073709551616}')
+
+
+async def test_a_lone_surrogate_on_a_page_is_quarantined_and_polling_goes_on() -> None:
+    # The escape is valid JSON that orjson refuses: once, it failed the whole page, and
+    # polling stayed on it. Sent as text: httpx's encoder refuses a lone surrogate.
+    record = orjson.dumps(_record("GOVS0001")).decode().replace("关于", "关于\\ud800", 1)
+    async with running_simulator() as running:
+        await generate(running, 3, seed=4, platform_id=GOV)
+        added = await running.admin.post(
+            "/_admin/letters",
+            content=f'{{"platform_id": "{GOV}", "raw": [{record}]}}',
+            headers={"content-type": "application/json"},
+        )
+        added.raise_for_status()
+        await generate(running, 2, seed=5, platform_id=GOV)
+        async with names_and_probe() as (names, probe), intake(running, names) as (app, client):
+            result = (await client.post(f"/platforms/{GOV}/poll", headers=ADMIN)).json()
+            items = await _items(client)
+            item = (await client.get(f"/quarantine/{items[0]['id']}", headers=HEAD)).json()
+            await settle(probe, app.state.relay)
+    assert result["outcome"] == "caught_up"
+    assert result["registered"] == 5
+    assert result["quarantined"] == 1
+    assert len(probe.of_type("letter.received")) == 5
+    assert [i["external_id"] for i in items] == ["GOVS0001"]
+    assert "lone surrogate" in items[0]["reason"]
+    # The bytes kept are the record as written, the escape included.
+    assert "\\ud800" in base64.b64decode(item["raw_base64"]).decode()
