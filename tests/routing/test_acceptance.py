@@ -12,7 +12,7 @@ from shared.auth import Role
 from shared.events import make_event
 from shared.events.catalog import LetterArchived, LetterPublished
 from shared.events.vocabulary import LABELS_ZH, NotAcceptedReason, Person
-from shared.mongo import make_client
+from shared.mongo import is_ferretdb, make_client
 from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, Stack, received, routing_stack
 from tests.support import MONGO_URL
 
@@ -296,7 +296,9 @@ async def test_letters_are_stored_with_search_tokens_beside_the_seeded_directory
         assert doc is not None
         assert {"预付卡", "健身房", "退款"} <= set(doc["search_tokens"])
         names = {i["name"] for i in await (await db["letters"].list_indexes()).to_list(None)}
-        assert any(name.startswith("search_tokens_1") for name in names)
+        # FerretDB v1 would only pay for a secondary index, never use it: MongoDB gets it.
+        searchable = any(name.startswith("search_tokens_1") for name in names)
+        assert searchable is not await is_ferretdb(db)
         assert await db["units"].find_one({"_id": LEAD}) is not None
         assert await db["recipients"].find_one({"kind": "city_mailbox_office"}) is not None
         assert await db["rules"].find_one({"_id": "current"}) is not None

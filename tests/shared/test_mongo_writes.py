@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pymongo import AsyncMongoClient, UpdateOne
 
-from shared.mongo import Database, Document, make_client
+from shared.mongo import Database, Document, IndexSpec, ensure_indexes, is_ferretdb, make_client
 
 ROUNDS = 15
 RACERS = 6
@@ -119,3 +119,14 @@ async def test_a_burst_of_updates_and_bulk_clears_completes(
     assert sum(cleared) == BURST_DOCUMENTS
     left = await db["burst"].count_documents({"$or": [{"has_outbox": True}, {"version": 1}]})
     assert left == 0
+
+
+async def test_unique_indexes_always_and_the_others_only_where_they_serve(db: Database) -> None:
+    await ensure_indexes(
+        db["indexed"],
+        [IndexSpec(keys=[("state", 1), ("at", -1)]), IndexSpec(keys=[("key", 1)], unique=True)],
+    )
+    names = {i["name"] for i in await (await db["indexed"].list_indexes()).to_list(None)}
+    assert "key_1" in names
+    # FerretDB v1 answers queries by scanning whatever the indexes: there it is skipped.
+    assert ("state_1_at_-1" in names) is not await is_ferretdb(db)
