@@ -227,41 +227,37 @@ class OutboxRelay:
             await self._bus.publish(Event.model_validate(raw))
 
     async def _clear(self, done: Sequence[tuple[Key, Outbox]]) -> None:
-        """Empty the outboxes just relayed, each conditional on holding what was published.
+        """Take what was just relayed out of the outboxes: one update command per collection.
 
-        The clears of documents nobody wrote to meanwhile go as one update command per
-        collection (on FerretDB each command costs about a millisecond of its CPU). The
-        documents' locks are held meanwhile (FerretDB applies an update as
-        read-then-rewrite); taken in id order, so two workers never wait on each other.
+        A document nobody wrote to meanwhile is cleared conditionally on its outbox being
+        exactly what was published, which also lowers its flag. One written to during the
+        flush has exactly the published elements pulled (they are as the server stored
+        them: the writer handed over the document it got back); its own flush, queued,
+        clears the rest and lowers the flag. The documents' locks are held meanwhile
+        (FerretDB v1 as released applies an update as read-then-rewrite); taken in id
+        order, so two workers never wait on each other.
         """
         async with contextlib.AsyncExitStack() as held:
             for doc_id in sorted({key[1] for key, _ in done}):
                 await held.enter_async_context(self._locks.hold(doc_id))
-            quiet: dict[str, list[tuple[Key, Outbox]]] = {}
+            by_collection: dict[str, list[tuple[Key, Outbox]]] = {}
             for key, outbox in done:
-                if key in self._again:  # written during the flush: its condition fails
-                    if not await self._clear_one(key, outbox):
-                        await self._remove(key, outbox)
-                else:
-                    quiet.setdefault(key[0], []).append((key, outbox))
-            for name, items in quiet.items():
-                if len(items) == 1:
-                    key, outbox = items[0]
-                    if not await self._clear_one(key, outbox):
-                        await self._remove(key, outbox)
-                    continue
+                by_collection.setdefault(key[0], []).append((key, outbox))
+            for name, items in by_collection.items():
+                quiet = [(key, outbox) for key, outbox in items if key not in self._again]
                 result = await self._collections[name].bulk_write(
-                    [UpdateOne(_published(key, outbox), _EMPTY) for key, outbox in items],
+                    [
+                        UpdateOne(_published(key, outbox), _EMPTY)
+                        if key not in self._again
+                        else UpdateOne({"_id": key[1]}, _pull(outbox))
+                        for key, outbox in items
+                    ],
                     ordered=False,
                 )
                 if result.matched_count < len(items):
                     # Another process wrote into some of them: the count does not say which.
-                    for key, outbox in items:
+                    for key, outbox in quiet:
                         await self._remove(key, outbox)
-
-    async def _clear_one(self, key: Key, outbox: Outbox) -> bool:
-        cleared = await self._collections[key[0]].update_one(_published(key, outbox), _EMPTY)
-        return bool(cleared.matched_count)
 
     async def _read(self, key: Key) -> Outbox | None:
         fields = {"outbox": 1, "audit_outbox": 1, "has_outbox": 1}
@@ -302,6 +298,11 @@ async def _given(outbox: Outbox) -> Outbox:
 
 
 _EMPTY = {"$set": {"outbox": [], "audit_outbox": [], "has_outbox": False}}
+
+
+def _pull(outbox: Outbox) -> dict[str, Any]:
+    """Remove exactly these elements, wherever they are in the outbox."""
+    return {"$pullAll": {"outbox": outbox.events, "audit_outbox": outbox.audit}}
 
 
 def _published(key: Key, outbox: Outbox) -> dict[str, Any]:
