@@ -57,6 +57,10 @@ TARGET_STAGES = ("received_to_suggested", "accepted_to_clock_opened", "approved_
 BENCH_ENV = {"MAILBOX_INTAKE_POLL_INTERVAL_S": "1", "MAILBOX_LOG_LEVEL": "WARNING"}
 
 
+# How long the actors get, after a phase's last publication, to finish what they hold.
+ACTORS_SETTLE_S = 30.0
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     """What `mailbox bench pipeline` was asked for."""
@@ -176,6 +180,7 @@ class Run:
         self.errors: list[str] = []
         self.error_kinds: Counter[str] = Counter()
         self.failed: set[str] = set()  # external ids the actors could not work to the end
+        self.busy = 0  # letters an actor is working now
         self.urls = Urls.from_lookup(deployment.url)
 
     def _classified(self, letter_id: str, trace: Trace) -> None:
@@ -187,6 +192,7 @@ class Run:
             letter_id = await self.queue.get()
             external_id = self.log.traces[letter_id].external_id
             intent = self.letters.intents[external_id]
+            self.busy += 1
             try:
                 await desk.work(letter_id, accept=intent.accept, mode=intent.mode)
             except (ActorError, httpx.HTTPError) as exc:
@@ -195,6 +201,15 @@ class Run:
                 self.error_kinds[f"{type(exc).__name__}{status}"] += 1
                 self.failed.add(external_id)
                 self.log.poke()
+            finally:
+                self.busy -= 1
+
+    async def _actors_done(self) -> None:
+        """Wait (bounded) for the actors to finish their letters: a letter's publication can
+        reach the benchmark before the answer to its last approval reaches its actor."""
+        deadline = time.perf_counter() + ACTORS_SETTLE_S
+        while (self.busy or not self.queue.empty()) and time.perf_counter() < deadline:  # noqa: ASYNC110 - polling counters the workers move
+            await asyncio.sleep(0.05)
 
     async def play(self, client: httpx.AsyncClient) -> Figures:
         """Both phases; their figures."""
@@ -205,8 +220,10 @@ class Run:
         workers = [asyncio.create_task(self._worker(desk)) for _ in range(self.options.concurrency)]
         try:
             latency = await self._latency_phase(client)
+            await self._actors_done()
             requests_before = desk.stats.requests
             throughput = await self._throughput_phase(client)
+            await self._actors_done()
             throughput["http_requests_per_letter"] = round(
                 (desk.stats.requests - requests_before) / max(1, self.options.letters), 1
             )
