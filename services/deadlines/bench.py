@@ -67,6 +67,10 @@ def deadlines_figures(*, count: int, rounds: int, seed: int, clocks: int = 0) ->
     figures.update(computations(count=count, rounds=rounds, seed=seed))
     if clocks > 0:
         figures.update(clocks_end_to_end(count=clocks, seed=seed))
+        figures.update(bare_clocks(count=clocks))
+        floor = figures.get("floor_clocks_per_s")
+        if isinstance(floor, float) and floor > 0 and "clocks_per_s" in figures:
+            figures["clocks_share_of_floor"] = round(float(figures["clocks_per_s"]) / floor, 3)
     return figures
 
 
@@ -220,3 +224,102 @@ async def _clocks_end_to_end(*, count: int, seed: int, prefetch: int = 32) -> Fi
         "clocks_per_s": round(count / elapsed, 1),
         "clocks_seconds": round(elapsed, 3),
     }
+
+
+# -- the floor: the least a clock can cost on this machine -----------------------------------
+
+
+def bare_clocks(*, count: int, prefetch: int = 32) -> Figures:
+    """Clocks/s of a bare loop doing only the writes and messages a clock cannot do without."""
+    import asyncio
+
+    try:
+        return asyncio.run(_bare_clocks(count=count, prefetch=prefetch))
+    except TimeoutError:  # before OSError, of which it is a subclass
+        return {"floor_error": f"not all {count} messages within {_WAIT_S} s"}
+    except OSError as error:
+        return {"floor_error": f"local stack unreachable: {error}"}
+
+
+async def _bare_clocks(*, count: int, prefetch: int) -> Figures:
+    """Per `letter.accepted`: insert the handling clock, close the acceptance clock with a
+    conditional update, publish one persistent message with confirms, ack — on the same
+    broker and database server, with no service, validation, audit, facts or timers. The
+    service cannot open clocks faster than this loop; its figure is the ceiling."""
+    import asyncio
+
+    import aio_pika
+    import orjson
+
+    from services.deadlines.settings import DeadlinesSettings
+    from shared.ids import new_id
+    from shared.mongo import make_client
+
+    settings = DeadlinesSettings()
+    name = f"bench_floor_{new_id('b').lower()}"
+    client = make_client(settings.mongo_url)
+    clocks = client[name]["clocks"]
+    letters = [new_id("ltr") for _ in range(count)]
+    await clocks.insert_many(
+        [{"_id": f"{letter}:acceptance", "state": "running", "version": 1} for letter in letters]
+    )
+    done = asyncio.Event()
+    seen = 0
+    connection = await aio_pika.connect_robust(settings.amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=prefetch)
+        exchange = await channel.declare_exchange(
+            name, aio_pika.ExchangeType.TOPIC, auto_delete=True
+        )
+        work = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await work.bind(exchange, routing_key="letter.accepted")
+        out = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await out.bind(exchange, routing_key="clock.scheduled")
+
+        async def open_clock(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            letter = orjson.loads(message.body)["letter_id"]
+            await clocks.insert_one({"_id": f"{letter}:handling", "state": "running", "version": 1})
+            await clocks.update_one(
+                {"_id": f"{letter}:acceptance", "version": 1},
+                {"$set": {"state": "met"}, "$inc": {"version": 1}},
+            )
+            await exchange.publish(
+                aio_pika.Message(
+                    orjson.dumps({"clock_id": f"{letter}:handling"}),
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key="clock.scheduled",
+            )
+            await message.ack()
+
+        async def count_scheduled(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal seen
+            await message.ack()
+            seen += 1
+            if seen >= count:
+                done.set()
+
+        await work.consume(open_clock)
+        await out.consume(count_scheduled)
+        started = time.perf_counter()
+        for start in range(0, count, 200):
+            await asyncio.gather(
+                *(
+                    exchange.publish(
+                        aio_pika.Message(
+                            orjson.dumps({"letter_id": letter}),
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key="letter.accepted",
+                    )
+                    for letter in letters[start : start + 200]
+                )
+            )
+        await asyncio.wait_for(done.wait(), _WAIT_S)
+        elapsed = time.perf_counter() - started
+    finally:
+        await connection.close()
+        await client.drop_database(name)
+        await client.close()
+    return {"floor_clocks_per_s": round(count / elapsed, 1), "floor_clocks": count}

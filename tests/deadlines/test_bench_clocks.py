@@ -21,3 +21,8 @@ def test_bench_opens_every_clock_and_reports_the_rate() -> None:
     assert figures["clocks_per_s"] > 0
     assert figures["mongo_server"] in ("ferretdb", "mongod")
     assert figures["computations_per_s"] > 0
+    # The floor beside it: a bare loop of the writes and messages a clock cannot skip.
+    assert "floor_error" not in figures
+    assert figures["floor_clocks"] == 20
+    assert figures["floor_clocks_per_s"] > 0
+    assert figures["clocks_share_of_floor"] > 0
