@@ -47,8 +47,13 @@ def at(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=CST)
 
 
+# Long enough for a machine under load (15 s failed once at load 7–11); a condition that
+# holds returns at once, so only a failing test waits it out.
+UNTIL_S = 45.0
+
+
 async def until(
-    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 15.0, what: str = "condition"
+    check: Callable[[], Awaitable[bool]], *, timeout_s: float = UNTIL_S, what: str = "condition"
 ) -> None:
     """Poll an asynchronous condition with a bounded wait."""
     import asyncio
