@@ -1,4 +1,4 @@
-"""The MongoDB-wire server restarted, and Redis flushed, in the middle of a run."""
+"""RabbitMQ and the MongoDB-wire server restarted, and Redis flushed, in the middle of a run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.faults.load import DECIDED, DEFAULT_PLANS, fault_cases, fault_run
-from tests.faults.stack import PrivateStack
+from tests.faults.stack import PrivateStack, Server
 from tests.faults.verdict import report
 
 pytestmark = pytest.mark.timeout(300)
@@ -14,14 +14,24 @@ pytestmark = pytest.mark.timeout(300)
 LETTERS = 15
 
 
-async def test_mongo_restart_mid_run(fault_stack: PrivateStack) -> None:
-    async with fault_run(fault_stack, name="mongo-restart", cases=fault_cases(LETTERS)) as run:
+@pytest.mark.parametrize(
+    ("server", "name", "label"),
+    [
+        ("rabbitmq", "rabbitmq-restart", "restart rabbitmq"),
+        ("mongo", "mongo-restart", "restart the MongoDB-wire server"),
+    ],
+    ids=["rabbitmq", "mongo"],
+)
+async def test_server_restarted_mid_run(
+    fault_stack: PrivateStack, server: Server, name: str, label: str
+) -> None:
+    async with fault_run(fault_stack, name=name, cases=fault_cases(LETTERS)) as run:
 
         async def inject() -> None:
             await run.progress.until(
                 lambda p: p.passed(*DECIDED) >= LETTERS // 3, what="a third decided"
             )
-            await run.strike("restart the MongoDB-wire server", fault_stack.restart("mongo"))
+            await run.strike(label, fault_stack.restart(server))
 
         await run.drive(inject())
         verdict, _ = await run.verdict()
