@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -58,6 +59,10 @@ def _reason(response: httpx.Response) -> str:
                 text = detail if isinstance(detail, str) else orjson.dumps(detail).decode()
                 return text[:MAX_REASON_CHARS]
     return response.text[:MAX_REASON_CHARS]
+
+
+# Twenty digits in a row: possibly an integer orjson would turn into a float.
+_LONG_INTEGER = re.compile(rb"\d{20,}")
 
 
 class HttpPlatformClient:
@@ -143,13 +148,17 @@ class HttpPlatformClient:
             ) from exc
 
     def _json(self, response: httpx.Response) -> Any:
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            pass
+        if _LONG_INTEGER.search(response.content) is None:
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                pass
         # orjson refuses some valid JSON: a lone surrogate escape (`\ud800`) in one record
         # failed the whole page, and polling stayed on it. The standard library reads it;
-        # the record with it is quarantined with its reason and the rest registered.
+        # the record with it is quarantined with its reason and the rest registered. And
+        # orjson reads an integer beyond 64 bits as a float (2**64 + 1 becomes
+        # 1.8446744073709552e+19): a numeric id that long lost digits, so two letters could
+        # become one. A body with a run of 20 digits is read here, every digit kept.
         try:
             return json.loads(response.content)
         except (ValueError, RecursionError) as exc:

@@ -318,3 +318,31 @@ async def test_a_lone_surrogate_on_a_page_is_quarantined_and_polling_goes_on() -
     assert "lone surrogate" in items[0]["reason"]
     # The bytes kept are the record as written, the escape included.
     assert "\\ud800" in base64.b64decode(item["raw_base64"]).decode()
+
+
+async def test_integer_ids_beyond_64_bits_keep_every_digit() -> None:
+    # orjson reads 2**64 + 1 and 2**64 + 2 as the same float: two letters would become one.
+    # Sent as text, so every digit reaches the simulator as written.
+    big = [2**64 + 1, 2**64 + 2]
+    records = []
+    for n in big:
+        fields = orjson.dumps({k: v for k, v in _record("x").items() if k != "id"}).decode()
+        records.append(f'{{"id": {n}, "count": {n}, {fields[1:]}')
+    async with running_simulator() as running:
+        added = await running.admin.post(
+            "/_admin/letters",
+            content=f'{{"platform_id": "{GOV}", "raw": [{", ".join(records)}]}}',
+            headers={"content-type": "application/json"},
+        )
+        added.raise_for_status()
+        async with names_and_probe() as (names, probe), intake(running, names) as (app, client):
+            result = (await client.post(f"/platforms/{GOV}/poll", headers=ADMIN)).json()
+            await settle(probe, app.state.relay)
+            received = probe.of_type("letter.received")
+            letters = [
+                (await client.get(f"/letters/{e.letter_id}", headers=HEAD)).json() for e in received
+            ]
+    assert result["registered"] == 2, result
+    assert sorted(e.data["external_id"] for e in received) == [str(n) for n in big]
+    for letter in letters:
+        assert f'"count":{letter["external_id"]}' in letter["raw_json"]
