@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,10 +40,20 @@ class IndexSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# What each client's server is, asked once: start-up ensures the indexes of twenty
+# collections.
+_FERRETDB: weakref.WeakKeyDictionary[AsyncMongoClient[Document], bool] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def is_ferretdb(database: Database) -> bool:
     """Whether the server is FerretDB (its buildInfo says so), not MongoDB."""
-    info = await database.command("buildInfo")
-    return "ferretdbVersion" in info
+    client = database.client
+    if client not in _FERRETDB:
+        info = await database.command("buildInfo")
+        _FERRETDB[client] = "ferretdbVersion" in info
+    return _FERRETDB[client]
 
 
 async def ensure_indexes(collection: Collection, specs: Sequence[IndexSpec]) -> None:

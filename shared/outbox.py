@@ -7,9 +7,9 @@ between publishing and clearing republishes: consumers ignore the duplicate.
 
 On FerretDB v1 every command rewrites or decodes whole documents, so a flush costs
 as few as it can: the writer hands over the outbox it just wrote (no read back),
-the audit entries of every document flushed together are one insert, and their
-clears are one update command, each clear conditional on the outbox being exactly what
-was published.
+the audit entries of every document flushed together are one insert, and taking
+what was relayed out of their outboxes is one update command per collection (see
+`OutboxRelay._clear`).
 """
 
 from __future__ import annotations
