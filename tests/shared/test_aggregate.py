@@ -107,19 +107,38 @@ async def test_missing_document_is_not_found(store: AggregateStore) -> None:
         await store.mutate("nope", lambda d: Change())
 
 
-async def test_relay_publishes_the_outbox_and_stores_audit_once(
-    db: Database, bus: EventBus
-) -> None:
-    received: list[Event] = []
+@pytest.fixture
+async def received(bus: EventBus) -> list[Event]:
+    """Every event the bus delivers from now on, in order."""
+    events: list[Event] = []
 
     async def handler(event: Event) -> None:
-        received.append(event)
+        events.append(event)
 
     await bus.consume(handler)
+    return events
+
+
+def _relayed(
+    db: Database, bus: EventBus, *, interval_s: float = 2.0
+) -> tuple[OutboxRelay, AggregateStore, AuditLog]:
+    """A store of `letters` whose writes the relay (not started) publishes and audits."""
     locks = KeyedLocks()
     audit = AuditLog(db["audit"])
-    relay = OutboxRelay(bus=bus, audit=audit, collections=[db["letters"]], locks=locks)
-    store = AggregateStore(db["letters"], clock=FixedClock(NOW), relay=relay, locks=locks)
+    relay = OutboxRelay(
+        bus=bus, audit=audit, collections=[db["letters"]], locks=locks, interval_s=interval_s
+    )
+    return (
+        relay,
+        AggregateStore(db["letters"], clock=FixedClock(NOW), relay=relay, locks=locks),
+        audit,
+    )
+
+
+async def test_relay_publishes_the_outbox_and_stores_audit_once(
+    db: Database, bus: EventBus, received: list[Event]
+) -> None:
+    relay, store, audit = _relayed(db, bus)
     relay.start()
     try:
         await store.create({"_id": "L1"}, events=[_event("L1")], audit=[_audit("L1", "create")])
@@ -144,13 +163,9 @@ async def test_relay_publishes_the_outbox_and_stores_audit_once(
     assert [e.action for e in trail] == ["create", "x"]
 
 
-async def test_sweep_finds_an_outbox_left_by_a_crash(db: Database, bus: EventBus) -> None:
-    received: list[Event] = []
-
-    async def handler(event: Event) -> None:
-        received.append(event)
-
-    await bus.consume(handler)
+async def test_sweep_finds_an_outbox_left_by_a_crash(
+    db: Database, bus: EventBus, received: list[Event]
+) -> None:
     # Written with no relay attached: as if the process died right after the write.
     crashed = AggregateStore(db["letters"], clock=FixedClock(NOW))
     await crashed.create({"_id": "L2"}, events=[_event("L2")])
@@ -172,20 +187,11 @@ async def test_sweep_finds_an_outbox_left_by_a_crash(db: Database, bus: EventBus
     assert [e.letter_id for e in received] == ["L2"]
 
 
-async def test_events_written_during_flushes_all_leave_once(db: Database, bus: EventBus) -> None:
-    received: list[Event] = []
-
-    async def handler(event: Event) -> None:
-        received.append(event)
-
-    await bus.consume(handler)
-    locks = KeyedLocks()
-    audit = AuditLog(db["audit"])
+async def test_events_written_during_flushes_all_leave_once(
+    db: Database, bus: EventBus, received: list[Event]
+) -> None:
     # No sweep: every event must leave because its write told the relay.
-    relay = OutboxRelay(
-        bus=bus, audit=audit, collections=[db["letters"]], locks=locks, interval_s=3600
-    )
-    store = AggregateStore(db["letters"], clock=FixedClock(NOW), relay=relay, locks=locks)
+    relay, store, audit = _relayed(db, bus, interval_s=3600)
     relay.start()
     try:
         await store.create({"_id": "L3", "n": 0}, events=[_event("L3")], audit=[_audit("L3", "c")])

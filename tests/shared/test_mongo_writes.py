@@ -12,7 +12,6 @@ processes would, so no lock of ours serialises them.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -29,9 +28,8 @@ BURST_BOUND_S = 60.0
 
 
 @pytest.fixture
-async def racers(db: Database) -> AsyncIterator[list[AsyncMongoClient[Document]]]:
-    url = os.environ.get("MAILBOX_MONGO_URL", "mongodb://127.0.0.1:27017/")
-    clients = [make_client(url) for _ in range(RACERS)]
+async def racers(mongo_url: str) -> AsyncIterator[list[AsyncMongoClient[Document]]]:
+    clients = [make_client(mongo_url) for _ in range(RACERS)]
     yield clients
     for client in clients:
         await client.close()
