@@ -42,9 +42,7 @@ class IndexSpec:
 
 # What each client's server is, asked once: start-up ensures the indexes of twenty
 # collections.
-_FERRETDB: weakref.WeakKeyDictionary[AsyncMongoClient[Document], bool] = (
-    weakref.WeakKeyDictionary()
-)
+_FERRETDB: weakref.WeakKeyDictionary[AsyncMongoClient[Document], bool] = weakref.WeakKeyDictionary()
 
 
 async def is_ferretdb(database: Database) -> bool:
