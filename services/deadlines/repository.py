@@ -293,16 +293,7 @@ class FactsRepository:
         update = _facts_update(set_fields, None, add, months, years)
         if not update:
             return await self.get(letter_id) or {}
-        try:
-            found = await self._facts.find_one_and_update(
-                {"_id": letter_id}, update, upsert=True, return_document=ReturnDocument.AFTER
-            )
-        except DuplicateKeyError:
-            # Another first writer inserted it a moment ago: now it is a plain update.
-            found = await self._facts.find_one_and_update(
-                {"_id": letter_id}, update, upsert=True, return_document=ReturnDocument.AFTER
-            )
-        return found or {}
+        return await _upsert(self._facts, letter_id, update, returning=True) or {}
 
     async def get(self, letter_id: str) -> Document | None:
         """The facts of one letter."""
@@ -330,13 +321,25 @@ class FactsRepository:
         return {str(d["_id"]): str(d["name"]) async for d in self._units.find({})}
 
 
-async def _upsert(collection: Collection, doc_id: str, update: dict[str, Any]) -> None:
-    """Update or insert by id; two first writers racing do not fail the second."""
-    try:
+async def _upsert(
+    collection: Collection, doc_id: str, update: dict[str, Any], *, returning: bool = False
+) -> Document | None:
+    """Update or insert by id (and, `returning`, the document after it); two first writers
+    racing do not fail the second."""
+
+    async def once() -> Document | None:
+        if returning:
+            return await collection.find_one_and_update(
+                {"_id": doc_id}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
         await collection.update_one({"_id": doc_id}, update, upsert=True)
+        return None
+
+    try:
+        return await once()
     except DuplicateKeyError:
         # The other writer inserted it a moment ago: now it is a plain update.
-        await collection.update_one({"_id": doc_id}, update, upsert=True)
+        return await once()
 
 
 def _facts_update(
