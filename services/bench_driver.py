@@ -12,7 +12,6 @@ measures the services, not the actors' extra reads.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ import orjson
 from services.actors import ActorError, Api, ApiError, Cast, Json, Urls
 from services.actors_office import Office
 from services.actors_script import Plan, slip_for
+from shared.aio import wait_event
 from shared.events.vocabulary import NotAcceptedReason, PublicationMode, Route
 
 # Stages measured per letter: (name, the event that starts it, the event that ends it).
@@ -148,8 +148,7 @@ class EventLog:
             if len(settled) >= len(external_ids) or left <= 0:
                 return done
             self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=min(left, 1.0))
+            await wait_event(self._changed, min(left, 1.0))
 
 
 def unfinished_stages(trace: Trace) -> bool:

@@ -29,6 +29,7 @@ from services.publishing.repository import (
 )
 from services.publishing.sources import CaseSources, SourceUnavailable
 from shared.aggregate import Change
+from shared.aio import wait_event
 from shared.audit import AuditEntry, AuditLog
 from shared.clock import Clock
 from shared.events.catalog import LetterArchived
@@ -214,8 +215,7 @@ class Archiver:
             except Exception as exc:
                 log.warning("archive pass failed", error=str(exc))
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            await wait_event(self._wake, self.interval_s)
 
     async def run_once(self) -> list[ArchiveOutcome]:
         """Try every published, unarchived letter once (the least recently tried first)."""

@@ -36,6 +36,7 @@ from services.publishing.models import (
 from services.publishing.publication import describe_findings, private_reply, scan
 from services.publishing.repository import LetterRepository, UploadRepository
 from shared.aggregate import Change
+from shared.aio import wait_event
 from shared.audit import AuditEntry
 from shared.clock import Clock
 from shared.events import Event
@@ -142,8 +143,7 @@ class Uploader:
                 idle_s = await self._pass()
             except Exception as exc:
                 log.warning("uploader pass failed", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=idle_s)
+            await wait_event(self._wake, idle_s)
 
     async def run_once(self) -> int:
         """Start an attempt on every due upload not already being worked; how many started."""

@@ -27,6 +27,7 @@ from services.routing.webhooks import (
     WebhookStore,
     sign,
 )
+from shared.aio import wait_event
 from shared.clock import Clock, SystemClock
 from shared.logging import get_logger
 from shared.mongo import Document
@@ -110,8 +111,7 @@ class WebhookDispatcher:
                 await self.run_due()
             except Exception as exc:
                 log.warning("webhook sweep failed", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+            await wait_event(self._wake, self._poll_interval_s)
 
     async def run_due(self) -> int:
         """Start an attempt for each due delivery not already under way; how many started."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from services.routing.app import create_app
+from services.routing.webhook_dispatcher import RetryPolicy, WebhookDispatcher
+from services.routing.webhooks import DeliveryStore, WebhookStore
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events import make_event
@@ -34,6 +37,7 @@ from tests.support import (
     drop_database,
     eventually,
     running,
+    unique_name,
 )
 
 SECRET = "unit-webhook-secret-0123456789"
@@ -343,3 +347,28 @@ async def test_a_pending_delivery_is_sent_after_a_restart() -> None:
         await probe.close()
         await delete_exchange_and_queues(settings.exchange_name)
         await drop_database(settings.mongo_db)
+
+
+async def test_the_dispatcher_stops_when_an_attempt_ends_as_it_is_stopped() -> None:
+    # An attempt ending wakes the sweep loop; the stop's cancellation landed in that same
+    # turn and was lost, so the routing app's shutdown hung (seen in CI).
+    client = make_client(MONGO_URL)
+    name = unique_name("routing_stop")
+    try:
+        db = client[name]
+        dispatcher = WebhookDispatcher(
+            deliveries=DeliveryStore(db["webhook_deliveries"]),
+            webhooks=WebhookStore(db["webhooks"]),
+            policy=RetryPolicy(max_attempts=3, base_s=1.0, max_s=1.0),
+            timeout_s=1.0,
+            poll_interval_s=30.0,
+        )
+        dispatcher.start()
+        await asyncio.sleep(0.2)  # the first sweep has run and the loop idles
+        async with asyncio.timeout(5) as bound:
+            dispatcher.wake()
+            await dispatcher.stop()  # cancels the loop before this turn ends
+        assert not bound.expired(), "the stop's cancellation was lost: the loop ran on"
+    finally:
+        await client.drop_database(name)
+        await client.close()
