@@ -1,4 +1,5 @@
-"""Chinese word segmentation (jieba), loaded on first use and kept quiet.
+"""Chinese word segmentation (jieba): imported with this module, its dictionary loaded on
+first use, kept quiet.
 
 Used for letter similarity and for the search tokens the routing service stores in an
 indexed array (MongoDB's text index does not segment Chinese; FerretDB v1 has none).
@@ -11,6 +12,16 @@ import threading
 import unicodedata
 import warnings
 from typing import Any
+
+# jieba's source has invalid escape sequences: compiling it without cached bytecode warns,
+# and a warnings-as-errors run turns that into a SyntaxError. Imported here, on the thread
+# importing this module, not on first use: `catch_warnings` swaps the process-wide filter
+# list, and swapping it in the warm-up's worker thread undid FastAPI's own `catch_warnings`
+# on the event loop's thread.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", SyntaxWarning)
+    import jieba
 
 _lock = threading.Lock()
 _tokenizer: Any = None
@@ -29,13 +40,6 @@ def _jieba() -> Any:
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
-                # jieba's source has invalid escape sequences: compiling it without cached
-                # bytecode warns, and a warnings-as-errors run turns that into a SyntaxError.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    warnings.simplefilter("ignore", SyntaxWarning)
-                    import jieba
-
                 # jieba announces its dictionary loading at DEBUG/INFO on its own logger.
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 from services.routing.tokens import STOPWORDS, segment, tokens_for_search
 
 
@@ -37,3 +41,28 @@ def test_segment_keeps_order_and_drops_punctuation() -> None:
     words = segment("商家跑路，预付卡无法退还。")
 
     assert "".join(words) == "商家跑路预付卡无法退还"
+
+
+def test_the_first_use_in_a_worker_thread_leaves_the_warning_filters_alone() -> None:
+    # The routing app warms jieba up in a worker thread. `catch_warnings` there swapped the
+    # process-wide filter list under FastAPI's own `catch_warnings` on the loop's thread, so
+    # a warning FastAPI silences came through (an error in a warnings-as-errors test run).
+    script = textwrap.dedent(
+        """
+        import threading, warnings
+        from services.routing import tokens
+        swaps = []
+        real = warnings.catch_warnings
+        warnings.catch_warnings = lambda *a, **k: (swaps.append(1), real(*a, **k))[1]
+        worker = threading.Thread(target=tokens.tokens_for_search, args=("预热",))
+        worker.start()
+        worker.join()
+        assert tokens._tokenizer is not None, "the thread did not load jieba"
+        print(len(swaps))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
