@@ -28,7 +28,11 @@ router = APIRouter(prefix="/letters/{letter_id}", tags=["review"], responses=ACT
 async def review_approve(
     principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: ReviewApprove
 ) -> LetterRead:
-    """The letter's step's reviewer approves (anyone else: 403), keeping or changing the mode."""
+    """The letter's step's reviewer approves (anyone else: 403), keeping or changing the mode.
+
+    The approval that releases the reply for upload waits (409) while a referral awaits the
+    office leader's decision (Art. 23).
+    """
     updated = await service_review.review_approve(service, doc, body, principal=principal)
     return read_for(principal, updated)
 
@@ -37,7 +41,10 @@ async def review_approve(
 async def review_return(
     principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: ReviewReturn
 ) -> LetterRead:
-    """Off-topic, perfunctory or buck-passing: the unit redoes it (a new revision)."""
+    """Off-topic, perfunctory or buck-passing: the unit redoes it (a new revision).
+
+    Past the handling due, `new_due` is required (422 without): the unit gets time to redo it.
+    """
     updated = await service_review.return_reply(service, doc, body, principal=principal)
     return read_for(principal, updated)
 

@@ -333,7 +333,12 @@ class ReviewReturn(Versioned):
     reason: ReturnReason
     comment: Annotated[str, Stripped] = Field(min_length=4, max_length=2000)
     new_due: AwareDatetime | None = Field(
-        default=None, description="a new handling due; else the running due holds"
+        default=None,
+        description=(
+            "a new handling due for the redo, after now. Required once the letter's handling"
+            " due has passed: reopened on it the unit would be overdue at once and reminded"
+            " (Art. 27), though it submitted in time; before that, omitted keeps the running due"
+        ),
     )
 
 

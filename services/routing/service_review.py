@@ -76,7 +76,11 @@ def _forced_mode(doc: Document) -> tuple[PublicationMode, str] | None:
 async def review_approve(
     svc: LetterService, doc: Document, body: ReviewApprove, *, principal: Principal
 ) -> Document:
-    """The reviewer of the current step approves, keeping or changing the publication mode."""
+    """The reviewer of the current step approves, keeping or changing the publication mode.
+
+    The approval that would release the reply for upload is refused (409) while a referral
+    awaits the office leader (Art. 23): approved, it goes to publishing before the decision.
+    """
     action = _approval(State(doc["state"]), role=principal.role)
     actor = actor_of(principal)
 
@@ -107,6 +111,13 @@ async def review_approve(
         events: list[EventData] = []
         notices: list[tuple[str, str, dict[str, Any]]] = []
         final = resolve(state, TRANSITIONS[state][action].target, major=major) is State.approved
+        pending = _pending_referral(current) if final else None
+        if pending is not None:
+            raise Conflict(
+                "a referral to public or state security awaits the office leader's decision:"
+                " the reply is not approved for upload until it is decided (Art. 23)",
+                details={"referral_id": pending.get("id"), "agency": pending.get("agency")},
+            )
         if final:
             changes["reply.approved_at"] = now
             mark = current.get("sensitivity") or {}
@@ -168,8 +179,7 @@ async def return_reply(
     actor = actor_of(principal)
 
     def decide(current: Document, now: datetime) -> Outcome:
-        if body.new_due is not None and body.new_due <= now:
-            raise invalid("new_due", "must be in the future")
+        _check_new_due(current, body, now)
         reply = Reply.model_validate(current["reply"])
         record = ReturnRecord(
             reply_id=reply.id,
@@ -225,6 +235,32 @@ async def return_reply(
     return await svc.act(
         doc, Action.return_reply, principal=principal, version=body.version, decide=decide
     )
+
+
+def _check_new_due(current: Document, body: ReviewReturn, now: datetime) -> None:
+    """A return's new due is in the future, and given when the handling due has passed.
+
+    Deadlines reopens the handling clock on a return (with `new_due`, else the running due);
+    reopened on a passed due it is overdue at once and a 催办 goes out, though the unit
+    submitted in time and can no longer ask for an extension (Art. 26, 27).
+    """
+    if body.new_due is not None:
+        if body.new_due <= now:
+            raise invalid("new_due", "must be in the future")
+        return
+    due: datetime | None = ((current.get("clocks") or {}).get("handling") or {}).get("due")
+    if due is not None and now > due:
+        raise invalid(
+            "new_due",
+            f"required: the handling due {due.isoformat()} has passed, and reopened on it the"
+            " unit would be overdue at once for the office's return (Art. 26, 27)",
+        )
+
+
+def _pending_referral(doc: Document) -> dict[str, Any] | None:
+    """The referral waiting for the office leader's decision, if any."""
+    referrals: list[dict[str, Any]] = doc.get("referrals") or []
+    return next((r for r in referrals if r.get("status") == "pending"), None)
 
 
 async def decide_extension(
@@ -335,7 +371,7 @@ async def propose_referral(
     def decide(current: Document, now: datetime) -> Outcome:
         if current.get("locked"):
             raise Conflict("the letter was referred and locked already")
-        if any(r.get("status") == "pending" for r in current.get("referrals") or []):
+        if _pending_referral(current) is not None:
             raise Conflict("a referral is already waiting for the office leader")
         referral = Referral(
             id=new_id("ref"),
