@@ -12,8 +12,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
+
+from services.intake.settings import IntakeSettings
+from services.intake.wiring import platform_configs as intake_platforms
+from services.publishing.settings import PublishingSettings
+from services.publishing.wiring import platform_configs as publishing_platforms
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -24,6 +30,7 @@ SECRETS = {
     "MAILBOX_MONGO_PASSWORD": "mongo-test-password",
     "MAILBOX_AMQP_PASSWORD": "amqp-test-password",
 }
+REAL_PLATFORM = "https://box.example.invalid/api"
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +60,12 @@ def _compose_client() -> list[str] | None:
     return None
 
 
-def _run_config(client: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run_config(
+    client: list[str], env: dict[str, str], *, demo: bool = True, quiet: bool = True
+) -> subprocess.CompletedProcess[str]:
+    profile = ["--profile", "demo"] if demo else []
     return subprocess.run(
-        [*client, "-f", str(COMPOSE_FILE), "--profile", "demo", "config", "--quiet"],
+        [*client, "-f", str(COMPOSE_FILE), *profile, "config", *(["--quiet"] if quiet else [])],
         capture_output=True,
         text=True,
         check=False,
@@ -136,6 +146,74 @@ def test_the_simulator_runs_only_in_the_demo_profile(
     assert simulator["image"] == services["intake"]["image"]
     for name in (*APP_SERVICES, *SERVERS):
         assert "profiles" not in services[name], name
+
+
+def test_no_service_is_given_a_simulator_url_by_the_file_itself(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # The demo's command sets MAILBOX_SIMULATOR_URL in the shell; the file only passes it on.
+    for name in (*APP_SERVICES, "simulator"):
+        env = services[name]["environment"]
+        assert env.get("MAILBOX_SIMULATOR_URL") is None, name
+        assert f"MAILBOX_{name.upper()}_SIMULATOR_URL" not in env, name
+
+
+def _rendered_env(
+    client: list[str], env: dict[str, str], *, demo: bool
+) -> dict[str, dict[str, str]]:
+    """Each app service's environment as compose resolves it, unset variables left out."""
+    rendered = _run_config(client, env, demo=demo, quiet=False)
+    assert rendered.returncode == 0, rendered.stderr
+    loaded = yaml.safe_load(rendered.stdout)
+    return {
+        name: {
+            k: str(v) for k, v in loaded["services"][name]["environment"].items() if v is not None
+        }
+        for name in APP_SERVICES
+    }
+
+
+def _platform_urls(
+    service: str, env: dict[str, str], platforms_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The platform URLs intake or publishing would use in a container with `env`."""
+    with monkeypatch.context() as patched:
+        for key in [k for k in os.environ if k.startswith("MAILBOX_")]:
+            patched.delenv(key)
+        for key, value in env.items():
+            patched.setenv(key, value)
+        patched.setenv(f"MAILBOX_{service.upper()}_PLATFORMS_FILE", str(platforms_file))
+        if service == "intake":
+            return [c.base_url for c in intake_platforms(IntakeSettings())]
+        return [c.base_url for c in publishing_platforms(PublishingSettings())]
+
+
+def test_only_the_demo_points_intake_and_publishing_at_the_simulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _compose_client()
+    if client is None:
+        pytest.skip("no compose client here: neither `docker compose` nor docker-compose")
+    platforms_file = tmp_path / "platforms.json"
+    platforms_file.write_bytes(
+        orjson.dumps(
+            [{"id": "district_box", "name": "某区信箱", "base_url": REAL_PLATFORM, "token": "t"}]
+        )
+    )
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+
+    production = _rendered_env(client, {**base_env, **SECRETS}, demo=False)
+    for name, env in production.items():
+        assert not any("SIMULATOR" in key for key in env), (name, env)
+    for name in ("intake", "publishing"):
+        urls = _platform_urls(name, production[name], platforms_file, monkeypatch)
+        assert urls == [REAL_PLATFORM], name
+
+    demo_env = {**base_env, **SECRETS, "MAILBOX_SIMULATOR_URL": "http://simulator:8900"}
+    demo = _rendered_env(client, demo_env, demo=True)
+    for name in ("intake", "publishing"):
+        urls = _platform_urls(name, demo[name], platforms_file, monkeypatch)
+        assert urls == ["http://simulator:8900/p/district_box"], name
 
 
 def test_the_image_runs_as_an_unprivileged_user_without_dev_tools() -> None:
