@@ -141,7 +141,7 @@ def _render(report: Report, *, fmt: str) -> Response:
 
 _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/csv": {}}},
-    403: {"description": "office roles only"},
+    403: {"description": "office roles, admin and service accounts only"},
 }
 
 
@@ -181,7 +181,10 @@ async def annual_report(
     "/reports/monthly/chart.svg",
     summary="On-time rate by unit for a month, as an SVG bar chart.",
     tags=["reports"],
-    responses={200: {"content": {"image/svg+xml": {}}}, 403: {"description": "office roles only"}},
+    responses={
+        200: {"content": {"image/svg+xml": {}}},
+        403: {"description": "office roles, admin and service accounts only"},
+    },
 )
 async def monthly_chart(
     month: Month, _: OfficeReader, reports: ReportsDep, service: ServiceDep
@@ -195,7 +198,10 @@ async def monthly_chart(
     "/reports/annual/chart.svg",
     summary="On-time rate by unit for a year, as an SVG bar chart.",
     tags=["reports"],
-    responses={200: {"content": {"image/svg+xml": {}}}, 403: {"description": "office roles only"}},
+    responses={
+        200: {"content": {"image/svg+xml": {}}},
+        403: {"description": "office roles, admin and service accounts only"},
+    },
 )
 async def annual_chart(
     year: Annotated[int, Query(ge=2001, le=2100)],
