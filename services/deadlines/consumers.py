@@ -50,7 +50,7 @@ HANDLING_WORKING_DAYS = 10
 
 
 def handling_working_days(nature: Nature) -> int:
-    """Art. 18: three working days for a consultation, ten for any other nature."""
+    """Art. 19: three working days for a consultation, ten for any other nature."""
     return CONSULTATION_WORKING_DAYS if nature == Nature.consultation else HANDLING_WORKING_DAYS
 
 
