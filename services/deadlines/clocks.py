@@ -151,8 +151,6 @@ class ClockRules:
         if not clock.is_open:
             return None
         after = _closed_copy(clock, at=at)
-        # A reminder not yet sent is moot once the unit has replied; a deduction is not.
-        follow_up = None if clock.follow_up == "reminder" else clock.follow_up
         return _change(
             clock,
             after=after,
@@ -160,7 +158,11 @@ class ClockRules:
             now=now,
             actor=actor,
             why=why,
-            fields={"state": after.state, "closed_at": after.closed_at, "follow_up": follow_up},
+            fields={
+                "state": after.state,
+                "closed_at": after.closed_at,
+                "follow_up": _owed_after_closing(clock, after=after),
+            },
             events=[_closed(after, now=now)],
             extra={"awaiting_decision": False, "pending_extensions": []},
         )
@@ -395,6 +397,21 @@ def _closed_copy(clock: ClockDoc, *, at: datetime) -> ClockDoc:
     else:
         state = ClockState.met
     return clock.model_copy(update={"state": state, "closed_at": at})
+
+
+def _owed_after_closing(clock: ClockDoc, *, after: ClockDoc) -> FollowUp | None:
+    """The follow-up a clock still owes once closed.
+
+    A reminder not yet sent is moot once the unit has replied; a deduction is not. An
+    answer to a reminder given after its due is no answer in time (Art. 27): it owes the
+    deduction the timer or the sweep would have set had they seen the due pass first.
+    """
+    if clock.follow_up == "assessment":
+        return "assessment"
+    newly_late = clock.state == ClockState.running and after.state == ClockState.overdue
+    if clock.kind == ClockKind.reminder_answer and newly_late:
+        return "assessment"
+    return None
 
 
 def _entry(

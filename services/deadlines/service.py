@@ -135,7 +135,7 @@ class DeadlinesService:
     async def close_clock(
         self, clock_id: str, *, at: datetime, why: str, event_id: str | None = None
     ) -> Document | None:
-        """Close an open clock (met or late); None if there is no such clock."""
+        """Close an open clock (met or late), then follow up; None if there is no such clock."""
         now = self.clock.now()
         try:
             doc = await self.clocks.mutate(
@@ -146,6 +146,10 @@ class DeadlinesService:
         except NotFound:
             return None
         await self._arm(doc)
+        if doc.get("follow_up"):
+            # A reminder answered late owes its deduction (Art. 27); if recording it fails
+            # here, the flag stays on the clock and the sweep records it.
+            await self.follow_up(clock_id)
         return doc
 
     async def stop_clock(
@@ -365,6 +369,9 @@ class DeadlinesService:
             f"{self.settings.reminder_answer_working_days} 个工作日内反馈"
             f"（期限 {to_shanghai(clock.due):%Y-%m-%d %H:%M}）"
         )
+        if clock.closed_at is not None:
+            # Answered after the due: the deduction says when, for whoever disputes it.
+            reason += f"，反馈于 {to_shanghai(clock.closed_at):%Y-%m-%d %H:%M}"
         doc = {
             "_id": item_id,
             "unit_id": clock.unit_id,

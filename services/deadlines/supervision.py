@@ -73,7 +73,7 @@ class SupervisionService:
     async def answer_reminder(
         self, reminder: ReminderDoc, *, text: str, principal: Principal
     ) -> Document:
-        """Store the unit's answer once, then close its answer clock (met if in time)."""
+        """Store the unit's answer once, then close its answer clock (late: with its deduction)."""
         now = self._clock.now()
         actor = actor_of(principal)
 
