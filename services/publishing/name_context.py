@@ -69,15 +69,21 @@ def _starts_cleanly(text: str, start: int) -> bool:
     return start == 0 or not is_cjk(text[start - 1]) or not is_word(text[start - 1 : start + 1])
 
 
-def _name_ending_at(doc: Text, end: int) -> NameHit | None:
-    """The name that ends exactly at `end`: longest reading first, but 和王芳 is 和 + 王芳."""
+def _name_ending_at(doc: Text, end: int, *, own_line: bool = False) -> NameHit | None:
+    """The name that ends exactly at `end`: longest reading first, but 和王芳 is 和 + 王芳.
+
+    `own_line`: a candidate with nothing Chinese before it (a line's start, a list marker)
+    stands alone, so a surname that is also a grammar word reads as the surname there
+    (`向艳丽 130…`: no verb follows 向 for it to be a preposition).
+    """
     text = doc.text
     readings: list[NameHit] = []
     for length in range(_MAX_NAME, 1, -1):
         start = end - length
         if start < 0 or (length == _MAX_NAME and surname_len(text, start) != 2):
             continue
-        hit = _reads_as_name(doc, start, end)
+        alone = own_line and (start == 0 or not is_cjk(text[start - 1]))
+        hit = _reads_as_name(doc, start, end, whole_item=alone)
         if hit and _starts_cleanly(text, start):
             readings.append(hit)
     if len(readings) > 1 and text[readings[0].start] in AMBIGUOUS_SURNAMES:
@@ -138,7 +144,7 @@ def contact_names(doc: Text) -> Iterator[NameHit]:
     norm = normalise(doc.text)
     for m in _CONTACT_NUMBER_RE.finditer(norm):
         end = _before_contact_cue(norm, m.start())
-        hit = _name_ending_at(doc, end)
+        hit = _name_ending_at(doc, end, own_line=True)
         if hit:
             yield hit
 

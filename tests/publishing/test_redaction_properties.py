@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from services.publishing.leak_scan import leak_scan
@@ -91,7 +91,14 @@ def _assert_well_formed(original: str, result: Redaction) -> None:
     assert apply_spans(original, result.spans) == result.text
 
 
-_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomised: a suite run must not pass or fail by the draw. A new draw's find (向艳丽 on a
+# contact line) becomes an explicit @example below.
+_SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @_SETTINGS
@@ -183,6 +190,7 @@ def listed_names(draw: st.DrawFn, *, grammar_surnames: bool = True) -> str:
 
 @_SETTINGS
 @given(name=listed_names(), phone=written_mobiles(), marker=st.sampled_from(["", "1. ", "（2）"]))
+@example(name="向艳丽", phone=("13000000000", "130 0000 0000"), marker="")  # 向 + 艳丽 (a word)
 def test_a_name_on_a_contact_line_is_always_masked(
     name: str, phone: tuple[str, str], marker: str
 ) -> None:
