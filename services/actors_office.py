@@ -94,6 +94,18 @@ class Office:
             label=label,
         )
 
+    async def record_transfer(self, letter_id: str, *, reference: str, label: str) -> Json:
+        """The clerk sends the forwarded or escalated letter's content on and records it."""
+        return await act(
+            self.clerk,
+            letter_id=letter_id,
+            action="record_transfer",
+            method="POST",
+            path="/transfer/sent",
+            body={"channel": "document_exchange", "reference": reference},
+            label=label,
+        )
+
     async def approve_step(self, letter_id: str, *, label: str) -> Json:
         """Whoever reviews the reply in its current state approves it (re-check → leaders)."""
         letter = await self.clerk.letter(letter_id)

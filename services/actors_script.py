@@ -208,6 +208,10 @@ class Troupe:
         await office.submit_slip(letter_id, label=label)
         letter = await office.approve_slip(letter_id, comment="同意。", label=label)
         case.step(_decision_text(letter))
+        if letter["state"] in ("forwarded", "escalated"):
+            reference = f"转办函 {letter.get('external_id') or letter_id}"
+            await office.record_transfer(letter_id, reference=reference, label=label)
+            case.step("content sent on by document exchange (Art. 13)")
         if letter["state"] == "assigned":
             await self._handle(case, letter=letter)
         if not plan.overdue:

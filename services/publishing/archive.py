@@ -2,7 +2,8 @@
 
 A letter is done when its answer is on the platform (every upload delivered, none
 waiting) and the other services confirm: deadlines has no clock of it still running,
-and routing's dossier has recorded the publication. The record gathers the letter,
+and routing's dossier has recorded the publication (and, for a letter forwarded or
+escalated, that the office sent its content on). The record gathers the letter,
 slip, approvals, replies, publications, clocks and the audit trails of routing and
 publishing; its canonical JSON (sorted keys, UTF-8) is stored as is, with its sha256,
 in a collection that is only ever inserted into. `letter.archived` leaves with the
@@ -266,6 +267,15 @@ class Archiver:
             return ArchiveOutcome(letter_id, "not_ready", str(exc))
         if dossier is None:
             return ArchiveOutcome(letter_id, "not_ready", "routing does not know the letter")
+        case = dossier.get("letter")
+        transfer = case.get("transfer") if isinstance(case, dict) else None
+        if isinstance(transfer, dict) and transfer.get("status") != "sent":
+            return ArchiveOutcome(
+                letter_id,
+                "not_ready",
+                f"the letter's content is not sent to {transfer.get('recipient_name')} yet"
+                " (Art. 13)",
+            )
         recorded = _recorded_publications(dossier)
         missing = [u["_id"] for u in sent if u["_id"] not in recorded]
         if missing:

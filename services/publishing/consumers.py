@@ -26,6 +26,7 @@ from shared.events.catalog import (
     LetterNotAccepted,
     LetterReceived,
     LetterSensitivityMarked,
+    LetterTransferred,
     ReplyApproved,
 )
 from shared.runtime import Dispatcher
@@ -123,6 +124,12 @@ def register(
             decided_at=data.decided_at,
         )
         await service.publish_notice(event, notice)
+
+    @dispatcher.on(LetterTransferred)
+    async def on_transferred(event: Event, data: LetterTransferred) -> None:
+        # Archiving a forwarded or escalated letter waits for its content to be sent on.
+        if event.letter_id:
+            nudge_archiver(event.letter_id)
 
     @dispatcher.on(ClockClosed)
     async def on_clock_closed(event: Event, data: ClockClosed) -> None:

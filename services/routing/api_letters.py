@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
@@ -21,16 +21,26 @@ from services.routing.api import (
     read_for,
 )
 from services.routing.repository import LetterFilter
-from services.routing.schemas import Comment, EntryId, SlipApprove, SlipUpdate, VersionOnly
+from services.routing.schemas import (
+    Comment,
+    EntryId,
+    SlipApprove,
+    SlipUpdate,
+    TransferSent,
+    VersionOnly,
+)
 from services.routing.schemas_read import Dossier, LetterPage, LetterRead, letter_summary
 from services.routing.service import sees_person
-from services.routing.slip_html import render_slip
+from services.routing.slip_html import render_slip, render_transfer
 from services.routing.workflow import State
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.errors import Forbidden, NotFound
 from shared.events.vocabulary import Nature
 
 router = APIRouter(prefix="/letters")
+OfficeClerkOrHead = Annotated[
+    Principal, Depends(require_roles(Role.office_clerk, Role.office_head, Role.office_leader))
+]
 Archivist = Annotated[
     Principal,
     Depends(
@@ -61,10 +71,15 @@ async def list_letters(
     platform: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = None,
     received_from: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
     received_to: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    transfer: Annotated[
+        Literal["to_send", "sent"] | None,
+        Query(description="转阅/呈办 letters whose content is still to send, or was sent"),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> LetterPage:
-    """Letters by state, nature, unit, platform and received date; a unit sees only its own."""
+    """Letters by state, nature, unit, platform, received date and transfer; a unit sees only
+    its own."""
     if principal.is_unit:
         if unit is not None and unit != principal.unit_id:
             return LetterPage(items=[])
@@ -85,6 +100,7 @@ async def list_letters(
         platform=platform,
         received_from=received_from,
         received_to=received_to,
+        transfer_status=transfer,
     )
     docs = await service.letters.page(where, after=page_cursor(cursor), limit=limit)
     return LetterPage(
@@ -130,6 +146,34 @@ async def slip_html(principal: CurrentPrincipal, doc: VisibleLetter) -> HTMLResp
     if not doc.get("slip"):
         raise NotFound("no slip drafted for this letter yet")
     return HTMLResponse(render_slip(doc))
+
+
+@router.get(
+    "/{letter_id}/transfer.html",
+    tags=["slip"],
+    summary="The transfer letter (转办函 / 呈办函) with the letter's content, ready to send.",
+    response_class=HTMLResponse,
+    responses={**READ_ERRORS, 403: ACTION_ERRORS[403]},
+)
+async def transfer_html(principal: OfficeClerkOrHead, doc: VisibleLetter) -> HTMLResponse:
+    """What the office sends to the department (转阅) or the city office (呈办), Art. 13."""
+    if not doc.get("transfer"):
+        raise NotFound("this letter is not forwarded or escalated: nothing to transfer")
+    return HTMLResponse(render_transfer(doc))
+
+
+@router.post(
+    "/{letter_id}/transfer/sent",
+    tags=["slip"],
+    summary="Record that the letter's content was sent on (转阅/呈办), how and when.",
+    responses=ACTION_ERRORS,
+)
+async def record_transfer(
+    principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: TransferSent
+) -> LetterRead:
+    """The office passed the content on (Art. 13); archiving the letter waits for this."""
+    updated = await service_slip.record_transfer(service, doc, body, principal=principal)
+    return read_for(principal, updated)
 
 
 @router.put(

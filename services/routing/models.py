@@ -244,6 +244,46 @@ class Referral(_Part):
     decided_at: datetime | None = None
 
 
+class TransferChannel(StrEnum):
+    """How the office passed a letter's content on (Art. 13 转阅/呈办)."""
+
+    document_exchange = "document_exchange"  # 公文交换系统
+    platform = "platform"  # the mailbox platform's own transfer
+    email = "email"
+    fax = "fax"
+    post = "post"
+    by_hand = "by_hand"
+
+
+TRANSFER_CHANNEL_ZH = {
+    TransferChannel.document_exchange: "公文交换",
+    TransferChannel.platform: "平台转办",
+    TransferChannel.email: "电子邮件",
+    TransferChannel.fax: "传真",
+    TransferChannel.post: "邮寄",
+    TransferChannel.by_hand: "专人送达",
+}
+
+
+class Transfer(_Part):
+    """Art. 13: the letter's content passed to the department (转阅) or the city office (呈办).
+
+    Created `to_send` when the office head approves a forward or escalate slip; the office
+    records how and when it sent the transfer letter (`sent`). Archiving waits for it.
+    """
+
+    route: Route
+    recipient_id: str
+    recipient_name: str
+    status: Literal["to_send", "sent"] = "to_send"
+    decided_at: datetime
+    channel: TransferChannel | None = None
+    reference: str | None = Field(default=None, description="文号 or the channel's receipt")
+    note: str | None = None
+    sent_by: Actor | None = None
+    sent_at: datetime | None = None
+
+
 class ClockInfo(_Part):
     """A statutory clock as the deadlines service last reported it."""
 

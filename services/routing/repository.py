@@ -50,6 +50,7 @@ class LetterFilter:
     platform: str | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
+    transfer_status: str | None = None
 
 
 class LetterRepository:
@@ -82,6 +83,8 @@ class LetterRepository:
             query["platform"] = where.platform
         if where.unit_id is not None:
             query["units"] = where.unit_id
+        if where.transfer_status is not None:
+            query["transfer.status"] = where.transfer_status
         received: dict[str, datetime] = {}
         if where.received_from is not None:
             received["$gte"] = where.received_from

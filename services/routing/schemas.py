@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.routing.models import Agency, ContactChannel, ContactOutcome
+from services.routing.models import Agency, ContactChannel, ContactOutcome, TransferChannel
 from shared.events.vocabulary import (
     Nature,
     NotAcceptedReason,
@@ -151,6 +151,32 @@ class SlipApprove(Versioned):
 
     comment: Annotated[str, Stripped] | None = Field(
         default=None, max_length=1000, description="办公室负责人审核意见"
+    )
+
+
+class TransferSent(Versioned):
+    """How and when the office passed the letter's content on (Art. 13 转阅/呈办)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 6,
+                    "channel": "document_exchange",
+                    "reference": "渝商务办转〔2026〕15号",
+                    "note": "已通过公文交换系统转市市场监管局。",
+                }
+            ]
+        }
+    )
+
+    channel: TransferChannel
+    reference: Annotated[str, Stripped] = Field(
+        min_length=1, max_length=200, description="文号, or the channel's receipt or tracking no."
+    )
+    note: Annotated[str, Stripped] | None = Field(default=None, max_length=1000)
+    sent_at: AwareDatetime | None = Field(
+        default=None, description="when it was sent, if not now (not in the future)"
     )
 
 

@@ -24,6 +24,7 @@ from services.routing.models import (
     ReturnRecord,
     SensitivityMark,
     Slip,
+    Transfer,
 )
 from services.routing.suggestion import Suggestion
 from shared.audit import AuditEntry
@@ -99,6 +100,9 @@ class LetterRead(LetterSummary):
     extensions: list[Extension] = Field(default_factory=list)
     sensitivity: SensitivityMark | None = None
     referrals: list[Referral] = Field(default_factory=list)
+    transfer: Transfer | None = Field(
+        default=None, description="转阅/呈办: the letter's content passed on (Art. 13)"
+    )
     clocks: dict[str, ClockInfo] = Field(default_factory=dict)
     reminders: list[ReminderInfo] = Field(default_factory=list)
     assessments: list[AssessmentInfo] = Field(default_factory=list)
@@ -180,8 +184,8 @@ def letter_read(
     """A stored letter as its reader may see it."""
     parts = (
         "taken_by suggestion slip decision handler contact_attempts contact_invalid"
-        " assist_requests reply reply_history returns extensions sensitivity referrals clocks"
-        " reminders assessments publications archive"
+        " assist_requests reply reply_history returns extensions sensitivity referrals"
+        " transfer clocks reminders assessments publications archive"
     ).split()
     return LetterRead.model_validate(
         {

@@ -1,6 +1,7 @@
 """The handling slip (处理单) and acceptance (Art. 9, 12, 13): the clerk drafts, the head decides.
 
-Approval emits exactly one of the four decision events.
+Approval emits exactly one of the four decision events. A forward (转阅) or escalate (呈办)
+also leaves a transfer to send: the office passes the letter's content on and records it.
 """
 
 from __future__ import annotations
@@ -12,21 +13,24 @@ from services.routing.models import (
     Decision,
     Slip,
     SlipReview,
+    Transfer,
     default_escalate_text,
     default_forward_text,
     default_not_accepted_text,
     to_document,
 )
-from services.routing.schemas import Comment, SlipApprove, SlipUpdate
+from services.routing.schemas import Comment, SlipApprove, SlipUpdate, TransferSent
 from services.routing.service import LetterService, Outcome, actor_of, invalid
 from services.routing.workflow import Action, State
 from shared.auth import Principal
+from shared.errors import Conflict
 from shared.events.catalog import (
     EventData,
     LetterAccepted,
     LetterEscalated,
     LetterForwarded,
     LetterNotAccepted,
+    LetterTransferred,
 )
 from shared.events.vocabulary import Route
 from shared.ids import new_id
@@ -217,6 +221,17 @@ async def approve_slip(
                 (unit, "letter.assigned", {"role": "assisting", **about})
                 for unit in slip.assisting_unit_ids
             )
+        elif outcome_state in (State.forwarded, State.escalated):
+            assert slip.route is not None
+            assert slip.recipient_id
+            assert slip.recipient_name
+            transfer = Transfer(
+                route=slip.route,
+                recipient_id=slip.recipient_id,
+                recipient_name=slip.recipient_name,
+                decided_at=now,
+            )
+            changes["transfer"] = to_document(transfer)
         return Outcome(
             set=changes,
             push={"slip.reviews": [to_document(review)]},
@@ -266,3 +281,65 @@ def _decision(doc: Document, slip: Slip, *, now: datetime) -> tuple[State, Event
     if slip.route is Route.forward:
         return State.forwarded, LetterForwarded(**passed)
     return State.escalated, LetterEscalated(**passed)
+
+
+async def record_transfer(
+    svc: LetterService, doc: Document, body: TransferSent, *, principal: Principal
+) -> Document:
+    """Art. 13: the office sent the letter's content to the department or the city office.
+
+    The same channel and reference again is a retried request: answered with the letter as
+    it is. A different one, once the transfer is recorded, is a conflict.
+    """
+    stored = doc.get("transfer") or {}
+    if (
+        stored.get("status") == "sent"
+        and stored.get("channel") == body.channel.value
+        and stored.get("reference") == body.reference
+    ):
+        svc.permit(doc, Action.record_transfer, principal=principal)
+        return doc
+    actor = actor_of(principal)
+
+    def decide(current: Document, now: datetime) -> Outcome:
+        stored = current.get("transfer")
+        if stored is None:
+            raise Conflict("this letter has no transfer to send")
+        transfer = Transfer.model_validate(stored)
+        if transfer.status == "sent":
+            raise Conflict(
+                f"the transfer to {transfer.recipient_name} was recorded as sent already"
+                f" ({transfer.sent_at:%Y-%m-%d %H:%M})"
+            )
+        sent_at = body.sent_at or now
+        if sent_at > now:
+            raise invalid("sent_at", "must not be in the future")
+        if sent_at < transfer.decided_at:
+            raise invalid("sent_at", "must not be before the office head approved the slip")
+        sent = transfer.model_copy(
+            update={
+                "status": "sent",
+                "channel": body.channel,
+                "reference": body.reference,
+                "note": body.note,
+                "sent_by": actor,
+                "sent_at": sent_at,
+            }
+        )
+        event = LetterTransferred(
+            route=transfer.route,
+            recipient_id=transfer.recipient_id,
+            recipient_name=transfer.recipient_name,
+            channel=body.channel.value,
+            reference=body.reference,
+            sent_at=sent_at,
+        )
+        return Outcome(
+            set={"transfer": to_document(sent)},
+            events=[event],
+            note=body.note or body.reference,
+        )
+
+    return await svc.act(
+        doc, Action.record_transfer, principal=principal, version=body.version, decide=decide
+    )

@@ -10,6 +10,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from services.routing.models import TRANSFER_CHANNEL_ZH, TransferChannel
 from shared.clock import to_shanghai
 from shared.events.vocabulary import LABELS_ZH, Nature
 from shared.mongo import Document
@@ -156,6 +157,70 @@ def render_slip(doc: Document) -> str:
 {body}
 </table>
 <p class="foot">{_FOOT}</p>
+</body>
+</html>
+"""
+
+
+_TRANSFER_TITLE = {"forward": "公开信箱来信转办函", "escalate": "公开信箱来信呈办函"}
+_TRANSFER_ASK = {
+    "forward": (
+        "该来信反映的事项属贵单位职责范围，现将来信内容转去，请按职责研究办理并直接答复来信人。"
+    ),
+    "escalate": (
+        "该来信反映的事项涉及多个部门（或无法界定转阅单位），现将来信内容呈报，请协调处理。"
+    ),
+}
+
+
+def render_transfer(doc: Document) -> str:
+    """The transfer letter of `doc` (转办函 / 呈办函): the letter's content for the recipient."""
+    transfer: dict[str, Any] = doc.get("transfer") or {}
+    slip: dict[str, Any] = doc.get("slip") or {}
+    person: dict[str, Any] = doc.get("person") or {}
+    route = transfer.get("route") or "forward"
+    sent = ""
+    if transfer.get("status") == "sent":
+        raw = str(transfer.get("channel") or "")
+        channel = TRANSFER_CHANNEL_ZH.get(TransferChannel(raw), raw) if raw else ""
+        sender = (transfer.get("sent_by") or {}).get("name")
+        sent = (
+            f"已于{_when(transfer.get('sent_at'))}送出（{_e(channel)}，"
+            f"{_e(transfer.get('reference'))}），经办人：{_e(sender)}"
+        )
+    rows = [
+        ("来信编号", f"{_e(doc.get('external_id'))}<br><small>{_e(doc.get('_id'))}</small>", ""),
+        ("收件时间", _when(doc.get("received_at")), ""),
+        ("来 信 人", _writer(person), ""),
+        ("标　　题", _e(doc.get("title")), ""),
+        ("来信内容", _e(doc.get("text")).replace("\n", "<br>"), "tall"),
+        ("受理意见", _e(slip.get("opinion")), "mid"),
+        ("办公室负责人<br>审核意见", _head_opinion(slip), "mid"),
+        ("已告知来信人", _e(slip.get("notice_text")), ""),
+        ("送出情况", sent or "待送出", ""),
+    ]
+    body = "\n".join(
+        f"<tr><th>{label}</th><td class='{cls}'>{value}</td></tr>" for label, value, cls in rows
+    )
+    title = _TRANSFER_TITLE.get(route, _TRANSFER_TITLE["forward"])
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>{title} {_e(doc.get("external_id"))}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<div class="mark"><span>处理单号：{_e(slip.get("id"))}</span>
+<span class="secret">内部资料 注意保密</span></div>
+<h1>{title}</h1>
+<p>{_e(transfer.get("recipient_name"))}：</p>
+<p>{_TRANSFER_ASK.get(route, "")}</p>
+<table>
+{body}
+</table>
+<p class="sign">市商务委办公室　{_day(transfer.get("decided_at"))}</p>
+<p class="foot">来信人个人信息仅供办理使用，请严格保密（第三条）。</p>
 </body>
 </html>
 """

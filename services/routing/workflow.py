@@ -11,8 +11,9 @@ States (Art. 10 收件→分类→受理→承办→上传→存档; Art. 13–1
   head (Art. 13 报请办公室负责人审核). The regulation has the head approve a finished opinion,
   so a submitted slip is frozen until approved or sent back (`slip_sent_back`).
 - Approval decides: `not_accepted` | `forwarded` (转阅) | `escalated` (呈办) end the workflow
-  here (publishing answers the writer and later archives), or `assigned` (直办: the slip is
-  handed to the lead unit).
+  here (publishing answers the writer and later archives; for the last two the office first
+  records that it sent the letter's content on, `record_transfer`), or `assigned` (直办: the
+  slip is handed to the lead unit).
 - `assigned` → `in_handling` once the lead unit names its handler (Art. 14 明确具体承办人).
 - `unit_head_review` → `unit_leader_review` → `unit_approved`: the reply and the proposed
   publication mode go past the 处室负责人 and the 分管委领导 (Art. 14, 21); either sends it back
@@ -95,6 +96,7 @@ class Action(StrEnum):
     mark_sensitive = "mark_sensitive"
     propose_referral = "propose_referral"
     decide_referral = "decide_referral"
+    record_transfer = "record_transfer"
     publish = "publish"
     archive = "archive"
 
@@ -160,6 +162,7 @@ RULES: dict[Action, Rule] = {
     Action.mark_sensitive: Rule(OFFICE),
     Action.propose_referral: Rule(frozenset({Role.office_clerk, Role.office_head})),
     Action.decide_referral: Rule(frozenset({Role.office_leader})),
+    Action.record_transfer: Rule(frozenset({Role.office_clerk, Role.office_head})),
     Action.publish: Rule(SYSTEM),
     Action.archive: Rule(SYSTEM),
 }
@@ -199,6 +202,15 @@ _UNIT_REVIEWING = {
 }
 
 
+# 转阅/呈办: the office sends the letter's content on (Art. 13) and records that it did.
+_PASSED_ON = {
+    **_REFERRAL,
+    Action.record_transfer: _STAY,
+    Action.publish: _STAY,
+    Action.archive: Step(State.archived),
+}
+
+
 def _review(reviewer: Role, approve: Action, target: Target) -> dict[Action, Step]:
     """An office review step: its reviewer approves or returns the reply (Art. 26)."""
     return {
@@ -227,8 +239,8 @@ TRANSITIONS: dict[State, dict[Action, Step]] = {
         **_OFFICE_MARKS,
     },
     State.not_accepted: {**_REFERRAL, Action.publish: _STAY, Action.archive: Step(State.archived)},
-    State.forwarded: {**_REFERRAL, Action.publish: _STAY, Action.archive: Step(State.archived)},
-    State.escalated: {**_REFERRAL, Action.publish: _STAY, Action.archive: Step(State.archived)},
+    State.forwarded: _PASSED_ON,
+    State.escalated: _PASSED_ON,
     State.assigned: {
         Action.name_handler: Step(State.in_handling),
         Action.answer_assist: _STAY,

@@ -19,6 +19,7 @@ PRODUCERS: dict[str, str] = {
     "letter.not_accepted": "routing",
     "letter.forwarded": "routing",
     "letter.escalated": "routing",
+    "letter.transferred": "routing",
     "reply.submitted": "routing",
     "reply.returned": "routing",
     "reply.approved": "routing",

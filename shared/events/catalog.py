@@ -118,6 +118,21 @@ class LetterEscalated(EventData):
     decided_at: datetime
 
 
+class LetterTransferred(EventData):
+    event_type = "letter.transferred"
+    summary = (
+        "The office sent a forwarded or escalated letter's content on to its recipient"
+        " (Art. 13 转阅/呈办), by the channel and reference recorded."
+    )
+
+    route: Route
+    recipient_id: str
+    recipient_name: str
+    channel: str
+    reference: str
+    sent_at: datetime
+
+
 class ReplySubmitted(EventData):
     event_type = "reply.submitted"
     summary = "The lead unit submitted its approved reply to the office."
@@ -329,7 +344,10 @@ class LetterPublished(EventData):
 
 class UploadParked(EventData):
     event_type = "upload.parked"
-    summary = "An upload kept failing and waits for an operator's retry."
+    summary = (
+        "An upload kept failing and waits for an operator's retry (`attempts` > 0), or the"
+        " leak scan refused an online publication (`attempts` = 0, upload state `refused`)."
+    )
 
     upload_key: str
     platform: str
@@ -355,6 +373,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         LetterNotAccepted,
         LetterForwarded,
         LetterEscalated,
+        LetterTransferred,
         ReplySubmitted,
         ReplyReturned,
         ReplyApproved,

@@ -46,6 +46,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "letter.not_accepted",
         "letter.forwarded",
         "letter.escalated",
+        "letter.transferred",
         "reply.approved",
         "letter.sensitivity_marked",
         "letter.locked",

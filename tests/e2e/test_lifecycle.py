@@ -77,6 +77,9 @@ def expected_actions(plan: Plan, *, letter: dict[str, Any]) -> list[tuple[str, s
             ("draft_slip", "office_clerk"),
         ]
     steps += [("submit_slip", "office_clerk"), ("approve_slip", "office_head")]
+    if plan.accepted and plan.route in (Route.forward, Route.escalate):
+        # Art. 13: the clerk sends the content on and records it.
+        return [*steps, ("record_transfer", "office_clerk")]
     if not (plan.accepted and plan.route is Route.direct):
         return steps
     steps.append(("name_handler", "unit_head"))

@@ -25,8 +25,10 @@ from services.publishing import archive_cli
 from services.publishing.archive import Archiver
 from services.publishing.archive_export import verify_package
 from shared.auth import Role
-from shared.events.vocabulary import ClockKind, PublicationMode
+from shared.events.catalog import LetterTransferred
+from shared.events.vocabulary import ClockKind, PublicationMode, Route
 from shared.mongo import make_client
+from tests.publishing.case_data import NOW, event
 from tests.publishing.harness import (
     CLERK,
     HEAD,
@@ -36,6 +38,7 @@ from tests.publishing.harness import (
     approved,
     clock,
     clock_closed,
+    forwarded,
     not_accepted,
     serve,
     stack,
@@ -298,3 +301,48 @@ async def test_mailbox_archive_export_downloads_and_verifies_the_package(
     verified = runner.invoke(cli_app, ["archive", "verify", str(out)])
     assert verified.exit_code == 0
     assert orjson.loads(verified.stdout)["verified"] is True
+
+
+async def test_a_forwarded_letter_waits_for_its_content_to_be_sent_on(env: Env) -> None:
+    # Art. 13 转阅: the case is done only once the office has passed the content on.
+    s, _, client = env
+    letter_id, _ = await s.letter(client)
+    await s.probe.publish(forwarded(letter_id))
+    [published] = await s.probe.wait_for("letter.published", letter_id=letter_id)
+    s.cases.done(letter_id, upload_ids=[published.data["upload_id"]])
+    case = s.cases.dossiers[letter_id]["letter"]
+    case["state"] = "forwarded"
+    transfer = {
+        "route": "forward",
+        "recipient_id": "jiulongpo",
+        "recipient_name": "九龙坡区人民政府",
+        "status": "to_send",
+        "decided_at": "2026-10-12T02:00:00Z",
+    }
+    case["transfer"] = transfer
+    outcome = await _run(client, letter_id)
+    assert outcome["status"] == "not_ready"
+    assert "not sent to 九龙坡区人民政府 yet" in outcome["reason"]
+    case["transfer"] = transfer | {
+        "status": "sent",
+        "channel": "document_exchange",
+        "reference": "渝商务办转〔2026〕15号",
+        "sent_at": "2026-10-12T03:00:00Z",
+    }
+    # The transfer's event nudges the archiver: no periodic pass is needed.
+    await s.probe.publish(
+        event(
+            LetterTransferred(
+                route=Route.forward,
+                recipient_id="jiulongpo",
+                recipient_name="九龙坡区人民政府",
+                channel="document_exchange",
+                reference="渝商务办转〔2026〕15号",
+                sent_at=NOW,
+            ),
+            letter_id,
+        )
+    )
+    await s.probe.wait_for("letter.archived", letter_id=letter_id)
+    record = (await client.get(f"/archive/{letter_id}", headers=CLERK)).json()["record"]
+    assert record["case"]["transfer"]["reference"] == "渝商务办转〔2026〕15号"

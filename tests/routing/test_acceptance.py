@@ -112,8 +112,9 @@ async def test_forward_names_the_recipient_and_tells_the_writer(desk: Desk) -> N
     event = (await desk.stack.probe.wait_for("letter.forwarded", letter_id=letter_id))[0]
     assert event.data["recipient_id"] == "medical-insurance"
     assert event.data["recipient_name"] in event.data["notice_text"]
-    # The decision is final; only an Art. 23 referral can still be proposed.
-    assert letter["allowed_actions"] == ["propose_referral"]
+    # The decision is final; the content is still to send on, and an Art. 23 referral can
+    # still be proposed.
+    assert letter["allowed_actions"] == ["propose_referral", "record_transfer"]
 
 
 async def test_escalation_goes_to_the_city_mailbox_office(desk: Desk) -> None:

@@ -178,14 +178,13 @@ def test_an_assisting_unit_cannot_take_the_lead_units_actions() -> None:
         transition(State.in_handling, Action.answer_assist, role=Role.unit_handler, party=L)
 
 
-def test_terminal_decisions_allow_only_referral_publication_and_archive() -> None:
+def test_terminal_decisions_allow_only_referral_transfer_publication_and_archive() -> None:
+    ending = {Action.propose_referral, Action.decide_referral, Action.publish, Action.archive}
+    assert set(allowed(State.not_accepted)) == ending
+    for state in (State.forwarded, State.escalated):
+        # 转阅/呈办: the office still records sending the letter's content on (Art. 13).
+        assert set(allowed(state)) == ending | {Action.record_transfer}
     for state in (State.not_accepted, State.forwarded, State.escalated):
-        assert set(allowed(state)) == {
-            Action.propose_referral,
-            Action.decide_referral,
-            Action.publish,
-            Action.archive,
-        }
         assert system_transition(state, Action.publish) is state
         assert system_transition(state, Action.archive) is State.archived
     assert allowed(State.archived) == []
