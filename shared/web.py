@@ -1,17 +1,24 @@
-"""What every service's FastAPI app has: errors, limits, health, metrics, request logs."""
+"""What every service's FastAPI app has: errors, limits, health, metrics, request logs.
+
+The OpenAPI it generates documents those errors as they are answered: FastAPI's own
+`{"detail": [...]}` 422 is replaced with `ErrorBody`, and 401, 413 and 503 are listed
+where they can happen (see `ServiceApp.openapi`).
+"""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +46,55 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "mailbox_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
 )
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code, a message for people, details for programs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "validation_error",
+                    "message": "limit: Input should be less than or equal to 200",
+                    "details": {
+                        "errors": [
+                            {
+                                "field": "limit",
+                                "in": "query",
+                                "reason": "Input should be less than or equal to 200",
+                            }
+                        ]
+                    },
+                }
+            ]
+        }
+    )
+
+    error: str = Field(description="stable code: validation_error, not_found, unavailable, …")
+    message: str
+    details: dict[str, Any] = Field(
+        description="for programs; a validation_error lists `errors` as {field, in, reason}"
+    )
+
+
+class Readiness(BaseModel):
+    """Whether the servers the service needs answer, one check each."""
+
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, bool]
+
+
+def _error_response(
+    status_code: int,
+    *,
+    code: str,
+    message: str,
+    details: dict[str, Any],
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=code, message=message, details=details)
+    return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
 
 
 class BodyLimitMiddleware:
@@ -92,13 +148,11 @@ def _replay(first: Message, *, then: Receive) -> Receive:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse(
-        {
-            "error": "payload_too_large",
-            "message": f"request body over {limit} bytes",
-            "details": {"max_body_bytes": limit},
-        },
-        status_code=413,
+    return _error_response(
+        PayloadTooLarge.status_code,
+        code=PayloadTooLarge.code,
+        message=f"request body over {limit} bytes",
+        details={"max_body_bytes": limit},
     )
 
 
@@ -132,13 +186,11 @@ def _unreadable_body_reason(cause: BaseException) -> str:
 
 def _validation_response(details: list[dict[str, Any]]) -> JSONResponse:
     first = details[0] if details else {"field": "", "reason": "invalid"}
-    return JSONResponse(
-        {
-            "error": "validation_error",
-            "message": f"{first['field'] or 'request'}: {first['reason']}",
-            "details": {"errors": details},
-        },
-        status_code=422,
+    return _error_response(
+        422,
+        code="validation_error",
+        message=f"{first['field'] or 'request'}: {first['reason']}",
+        details={"errors": details},
     )
 
 
@@ -156,6 +208,124 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+_SCHEMAS = "#/components/schemas/"
+_FASTAPI_422 = ("HTTPValidationError", "ValidationError")  # the second is the first's item
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "options", "head", "trace"})
+# The factory's own routes that reach no server, so never answer 503 (/readyz documents its
+# own 503, with the readiness body).
+_NO_SERVER = frozenset({"/healthz", "/metrics"})
+_VALIDATION = (
+    "validation_error: a parameter or the body is invalid; `details.errors` names each field,"
+    " where it is (path, query, body) and the reason"
+)
+
+
+def _error_response_doc(description: str, **headers: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "ErrorBody"}}},
+    }
+    if headers:
+        doc["headers"] = {
+            name.replace("_", "-"): {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return doc
+
+
+def _takes_a_token(op: dict[str, Any], *, bearer: set[str]) -> bool:
+    # FastAPI lists a security requirement on every operation whose dependencies include
+    # the HTTPBearer of shared.auth, whose only user, get_principal, answers 401 without a
+    # valid token.
+    return any(name in bearer for requirement in op.get("security", []) for name in requirement)
+
+
+def _document_errors(spec: dict[str, Any], *, max_body_bytes: int) -> None:
+    """Rewrites FastAPI's OpenAPI (in place) to document the errors the app answers.
+
+    The handlers above answer every error as `ErrorBody`: FastAPI's own 422 schema
+    (`{"detail": [...]}`) is replaced, error responses a service listed without a schema get
+    it, and 401 (a token is required), 413 (a body is taken) and 503 (a server did not
+    answer) are added where missing. Descriptions a service gave are kept.
+    """
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    # A service's own ErrorBody (the same fields, its own example) is kept.
+    schemas.setdefault("ErrorBody", ErrorBody.model_json_schema(ref_template=_SCHEMAS + "{model}"))
+    bearer = {
+        name
+        for name, scheme in spec["components"].get("securitySchemes", {}).items()
+        if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer"
+    }
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            if method not in _METHODS:
+                continue
+            responses: dict[str, Any] = op.setdefault("responses", {})
+            if _takes_a_token(op, bearer=bearer):
+                responses.setdefault(
+                    "401",
+                    _error_response_doc(
+                        "unauthorized: no valid bearer token (missing, expired or revoked)",
+                        WWW_Authenticate="Bearer",
+                    ),
+                )
+            if "requestBody" in op:
+                responses.setdefault(
+                    "413",
+                    _error_response_doc(
+                        f"payload_too_large: the body is over {max_body_bytes} bytes"
+                    ),
+                )
+            if path not in _NO_SERVER:
+                responses.setdefault(
+                    "503",
+                    _error_response_doc(
+                        "unavailable: a server it needs (the database) did not answer;"
+                        " read again before retrying",
+                        Retry_After="seconds to wait, when the database did not answer",
+                    ),
+                )
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    _fix_error_schema(status, response)
+    text = json.dumps(spec)
+    for name in _FASTAPI_422:  # dropped once nothing refers to them any more
+        if name in schemas and f'"{_SCHEMAS}{name}"' not in text:
+            del schemas[name]
+            text = json.dumps(spec)
+
+
+def _fix_error_schema(status: str, response: dict[str, Any]) -> None:
+    """An error response with the schema the handlers answer, its description kept."""
+    content: dict[str, Any] = response.get("content", {})
+    models = [media["schema"] for media in content.values() if "$ref" in media.get("schema", {})]
+    if content and not models:
+        return  # a body the service described in its own words
+    schema = models[0] if models else {"$ref": _SCHEMAS + "ErrorBody"}
+    if schema["$ref"] == _SCHEMAS + _FASTAPI_422[0]:
+        schema = {"$ref": _SCHEMAS + "ErrorBody"}
+        if status == "422" and response.get("description") == "Validation Error":
+            response["description"] = _VALIDATION  # FastAPI's default, not a service's
+    # The handlers answer every error in JSON, but FastAPI files a route's error models under
+    # the route's own media type (text/html for a page).
+    response["content"] = {"application/json": {"schema": schema}}
+
+
+class ServiceApp(FastAPI):
+    """A FastAPI app whose OpenAPI documents the errors as the app answers them."""
+
+    max_body_bytes = 1_048_576
+    _documented: dict[str, Any] | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's OpenAPI, generated once per set of routes, with the errors documented."""
+        spec = super().openapi()
+        if spec is not self._documented:
+            _document_errors(spec, max_body_bytes=self.max_body_bytes)
+            self._documented = spec
+        return spec
+
+
 def create_service_app(
     *,
     service: str,
@@ -167,22 +337,25 @@ def create_service_app(
     openapi_tags: Sequence[dict[str, str]] = (),
 ) -> FastAPI:
     """A FastAPI app with the project's error format, limits, health and metrics."""
-    app = FastAPI(
+    app = ServiceApp(
         title=title,
         description=description,
         version=version,
         lifespan=lifespan,
         openapi_tags=list(openapi_tags) or None,
     )
+    app.max_body_bytes = max_body_bytes
     app.state.readiness_checks = {}
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(
-            {"error": exc.code, "message": exc.message, "details": exc.details},
-            status_code=exc.status_code,
+        return _error_response(
+            exc.status_code,
+            code=exc.code,
+            message=exc.message,
+            details=exc.details,
             headers=headers,
         )
 
@@ -196,9 +369,11 @@ def create_service_app(
             # FastAPI's body parsing failed on something other than JSON syntax.
             reason = _unreadable_body_reason(exc.__cause__)
             return _validation_response([{"field": "", "in": "body", "reason": reason}])
-        return JSONResponse(
-            {"error": _http_error_code(exc.status_code), "message": exc.detail, "details": {}},
-            status_code=exc.status_code,
+        return _error_response(
+            exc.status_code,
+            code=_http_error_code(exc.status_code),
+            message=str(exc.detail),
+            details={},
             headers=exc.headers,
         )
 
@@ -208,13 +383,11 @@ def create_service_app(
         # not a 500 with a traceback. A write whose answer was lost may have been applied,
         # so the caller reads again before retrying (the version check catches a repeat).
         log.warning("database unavailable", error=str(exc)[:300])
-        return JSONResponse(
-            {
-                "error": Unavailable.code,
-                "message": "the database did not answer; read again before retrying",
-                "details": {},
-            },
-            status_code=Unavailable.status_code,
+        return _error_response(
+            Unavailable.status_code,
+            code=Unavailable.code,
+            message="the database did not answer; read again before retrying",
+            details={},
             headers={"Retry-After": "1"},
         )
 
@@ -241,18 +414,29 @@ def create_service_app(
         """Liveness: the process answers."""
         return {"status": "ok", "service": service}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the servers it needs answer.")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: the servers it needs answer.",
+        responses={
+            200: {"model": Readiness, "description": "ready: every check answered"},
+            503: {"model": Readiness, "description": "not_ready: a check failed, or none yet"},
+        },
+    )
     async def readyz() -> JSONResponse:
         """Readiness: MongoDB and RabbitMQ (and Redis where used) answer."""
         checks: dict[str, ReadinessCheck] = app.state.readiness_checks
         results = {name: await check() for name, check in checks.items()}
         ok = bool(results) and all(results.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not_ready", "checks": results},
-            status_code=200 if ok else 503,
-        )
+        readiness = Readiness(status="ready" if ok else "not_ready", checks=results)
+        return JSONResponse(readiness.model_dump(), status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics.")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics.",
+        response_class=PlainTextResponse,  # documented as the text it is, not as JSON
+    )
     async def metrics() -> Response:
         """Prometheus metrics in the text format."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
