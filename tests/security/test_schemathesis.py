@@ -172,7 +172,9 @@ async def _failure(client: httpx.AsyncClient, case: Any, request: dict[str, Any]
         return traceback.format_exc()
     try:
         case.validate_response(response, checks=[not_a_server_error])
-    except Exception as exc:  # schemathesis reports a failed check as an exception
+    # schemathesis reports a failed check as an exception; several as a FailureGroup, which
+    # is a BaseExceptionGroup (not an Exception).
+    except (Exception, BaseExceptionGroup) as exc:
         return f"  answer: {response.status_code} {response.text[:500]}\n  {exc}"
     return None
 
