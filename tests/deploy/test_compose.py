@@ -20,6 +20,7 @@ from services.intake.settings import IntakeSettings
 from services.intake.wiring import platform_configs as intake_platforms
 from services.publishing.settings import PublishingSettings
 from services.publishing.wiring import platform_configs as publishing_platforms
+from shared.platforms.config import default_platform_configs, load_platform_configs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -31,6 +32,9 @@ SECRETS = {
     "MAILBOX_AMQP_PASSWORD": "amqp-test-password",
 }
 REAL_PLATFORM = "https://box.example.invalid/api"
+EXAMPLE_PLATFORMS = REPO_ROOT / "deploy" / "platforms.example.json"
+PLATFORM_SERVICES = ("intake", "publishing")
+SECRET_PATH = "/run/secrets/platforms"
 
 
 @pytest.fixture(scope="module")
@@ -158,13 +162,20 @@ def test_no_service_is_given_a_simulator_url_by_the_file_itself(
         assert f"MAILBOX_{name.upper()}_SIMULATOR_URL" not in env, name
 
 
+def _render(client: list[str], env: dict[str, str], *, demo: bool) -> dict[str, Any]:
+    """The whole file as compose resolves it."""
+    rendered = _run_config(client, env, demo=demo, quiet=False)
+    assert rendered.returncode == 0, rendered.stderr
+    loaded = yaml.safe_load(rendered.stdout)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
 def _rendered_env(
     client: list[str], env: dict[str, str], *, demo: bool
 ) -> dict[str, dict[str, str]]:
     """Each app service's environment as compose resolves it, unset variables left out."""
-    rendered = _run_config(client, env, demo=demo, quiet=False)
-    assert rendered.returncode == 0, rendered.stderr
-    loaded = yaml.safe_load(rendered.stdout)
+    loaded = _render(client, env, demo=demo)
     return {
         name: {
             k: str(v) for k, v in loaded["services"][name]["environment"].items() if v is not None
@@ -235,3 +246,100 @@ def test_compose_accepts_the_file_and_refuses_a_missing_secret() -> None:
     refused = _run_config(client, {**base_env, **without_secret})
     assert refused.returncode != 0
     assert "set a real secret" in refused.stderr
+
+
+def test_the_example_platforms_file_loads_with_the_real_loader() -> None:
+    configs = load_platform_configs(EXAMPLE_PLATFORMS)
+    defaults = default_platform_configs()
+    # The three platforms of Art. 2, with the field names they speak.
+    assert [(c.id, c.name) for c in configs] == [(d.id, d.name) for d in defaults]
+    assert [c.field_mapping for c in configs] == [d.field_mapping for d in defaults]
+    for config in configs:
+        # Placeholders an operator cannot mistake for a real address: .invalid never resolves.
+        assert config.base_url.startswith("https://"), config.base_url
+        assert ".placeholder.invalid/" in config.base_url, config.base_url
+        assert config.token.get_secret_value().startswith("dev-only-"), config.id
+    assert "placeholder" in orjson.loads(EXAMPLE_PLATFORMS.read_bytes())["_placeholders"]
+
+
+def _settings_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in os.environ if k.startswith("MAILBOX_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_the_demo_simulator_accepts_the_example_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The simulator (no --config) serves the default platforms with their dev tokens; with
+    # MAILBOX_SIMULATOR_URL set, the file's addresses give way and its tokens must match.
+    simulator = "http://simulator:8900"
+    _settings_env(
+        {"MAILBOX_PLATFORMS_FILE": str(EXAMPLE_PLATFORMS), "MAILBOX_SIMULATOR_URL": simulator},
+        monkeypatch,
+    )
+    served = [
+        (c.id, c.base_url, c.token.get_secret_value(), c.field_mapping)
+        for c in default_platform_configs(simulator_url=simulator)
+    ]
+    for configs in (intake_platforms(IntakeSettings()), publishing_platforms(PublishingSettings())):
+        used = [(c.id, c.base_url, c.token.get_secret_value(), c.field_mapping) for c in configs]
+        assert used == served
+
+
+def _secret_sources(service: dict[str, Any]) -> list[str]:
+    # docker-compose 1.x renders {"source": name}; the plugin may render plain names too.
+    return [s if isinstance(s, str) else s["source"] for s in service.get("secrets", [])]
+
+
+def test_only_intake_and_publishing_get_the_platforms_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _compose_client()
+    if client is None:
+        pytest.skip("no compose client here: neither `docker compose` nor docker-compose")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+    own_file = tmp_path / "platforms.json"
+    own_file.write_bytes(
+        orjson.dumps(
+            [{"id": "district_box", "name": "某区信箱", "base_url": REAL_PLATFORM, "token": "t"}]
+        )
+    )
+    cases = [
+        ({**base_env, **SECRETS}, False, EXAMPLE_PLATFORMS),
+        ({**base_env, **SECRETS, "MAILBOX_PLATFORMS_FILE_ON_HOST": str(own_file)}, False, own_file),
+        ({**base_env, **SECRETS, "MAILBOX_SIMULATOR_URL": "http://simulator:8900"}, True, None),
+    ]
+    for env, demo, host_file in cases:
+        loaded = _render(client, env, demo=demo)
+        secret_file = Path(loaded["secrets"]["platforms"]["file"])
+        if host_file is not None:
+            assert secret_file == host_file
+        for name, service in loaded["services"].items():
+            service_env = service.get("environment") or {}
+            if name in PLATFORM_SERVICES:
+                assert _secret_sources(service) == ["platforms"], name
+                assert service_env["MAILBOX_PLATFORMS_FILE"] == SECRET_PATH, name
+            else:
+                assert "secrets" not in service, name
+                assert not any("PLATFORMS_FILE" in key for key in service_env), name
+        # What the two would reach in their containers, the secret read where compose mounts it.
+        for name in PLATFORM_SERVICES:
+            service_env = {
+                k: str(v)
+                for k, v in loaded["services"][name]["environment"].items()
+                if v is not None
+            }
+            service_env["MAILBOX_PLATFORMS_FILE"] = str(secret_file)
+            with monkeypatch.context() as patched:
+                _settings_env(service_env, patched)
+                if name == "intake":
+                    urls = [c.base_url for c in intake_platforms(IntakeSettings())]
+                else:
+                    urls = [c.base_url for c in publishing_platforms(PublishingSettings())]
+            expected = [c.base_url for c in load_platform_configs(secret_file)]
+            if demo:
+                expected = [
+                    c.base_url
+                    for c in default_platform_configs(simulator_url="http://simulator:8900")
+                ]
+            assert urls == expected, (name, demo)
