@@ -38,8 +38,13 @@ from shared.errors import Forbidden, NotFound
 from shared.events.vocabulary import Nature
 
 router = APIRouter(prefix="/letters")
-OfficeClerkOrHead = Annotated[
-    Principal, Depends(require_roles(Role.office_clerk, Role.office_head, Role.office_leader))
+OfficeReader = Annotated[
+    Principal,
+    Depends(
+        require_roles(
+            Role.office_clerk, Role.office_head, Role.office_leader, Role.principal_leader
+        )
+    ),
 ]
 Archivist = Annotated[
     Principal,
@@ -155,7 +160,7 @@ async def slip_html(principal: CurrentPrincipal, doc: VisibleLetter) -> HTMLResp
     response_class=HTMLResponse,
     responses={**READ_ERRORS, 403: ACTION_ERRORS[403]},
 )
-async def transfer_html(principal: OfficeClerkOrHead, doc: VisibleLetter) -> HTMLResponse:
+async def transfer_html(principal: OfficeReader, doc: VisibleLetter) -> HTMLResponse:
     """What the office sends to the department (转阅) or the city office (呈办), Art. 13."""
     if not doc.get("transfer"):
         raise NotFound("this letter is not forwarded or escalated: nothing to transfer")

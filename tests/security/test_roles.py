@@ -64,6 +64,9 @@ ROUTING: Table = {
     ("POST", f"{_LETTER}/slip/submit"): _CLERK,
     ("POST", f"{_LETTER}/slip/approve"): _HEAD,
     ("POST", f"{_LETTER}/slip/send-back"): _HEAD,
+    # Art. 13 转阅/呈办: the office passes the content on and records that it did.
+    ("GET", f"{_LETTER}/transfer.html"): OFFICE,
+    ("POST", f"{_LETTER}/transfer/sent"): _CLERK | _HEAD,
     # Art. 14: the lead unit names its handler, handles, drafts; its head and leader approve.
     ("POST", f"{_LETTER}/handler"): _UNIT_APPROVERS,
     ("POST", f"{_LETTER}/contact-attempts"): _UNIT_WORKERS,
