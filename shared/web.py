@@ -78,6 +78,11 @@ class ErrorBody(BaseModel):
     )
 
 
+def error_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry (FastAPI `responses=`) with the common error body."""
+    return {"model": ErrorBody, "description": description}
+
+
 class Readiness(BaseModel):
     """Whether the servers the service needs answer, one check each."""
 

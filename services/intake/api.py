@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime
 
 from services.intake.poller import Poller, PollSummary
 from services.intake.repository import LetterFilter
@@ -32,43 +32,18 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.events.vocabulary import LetterSource
 from shared.mongo import Document
 from shared.paging import decode_cursor, encode_cursor
+from shared.web import error_doc
 
 ID_PATTERN = r"^[a-z]{2,4}_[0-9A-Z]{26}$"
 PLATFORM_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 
 
-class ErrorBody(BaseModel):
-    """Every error: a stable code, a message for people, details for programs."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "error": "validation_error",
-                    "message": "title: String should have at least 1 character",
-                    "details": {
-                        "errors": [{"field": "title", "in": "body", "reason": "too short"}]
-                    },
-                }
-            ]
-        }
-    )
-
-    error: str
-    message: str
-    details: dict[str, Any]
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _error("no valid bearer token"),
-    403: _error("your role may not do this (unit users see letters through routing)"),
+    401: error_doc("no valid bearer token"),
+    403: error_doc("your role may not do this (unit users see letters through routing)"),
 }
-READ_ERRORS = {**AUTH_ERRORS, 404: _error("no such item")}
-LIST_ERRORS = {**AUTH_ERRORS, 422: _error("a filter or the cursor is invalid")}
+READ_ERRORS = {**AUTH_ERRORS, 404: error_doc("no such item")}
+LIST_ERRORS = {**AUTH_ERRORS, 422: error_doc("a filter or the cursor is invalid")}
 
 OfficeReader = Annotated[Principal, Depends(require_roles(*OFFICE_ROLES, Role.admin))]
 Clerk = Annotated[Principal, Depends(require_roles(Role.office_clerk))]
@@ -218,8 +193,8 @@ async def get_letter(doc: KnownLetter) -> LetterRead:
     responses={
         **AUTH_ERRORS,
         200: {"model": LetterRead, "description": "the same reference and content again"},
-        409: _error("the reference is registered already with other content"),
-        422: _error("a field is missing or wrong (the field and the reason are named)"),
+        409: error_doc("the reference is registered already with other content"),
+        422: error_doc("a field is missing or wrong (the field and the reason are named)"),
     },
 )
 async def register_letter(
@@ -258,7 +233,7 @@ async def list_platforms(_: OfficeReader, reader: StatusDep) -> list[PlatformSta
     summary="Poll a platform now (one cycle) and say what it brought.",
     responses={
         **READ_ERRORS,
-        409: _error("the platform is disabled, or another instance is polling it right now"),
+        409: error_doc("the platform is disabled, or another instance is polling it right now"),
     },
 )
 async def poll_now(platform_id: KnownPlatform, poller: PollerDep) -> PollResult:
@@ -322,8 +297,8 @@ async def get_quarantine_item(doc: KnownItem) -> QuarantineRead:
     summary="Register a quarantined record from a corrected version of it.",
     responses={
         **READ_ERRORS,
-        409: _error("the item is resolved already"),
-        422: _error("the corrected record still fails validation (the reason is given)"),
+        409: error_doc("the item is resolved already"),
+        422: error_doc("the corrected record still fails validation (the reason is given)"),
     },
 )
 async def reprocess(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
 
 from services.publishing.deps import (
     Cursor,
@@ -34,41 +33,17 @@ from services.publishing.schemas import (
     UploadPage,
     UploadRead,
 )
+from shared.web import error_doc
 
 router = APIRouter()
 
 
-class ErrorBody(BaseModel):
-    """Every error: a stable code, a message for people, details for programs."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "error": "conflict",
-                    "message": "upload … is sent: only a parked or refused upload is retried",
-                    "details": {"state": "sent"},
-                }
-            ]
-        }
-    )
-
-    error: str
-    message: str
-    details: dict[str, Any]
-
-
-def error_response(description: str) -> dict[str, Any]:
-    """An OpenAPI response entry in the project's error format."""
-    return {"model": ErrorBody, "description": description}
-
-
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: error_response("no valid bearer token"),
-    403: error_response("only the office sees writers' data and publications"),
+    401: error_doc("no valid bearer token"),
+    403: error_doc("only the office sees writers' data and publications"),
 }
-READ_ERRORS = {**AUTH_ERRORS, 404: error_response("no such letter or upload")}
-LIST_ERRORS = {**AUTH_ERRORS, 422: error_response("a filter or the cursor is invalid")}
+READ_ERRORS = {**AUTH_ERRORS, 404: error_doc("no such letter or upload")}
+LIST_ERRORS = {**AUTH_ERRORS, 422: error_doc("a filter or the cursor is invalid")}
 
 
 @router.get(
@@ -98,7 +73,7 @@ async def preview_letter(letter: KnownLetter, service: ServiceDep) -> LetterPrev
     "/letters/{letter_id}/preview",
     tags=["preview"],
     summary="Preview the letter with a draft reply given in the request.",
-    responses={**READ_ERRORS, 422: error_response("the reply parts are invalid")},
+    responses={**READ_ERRORS, 422: error_doc("the reply parts are invalid")},
 )
 async def preview_letter_with(
     letter: KnownLetter, body: LetterPreviewIn, service: ServiceDep
@@ -112,7 +87,7 @@ async def preview_letter_with(
     "/preview",
     tags=["preview"],
     summary="Redact any text with a writer's data, and run the leak scan on the result.",
-    responses={**AUTH_ERRORS, 422: error_response("the text or person is invalid")},
+    responses={**AUTH_ERRORS, 422: error_doc("the text or person is invalid")},
 )
 async def preview_text(_: Office, body: PreviewIn, service: ServiceDep) -> PreviewRead:
     """An ad-hoc check of a text (and title): redacted text, spans, what the scan still finds."""
@@ -190,7 +165,7 @@ async def get_upload(upload: KnownUpload) -> UploadRead:
     summary="Send a parked upload again, or re-check a refused one.",
     responses={
         **READ_ERRORS,
-        409: error_response("the upload is neither parked nor refused"),
+        409: error_doc("the upload is neither parked nor refused"),
     },
 )
 async def retry_upload(

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from services.publishing.api import AUTH_ERRORS, READ_ERRORS, error_response
+from services.publishing.api import AUTH_ERRORS, READ_ERRORS
 from services.publishing.archive import verify
 from services.publishing.archive_export import root_name, write_package
 from services.publishing.archive_html import render_record
@@ -43,6 +43,7 @@ from shared.audit import AuditEntry
 from shared.clock import SHANGHAI
 from shared.errors import Invalid, NotFound
 from shared.mongo import Document
+from shared.web import error_doc
 
 router = APIRouter(prefix="/archive")
 
@@ -75,7 +76,7 @@ def _summary(doc: Document) -> ArchiveSummary:
     "",
     tags=["archive"],
     summary="Archive records of a period, oldest first.",
-    responses={**AUTH_ERRORS, 422: error_response("a bad period or cursor")},
+    responses={**AUTH_ERRORS, 422: error_doc("a bad period or cursor")},
 )
 async def list_archive(
     _: Office,
@@ -132,7 +133,7 @@ def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
     responses={
         200: {"content": {"application/zip": {}}, "description": "the package"},
         **AUTH_ERRORS,
-        422: error_response("a bad period, or more records than one package takes"),
+        422: error_doc("a bad period, or more records than one package takes"),
     },
 )
 async def export_archive(

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict
 
 from services.routing.repository import InboxRepository
 from services.routing.schemas import EntryId
@@ -21,48 +20,23 @@ from shared.auth import CurrentPrincipal, Principal
 from shared.errors import Forbidden, Invalid
 from shared.mongo import Document
 from shared.paging import decode_cursor, encode_cursor
+from shared.web import error_doc
 
 LETTER_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 ITEM_ID_PATTERN = r"^[a-z]{2,4}_[0-9A-Z]{26}$"
 
 
-class ErrorBody(BaseModel):
-    """Every error: a stable code, a message for people, details for programs."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "error": "invalid_state",
-                    "message": "'approve_slip' is not allowed while the letter is 'registered'",
-                    "details": {
-                        "action": "approve_slip",
-                        "state": "registered",
-                        "allowed_actions": ["draft_slip", "mark_sensitive", "propose_referral"],
-                    },
-                }
-            ]
-        }
-    )
-
-    error: str
-    message: str
-    details: dict[str, Any]
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _error("no valid bearer token"),
-    404: _error("no such letter, or not one of your unit's letters"),
+    401: error_doc("no valid bearer token"),
+    404: error_doc("no such letter, or not one of your unit's letters"),
 }
 ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
-    403: _error("your role (or unit) may not take this action"),
-    409: _error("not allowed in the letter's state (with the allowed actions), or stale version"),
-    422: _error("a field is missing or wrong (the field and the reason are named)"),
+    403: error_doc("your role (or unit) may not take this action"),
+    409: error_doc(
+        "not allowed in the letter's state (with the allowed actions), or stale version"
+    ),
+    422: error_doc("a field is missing or wrong (the field and the reason are named)"),
 }
 
 
@@ -136,7 +110,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
     "/inbox",
     tags=["units"],
     summary="A unit's inbox: assignments, returns, reminders, decisions (newest first).",
-    responses={401: _error("no valid bearer token"), 403: _error("not a unit user")},
+    responses={401: error_doc("no valid bearer token"), 403: error_doc("not a unit user")},
 )
 async def inbox(
     request: Request,

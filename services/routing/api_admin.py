@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from services.routing.admin_runtime import AdminServices, admin_services
-from services.routing.api import ErrorBody
 from services.routing.directory_data import (
     Directory,
     ExternalRecipient,
@@ -41,21 +40,20 @@ from services.routing.service import actor_of, invalid
 from shared.auth import OFFICE_ROLES, Principal, Role, require_roles
 from shared.errors import Invalid
 from shared.paging import Page, decode_cursor, encode_cursor
+from shared.web import error_doc
 
 Responses = dict[int | str, dict[str, Any]]
 
 
-def error(description: str) -> dict[str, Any]:
-    """An error response documented with the common error body."""
-    return {"model": ErrorBody, "description": description}
-
-
-READ: Responses = {401: error("no valid bearer token"), 403: error("your role may not read this")}
-GET_ONE: Responses = {**READ, 404: error("not found")}
+READ: Responses = {
+    401: error_doc("no valid bearer token"),
+    403: error_doc("your role may not read this"),
+}
+GET_ONE: Responses = {**READ, 404: error_doc("not found")}
 WRITE: Responses = {
     **GET_ONE,
-    409: error("stale version, a taken id, or the directory would lose what it needs"),
-    422: error("a field is missing or wrong (the field and the reason are named)"),
+    409: error_doc("stale version, a taken id, or the directory would lose what it needs"),
+    422: error_doc("a field is missing or wrong (the field and the reason are named)"),
 }
 
 AdminDep = Annotated[AdminServices, Depends(admin_services)]

@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from services.routing.admin_runtime import AdminServices, admin_services
 from services.routing.api import next_cursor, page_cursor
-from services.routing.api_admin import GET_ONE, WRITE, Cursor, Limit, Responses, error
+from services.routing.api_admin import GET_ONE, WRITE, Cursor, Limit, Responses
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.clock import SystemClock
 from shared.errors import Forbidden, NotFound
 from shared.paging import Page
+from shared.web import error_doc
 
 AdminDep = Annotated[AdminServices, Depends(admin_services)]
 UnitIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
@@ -29,9 +30,9 @@ NoticeKind = Annotated[str, Field(pattern=r"^[a-z_]{1,32}\.[a-z_]{1,32}$")]
 WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])]
 
 UNIT_READ: Responses = {
-    401: error("no valid bearer token"),
-    403: error("your role reads no unit's notices"),
-    404: error("no such unit, or not your unit"),
+    401: error_doc("no valid bearer token"),
+    403: error_doc("your role reads no unit's notices"),
+    404: error_doc("no such unit, or not your unit"),
 }
 
 router = APIRouter(prefix="/units/{unit_id}", tags=["notifications"])
@@ -200,7 +201,7 @@ async def unit_inbox(
 @router.post(
     "/inbox/{notice_id}/read",
     summary="Mark a notice read (the first reader and time stay).",
-    responses={**UNIT_READ, 403: error("only the unit's own users mark its notices read")},
+    responses={**UNIT_READ, 403: error_doc("only the unit's own users mark its notices read")},
 )
 async def mark_read(
     unit_id: UnitScope, principal: CurrentPrincipal, admin: AdminDep, notice_id: NoticeIdPath

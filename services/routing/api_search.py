@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services.routing.admin_runtime import AdminServices, admin_services
 from services.routing.api import next_cursor, page_cursor
-from services.routing.api_admin import READ, error
+from services.routing.api_admin import READ
 from services.routing.repository import LetterFilter
 from services.routing.search import MAX_TERMS, query_terms, snippet
 from services.routing.service import READ_ALL
@@ -20,6 +20,7 @@ from shared.auth import CurrentPrincipal
 from shared.errors import Forbidden, Invalid
 from shared.events.vocabulary import Nature
 from shared.paging import Page
+from shared.web import error_doc
 
 AdminDep = Annotated[AdminServices, Depends(admin_services)]
 SNIPPET_CHARS = 120
@@ -74,7 +75,7 @@ class SearchPage(Page[SearchHit]):
 @router.get(
     "/letters",
     summary="Letters holding every word of the query, newest first (units: only their own).",
-    responses={**READ, 422: error("no searchable word in the query, or a filter is wrong")},
+    responses={**READ, 422: error_doc("no searchable word in the query, or a filter is wrong")},
 )
 async def search_letters(
     principal: CurrentPrincipal,
