@@ -24,6 +24,7 @@ from services.routing.similarity import writer_key
 from services.routing.suggestion import LetterInput, Suggestion
 from services.routing.tokens import tokens_for_search
 from services.routing.workflow import (
+    TRANSITIONS,
     Action,
     Party,
     State,
@@ -109,6 +110,34 @@ NAMED_HANDLER_ACTIONS = frozenset(
 )
 
 
+def pending_referral(doc: Document) -> dict[str, Any] | None:
+    """The Art. 23 referral waiting for the office leader's decision, if any."""
+    referrals: list[dict[str, Any]] = doc.get("referrals") or []
+    return next((r for r in referrals if r.get("status") == "pending"), None)
+
+
+def held_back(action: Action, doc: Document) -> bool:
+    """An action the state allows that the letter's data refuses now (the service answers 409).
+
+    Not offered, so clients show no button that can only fail: a transfer already recorded,
+    a referral decision with none pending, a second referral, and the approval that would
+    release the reply for upload while a referral waits (Art. 23).
+    """
+    if action is Action.record_transfer:
+        return (doc.get("transfer") or {}).get("status") != "to_send"
+    pending = pending_referral(doc) is not None
+    if action is Action.decide_referral:
+        return not pending
+    if action is Action.propose_referral:
+        return pending or bool(doc.get("locked"))
+    if pending:
+        state = State(doc["state"])
+        step = TRANSITIONS[state].get(action)
+        major = bool(doc.get("major"))
+        return step is not None and resolve(state, step.target, major=major) is State.approved
+    return False
+
+
 def actions_for(principal: Principal, doc: Document) -> list[Action]:
     """What the caller may do now (shown with the letter so clients offer only that)."""
     actions = allowed_actions(
@@ -118,7 +147,7 @@ def actions_for(principal: Principal, doc: Document) -> list[Action]:
         named = (doc.get("handler") or {}).get("user_id") == principal.user_id
         if not named:
             actions = [a for a in actions if a not in NAMED_HANDLER_ACTIONS]
-    return actions
+    return [a for a in actions if not held_back(a, doc)]
 
 
 def sees_person(principal: Principal, doc: Document) -> bool:
