@@ -95,10 +95,11 @@ ViewerDep = Annotated[Viewer, Depends(_viewer)]
 
 
 async def _office_or_admin(principal: CurrentPrincipal) -> Principal:
-    if principal.role not in OFFICE_ROLES | {Role.admin, Role.service}:
+    allowed = OFFICE_ROLES | {Role.admin, Role.service}
+    if principal.role not in allowed:
         raise Forbidden(
             f"role {principal.role} may not read reports",
-            details={"allowed_roles": sorted(r.value for r in OFFICE_ROLES | {Role.admin})},
+            details={"allowed_roles": sorted(r.value for r in allowed)},
         )
     return principal
 
