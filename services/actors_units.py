@@ -134,7 +134,11 @@ class Unit:
         )
 
     async def pass_reply(self, letter_id: str, *, label: str) -> Json:
-        """Handler → unit head → unit leader → submitted to the office (`reply.submitted`)."""
+        """Handler → unit head → unit leader → submitted to the office (`reply.submitted`).
+
+        The handler telephones the writer with the result as the reply goes to the office
+        (Art. 14 ¶1); not when the contact details are void (Art. 14 ¶3).
+        """
         await act(
             self.handler,
             letter_id=letter_id,
@@ -162,6 +166,7 @@ class Unit:
             action="submit_reply",
             method="POST",
             path="/reply/submit",
+            body=_writer_informed,
             label=label,
         )
 
@@ -189,3 +194,15 @@ class Unit:
             body={"text": "已收到催办，正在加紧办理，将于两个工作日内报送答复。"},
         )
         return answer
+
+
+def _writer_informed(letter: Json) -> Json:
+    """The submission's account of telling the writer the result (none if unreachable)."""
+    if letter.get("contact_invalid"):
+        return {}
+    told = {
+        "channel": "phone",
+        "at": datetime.now(UTC).isoformat(),
+        "note": "已电话告知来信人办理结果。",
+    }
+    return {"writer_informed": told}

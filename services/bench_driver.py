@@ -287,7 +287,14 @@ class Desk:
                 path="/reply/unit-approve",
                 body={"comment": "同意报送。"},
             )
-        letter = await self._act(handler, letter, method="POST", path="/reply/submit")
+        told = {"channel": "phone", "at": datetime.now(UTC).isoformat()}
+        letter = await self._act(
+            handler,
+            letter,
+            method="POST",
+            path="/reply/submit",
+            body={"writer_informed": told},
+        )
         office = self.office
         for reviewer in (office.clerk, office.head, office.leader):
             letter = await self._act(

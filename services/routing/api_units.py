@@ -16,6 +16,7 @@ from services.routing.schemas import (
     HandlerCreate,
     OptionalComment,
     ReplyDraft,
+    ReplySubmit,
     VersionOnly,
 )
 from services.routing.schemas_read import LetterRead
@@ -126,12 +127,14 @@ async def unit_send_back(
 
 @router.post("/reply/submit", summary="Submit the approved reply to the office.")
 async def submit_reply(
-    principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: VersionOnly
+    principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: ReplySubmit
 ) -> LetterRead:
-    """The unit's approved reply goes to the office (`reply.submitted`, a new revision)."""
-    updated = await service_units.submit_reply(
-        service, doc, version=body.version, principal=principal
-    )
+    """The unit's approved reply goes to the office (`reply.submitted`, a new revision).
+
+    `writer_informed` (how the writer was told the result, Art. 14) is required unless the
+    contact details are marked invalid (Art. 14 ¶3), when it is refused: 422 either way.
+    """
+    updated = await service_units.submit_reply(service, doc, body, principal=principal)
     return read_for(principal, updated)
 
 

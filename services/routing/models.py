@@ -156,6 +156,28 @@ class ReplyParts(_Part):
     result: str = Field(description="处理结果")
 
 
+class WriterInformed(_Part):
+    """Art. 14 ¶1: how the unit told the writer the result (将有关办理情况回复来信人)."""
+
+    channel: ContactChannel
+    at: datetime
+    note: str | None = None
+    recorded_by: Actor
+    recorded_at: datetime
+
+
+class MajorMark(_Part):
+    """Art. 15 ¶2: who marked the matter major at the office's review, and why.
+
+    A slip marked major at acceptance has no mark: the slip records who drafted it.
+    """
+
+    step: str
+    reason: str
+    by: Actor
+    at: datetime
+
+
 class Review(_Part):
     """One approver's decision on a reply revision, inside the unit or the office."""
 
@@ -197,6 +219,11 @@ class Reply(_Part):
     drafted_by: Actor
     drafted_at: datetime
     submitted_at: datetime | None = None
+    writer_informed: WriterInformed | None = Field(
+        default=None,
+        description="Art. 14 ¶1: how the writer was told, given on submission (none when the"
+        " contact details are void, Art. 14 ¶3)",
+    )
     approved_at: datetime | None = None
     reviews: list[Review] = Field(default_factory=list)
     returned: ReturnRecord | None = None

@@ -311,8 +311,53 @@ def _reason_for(mode: Any, reason: str | None) -> str | None:
     return reason
 
 
+class WriterInformedCreate(BaseModel):
+    """Art. 14 ¶1: how and when the unit told the writer how the letter was handled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ContactChannel
+    at: AwareDatetime = Field(
+        description="when the writer was told: not in the future, not before the hand-over"
+    )
+    note: Annotated[str, Stripped] | None = Field(default=None, max_length=2000)
+
+
+class ReplySubmit(Versioned):
+    """The unit's approved reply goes to the office, with how the writer was told (Art. 14)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 11,
+                    "writer_informed": {
+                        "channel": "phone",
+                        "at": "2026-10-15T16:00:00+08:00",
+                        "note": "已电话告知来信人退款处理结果，来信人表示认可。",
+                    },
+                },
+                {"version": 11},
+            ]
+        }
+    )
+
+    writer_informed: WriterInformedCreate | None = Field(
+        default=None,
+        description=(
+            "required (Art. 14 ¶1 同时将有关办理情况回复来信人), unless the letter's contact"
+            " details are marked invalid (Art. 14 ¶3): then refused"
+        ),
+    )
+
+
 class ReviewApprove(Versioned):
-    """An office reviewer approves; they may change the publication mode (Art. 21)."""
+    """An office reviewer approves; they may change the publication mode (Art. 21).
+
+    The re-checking clerk, the office head and the office leader may mark the matter major
+    (Art. 15 ¶2): after the office leader it goes on to the principal leader. A major matter
+    stays major.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -324,6 +369,11 @@ class ReviewApprove(Versioned):
                     "not_public_reason": "涉及来信人个人隐私。",
                     "comment": "改为不公开。",
                 },
+                {
+                    "version": 12,
+                    "major": True,
+                    "major_reason": "涉及全市预付卡监管政策调整，属重大事项。",
+                },
             ]
         }
     )
@@ -333,11 +383,37 @@ class ReviewApprove(Versioned):
     )
     not_public_reason: str | None = Field(default=None, max_length=1000, validate_default=True)
     comment: Annotated[str, Stripped] | None = Field(default=None, max_length=2000)
+    major: bool | None = Field(
+        default=None,
+        description=(
+            "true marks the matter major (重大事项、难点问题, Art. 15 ¶2): the principal leader"
+            " approves after the office leader. Leave out to keep it as it is; a major matter"
+            " cannot be unmarked"
+        ),
+    )
+    major_reason: str | None = Field(
+        default=None,
+        max_length=1000,
+        validate_default=True,
+        description="why the matter is major: required with `major: true`",
+    )
 
     @field_validator("not_public_reason")
     @classmethod
     def _reason_when_not_public(cls, value: str | None, info: ValidationInfo) -> str | None:
         return _reason_for(info.data.get("publication_mode"), value)
+
+    @field_validator("major_reason")
+    @classmethod
+    def _reason_when_major(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip() if value else None
+        if info.data.get("major") is True:
+            if value is None or len(_meaningful(value)) < 4:
+                raise ValueError("marking the matter major says why (Art. 15 ¶2), 4+ characters")
+            return value
+        if value is not None:
+            raise ValueError("a reason goes with `major: true` only")
+        return value
 
 
 class ReviewReturn(Versioned):

@@ -17,6 +17,7 @@ from services.routing.models import (
     Decision,
     Extension,
     Handler,
+    MajorMark,
     PublicationInfo,
     Referral,
     ReminderInfo,
@@ -88,6 +89,9 @@ class LetterRead(LetterSummary):
     why: str = ""
     slip: Slip | None = None
     decision: Decision | None = None
+    major_mark: MajorMark | None = Field(
+        default=None, description="who marked the matter major at the office's review, and why"
+    )
     handler: Handler | None = None
     contact_attempts: list[ContactAttempt] = Field(default_factory=list)
     contact_invalid: ContactInvalid | None = None
@@ -183,7 +187,7 @@ def letter_read(
 ) -> LetterRead:
     """A stored letter as its reader may see it."""
     parts = (
-        "taken_by suggestion slip decision handler contact_attempts contact_invalid"
+        "taken_by suggestion slip decision major_mark handler contact_attempts contact_invalid"
         " assist_requests reply reply_history returns extensions sensitivity referrals"
         " transfer clocks reminders assessments publications archive"
     ).split()

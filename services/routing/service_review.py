@@ -7,6 +7,7 @@ from typing import Any
 
 from services.routing.models import (
     Extension,
+    MajorMark,
     Referral,
     Reply,
     ReturnRecord,
@@ -26,6 +27,7 @@ from services.routing.schemas import (
 from services.routing.service import LetterService, Outcome, actor_of, invalid
 from services.routing.service_units import mode_refusal
 from services.routing.workflow import TRANSITIONS, Action, State, resolve
+from shared.audit import Actor
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events.catalog import (
@@ -87,7 +89,8 @@ async def review_approve(
     def decide(current: Document, now: datetime) -> Outcome:
         state = State(current["state"])
         reply = Reply.model_validate(current["reply"])
-        major = bool(current.get("major"))
+        marked = _major_mark(current, body, step=_STEP_OF_STATE[state], actor=actor, now=now)
+        major = bool(current.get("major")) or marked is not None
         if body.publication_mode is not None:
             refusal = mode_refusal(current, body.publication_mode)
             if refusal is not None:
@@ -108,6 +111,10 @@ async def review_approve(
             at=now,
         )
         changes: dict[str, Any] = {"reply.mode": mode.value, "reply.mode_reason": reason}
+        note = body.comment
+        if marked is not None:
+            changes |= {"major": True, "major_mark": to_document(marked)}
+            note = "; ".join(p for p in (f"重大事项 (Art. 15 ¶2): {marked.reason}", note) if p)
         events: list[EventData] = []
         notices: list[tuple[str, str, dict[str, Any]]] = []
         final = resolve(state, TRANSITIONS[state][action].target, major=major) is State.approved
@@ -149,11 +156,41 @@ async def review_approve(
             push={"reply.reviews": [to_document(review)]},
             events=events,
             notices=notices,
-            note=body.comment,
+            note=note,
             major=major,
         )
 
     return await svc.act(doc, action, principal=principal, version=body.version, decide=decide)
+
+
+# The reviewers who may mark a matter major on approving (Art. 15 ¶2): the office's own
+# steps; the principal leader only ever sees a matter that is major already.
+_MARKS_MAJOR = frozenset(
+    {State.office_recheck, State.office_head_review, State.office_leader_review}
+)
+
+
+def _major_mark(
+    doc: Document, body: ReviewApprove, *, step: str, actor: Actor, now: datetime
+) -> MajorMark | None:
+    """The new mark when this approval makes the matter major; None when it stays as it is.
+
+    Once major it stays so: `major: false` is refused, `major: true` again changes nothing.
+    """
+    if body.major is None or bool(doc.get("major")) is body.major:
+        return None
+    if not body.major:
+        by = (doc.get("major_mark") or {}).get("by") or {}
+        who = by.get("name") or "the handling slip"
+        raise invalid(
+            "major",
+            f"the matter was marked major ({who}): the principal leader approves it"
+            " (Art. 15 ¶2); a later reviewer cannot unmark it",
+        )
+    if State(doc["state"]) not in _MARKS_MAJOR:
+        raise invalid("major", "only the re-check, the office head and the office leader mark it")
+    assert body.major_reason is not None  # the schema requires it with major
+    return MajorMark(step=step, reason=body.major_reason, by=actor, at=now)
 
 
 def _approval(state: State, *, role: Role) -> Action:
@@ -207,6 +244,7 @@ async def return_reply(
                 "submitted_at": None,
                 "approved_at": None,
                 "returned": None,
+                "writer_informed": None,
             }
         )
         event = ReplyReturned(

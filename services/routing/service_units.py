@@ -14,6 +14,7 @@ from services.routing.models import (
     Reply,
     ReplyParts,
     Review,
+    WriterInformed,
     to_document,
 )
 from services.routing.schemas import (
@@ -26,6 +27,8 @@ from services.routing.schemas import (
     HandlerCreate,
     OptionalComment,
     ReplyDraft,
+    ReplySubmit,
+    WriterInformedCreate,
 )
 from services.routing.service import (
     NAMED_HANDLER_ACTIONS,
@@ -35,6 +38,7 @@ from services.routing.service import (
     invalid,
 )
 from services.routing.workflow import Action
+from shared.audit import Actor
 from shared.auth import Principal, Role
 from shared.clock import ensure_aware
 from shared.errors import Conflict, Forbidden, NotFound
@@ -43,7 +47,8 @@ from shared.events.vocabulary import PublicationMode
 from shared.ids import new_id
 from shared.mongo import Document
 
-# A contact attempt is recorded after it happened; a little clock skew is not a lie.
+# A contact attempt (or telling the writer the result) is recorded after it happened; a
+# little clock skew is not a lie.
 CONTACT_CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -303,12 +308,14 @@ async def unit_decide(
 
 
 async def submit_reply(
-    svc: LetterService, doc: Document, *, version: int, principal: Principal
+    svc: LetterService, doc: Document, body: ReplySubmit, *, principal: Principal
 ) -> Document:
-    """The approved reply goes to the office (`reply.submitted`)."""
+    """The approved reply goes to the office (`reply.submitted`) with how the writer was told."""
+    actor = actor_of(principal)
 
     def decide(current: Document, now: datetime) -> Outcome:
         reply = Reply.model_validate(current["reply"])
+        informed = _writer_informed(current, body.writer_informed, now=now, actor=actor)
         event = ReplySubmitted(
             reply_id=reply.id,
             revision=reply.revision,
@@ -316,10 +323,52 @@ async def submit_reply(
             proposed_mode=reply.proposed_mode,
             submitted_at=now,
         )
-        return Outcome(set={"reply.submitted_at": now}, events=[event])
+        changes: dict[str, Any] = {
+            "reply.submitted_at": now,
+            "reply.writer_informed": to_document(informed) if informed else None,
+        }
+        note = f"writer informed by {informed.channel.value}" if informed else None
+        return Outcome(set=changes, events=[event], note=note)
 
     return await svc.act(
-        doc, Action.submit_reply, principal=principal, version=version, decide=decide
+        doc, Action.submit_reply, principal=principal, version=body.version, decide=decide
+    )
+
+
+def _writer_informed(
+    doc: Document, given: WriterInformedCreate | None, *, now: datetime, actor: Actor
+) -> WriterInformed | None:
+    """Art. 14 ¶1: the unit tells the writer the result as it reports to the office.
+
+    Not when the contact details are void (Art. 14 ¶3): there is no one to tell, and a claim
+    that someone was told would contradict the mark.
+    """
+    if doc.get("contact_invalid"):
+        if given is not None:
+            raise invalid(
+                "writer_informed",
+                "the writer's contact details are marked invalid (Art. 14 ¶3 空号或错误信息):"
+                " the reply rests on the letter alone and the writer cannot have been told",
+            )
+        return None
+    if given is None:
+        raise invalid(
+            "writer_informed",
+            "required: the unit tells the writer how the letter was handled when it reports to"
+            " the office (Art. 14 同时将有关办理情况回复来信人), or marks the contact details"
+            " invalid (Art. 14 ¶3)",
+        )
+    at = ensure_aware(given.at)
+    if at > now + CONTACT_CLOCK_SKEW:
+        raise invalid("writer_informed.at", "the writer is told before the reply is submitted")
+    handed_over: datetime | None = (doc.get("decision") or {}).get("at")
+    if handed_over is not None and at < ensure_aware(handed_over):
+        raise invalid(
+            "writer_informed.at",
+            f"before the letter was handed to the unit ({ensure_aware(handed_over).isoformat()})",
+        )
+    return WriterInformed(
+        channel=given.channel, at=at, note=given.note, recorded_by=actor, recorded_at=now
     )
 
 

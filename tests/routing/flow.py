@@ -53,6 +53,9 @@ REPLY = {
     "proposed_mode": "online",
 }
 
+# Art. 14 ¶1: the handler tells the writer the result as the reply goes to the office.
+WRITER_INFORMED = {"channel": "phone", "at": NOW.isoformat(), "note": "已电话告知来信人处理结果。"}
+
 
 @dataclass
 class Stack:
@@ -233,6 +236,13 @@ class Desk:
         self, letter_id: str, *, reply: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """From `assigned` (or `returned`) to the office's re-check."""
+        await self.handle_to_unit_approval(letter_id, reply=reply)
+        return await self.submit(letter_id)
+
+    async def handle_to_unit_approval(
+        self, letter_id: str, *, reply: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """From `assigned` (or `returned`) to `unit_approved`, ready to submit."""
         letter = await self.letter(letter_id)
         if letter["state"] == "assigned":
             await self.call(
@@ -248,8 +258,13 @@ class Desk:
         await self.call(letter_id, "/reply", Role.unit_handler, reply or REPLY, method="PUT")
         await self.call(letter_id, "/reply/send-for-review", Role.unit_handler)
         await self.call(letter_id, "/reply/unit-approve", Role.unit_head)
-        await self.call(letter_id, "/reply/unit-approve", Role.unit_leader)
-        return await self.call(letter_id, "/reply/submit", Role.unit_handler)
+        return await self.call(letter_id, "/reply/unit-approve", Role.unit_leader)
+
+    async def submit(self, letter_id: str, *, expect: int = 200) -> dict[str, Any]:
+        """The handler submits, saying how the writer was told (not if unreachable)."""
+        letter = await self.letter(letter_id)
+        body = {} if letter["contact_invalid"] else {"writer_informed": WRITER_INFORMED}
+        return await self.call(letter_id, "/reply/submit", Role.unit_handler, body, expect=expect)
 
     async def office_chain(self, letter_id: str, *, major: bool = False) -> dict[str, Any]:
         """Re-check, office head, office leader (and the principal leader) approve."""

@@ -77,8 +77,9 @@ async def test_a_direct_letter_from_hand_over_to_archive(desk: Desk) -> None:
     assert letter["state"] == "unit_leader_review"
     letter = await desk.call(letter_id, "/reply/unit-approve", Role.unit_leader)
     assert letter["state"] == "unit_approved"
-    letter = await desk.call(letter_id, "/reply/submit", Role.unit_handler)
+    letter = await desk.submit(letter_id)
     assert letter["state"] == "office_recheck"
+    assert letter["reply"]["writer_informed"]["channel"] == "phone"
     submitted = (await desk.stack.probe.wait_for("reply.submitted", letter_id=letter_id))[0]
     assert submitted.data["revision"] == 1
     assert submitted.data["unit_id"] == LEAD

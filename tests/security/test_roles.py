@@ -297,6 +297,7 @@ async def _to_office_head_review(deployed: Deployment) -> str:
         "channel": "phone",
         "outcome": "reached",
     }
+    told = {"channel": "phone", "at": contact["at"]}
     reply = example_body(openapi, ops[("PUT", f"{_LETTER}/reply")])
     steps: list[tuple[str, str, Role, dict[str, Any]]] = [
         ("POST", "/handler", Role.unit_head, handler),
@@ -305,7 +306,7 @@ async def _to_office_head_review(deployed: Deployment) -> str:
         ("POST", "/reply/send-for-review", Role.unit_handler, {}),
         ("POST", "/reply/unit-approve", Role.unit_head, {}),
         ("POST", "/reply/unit-approve", Role.unit_leader, {}),
-        ("POST", "/reply/submit", Role.unit_handler, {}),
+        ("POST", "/reply/submit", Role.unit_handler, {"writer_informed": told}),
         ("POST", "/reply/review/approve", Role.office_clerk, {}),
     ]
     for method, path, role, body in steps:
