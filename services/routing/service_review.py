@@ -24,7 +24,13 @@ from services.routing.schemas import (
     ReviewReturn,
     SensitivityCreate,
 )
-from services.routing.service import LetterService, Outcome, actor_of, invalid
+from services.routing.service import (
+    LetterService,
+    Outcome,
+    actor_of,
+    invalid,
+    pending_referral,
+)
 from services.routing.service_units import mode_refusal
 from services.routing.workflow import TRANSITIONS, Action, State, resolve
 from shared.audit import Actor
@@ -118,7 +124,7 @@ async def review_approve(
         events: list[EventData] = []
         notices: list[tuple[str, str, dict[str, Any]]] = []
         final = resolve(state, TRANSITIONS[state][action].target, major=major) is State.approved
-        pending = _pending_referral(current) if final else None
+        pending = pending_referral(current) if final else None
         if pending is not None:
             raise Conflict(
                 "a referral to public or state security awaits the office leader's decision:"
@@ -295,12 +301,6 @@ def _check_new_due(current: Document, body: ReviewReturn, now: datetime) -> None
         )
 
 
-def _pending_referral(doc: Document) -> dict[str, Any] | None:
-    """The referral waiting for the office leader's decision, if any."""
-    referrals: list[dict[str, Any]] = doc.get("referrals") or []
-    return next((r for r in referrals if r.get("status") == "pending"), None)
-
-
 async def decide_extension(
     svc: LetterService,
     doc: Document,
@@ -409,7 +409,7 @@ async def propose_referral(
     def decide(current: Document, now: datetime) -> Outcome:
         if current.get("locked"):
             raise Conflict("the letter was referred and locked already")
-        if _pending_referral(current) is not None:
+        if pending_referral(current) is not None:
             raise Conflict("a referral is already waiting for the office leader")
         referral = Referral(
             id=new_id("ref"),

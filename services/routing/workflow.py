@@ -22,7 +22,8 @@ States (Art. 10 收件→分类→受理→承办→上传→存档; Art. 13–1
   it receives the reply (Art. 15 复核; the upload clock of Art. 20 starts then), so "submitted"
   and "office re-check" are one state.
 - `office_head_review` → `office_leader_review` → (`principal_review` for a major matter,
-  Art. 15 ¶2) → `approved` (`reply.approved`).
+  Art. 15 ¶2: marked on the slip, or by the clerk, office head or office leader when they
+  approve the reply) → `approved` (`reply.approved`).
 - `returned`: a reviewer returned the reply (Art. 26); the unit works as in `in_handling` and
   the reply goes through its unit's approvals again.
 - `published` on `letter.published` for an approved reply; `archived` on `letter.archived`
