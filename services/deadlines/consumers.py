@@ -36,8 +36,9 @@ from shared.events.catalog import (
     ReplyApproved,
     ReplyReturned,
     ReplySubmitted,
+    SlipSubmitted,
 )
-from shared.events.vocabulary import ClockKind, Nature, Route
+from shared.events.vocabulary import ClockKind, LetterSource, Nature, Route
 from shared.logging import get_logger
 from shared.runtime import Dispatcher
 
@@ -52,6 +53,32 @@ HANDLING_WORKING_DAYS = 10
 def handling_working_days(nature: Nature) -> int:
     """Art. 19: three working days for a consultation, ten for any other nature."""
     return CONSULTATION_WORKING_DAYS if nature == Nature.consultation else HANDLING_WORKING_DAYS
+
+
+def acceptance_start(data: LetterReceived) -> datetime:
+    """When the office received the letter (Art. 18): the acceptance clock starts there.
+
+    A platform letter reached the office when we registered it (the platform's submission
+    time is not the office's receipt); a letter taken by hand (Art. 31: a call, a visit)
+    reached it when the writer called or came, which the clerk records as `submitted_at`
+    and may register later.
+    """
+    received_at = ensure_aware(data.received_at)
+    if data.source == LetterSource.platform:
+        return received_at
+    return min(ensure_aware(data.submitted_at), received_at)
+
+
+def _first_acceptance_act(known: dict[str, Any]) -> tuple[datetime, str] | None:
+    """The earliest event already seen that closes the acceptance clock, if any."""
+    seen: list[tuple[datetime, str]] = [
+        (ensure_aware(at), "slip submitted before the receipt was seen")
+        for at in known.get("slip_submissions") or []
+    ]
+    decided_at: datetime | None = known.get("decided_at")
+    if decided_at is not None:
+        seen.append((ensure_aware(decided_at), "decision seen before receipt"))
+    return min(seen, default=None, key=lambda item: item[0])
 
 
 def _month(at: datetime) -> str:
@@ -86,17 +113,20 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
             },
             **_when(data.received_at),
         )
-        decided_at: datetime | None = known.get("decided_at")
+        start = acceptance_start(data)
+        why = "letter received"
+        if start < ensure_aware(data.received_at):
+            why = f"taken by hand; the writer called or came {to_shanghai(start):%Y-%m-%d %H:%M}"
         await service.open_clock(
             clock_id=acceptance_clock_id(letter_id),
             letter_id=letter_id,
             kind=ClockKind.acceptance,
             unit_id=None,
-            start=data.received_at,
+            start=start,
             working_days=ACCEPTANCE_WORKING_DAYS,
-            why="letter received",
+            why=why,
             event_id=event.id,
-            closed=None if decided_at is None else (decided_at, "decision seen before receipt"),
+            closed=_first_acceptance_act(known),
         )
 
     @dispatcher.on(LetterClassified)
@@ -125,7 +155,29 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
                 open_ids.append(clock_id)
         return open_ids
 
+    @dispatcher.on(SlipSubmitted)
+    async def on_slip_submitted(event: Event, data: SlipSubmitted) -> None:
+        # Art. 18: the office proposes its acceptance opinion within one working day; it
+        # has when the clerk first submits the slip to the office head. A resubmission
+        # after a send-back finds the clock closed and changes nothing.
+        letter_id = letter_of(event)
+        if letter_id is None:
+            return
+        await facts.update(
+            letter_id,
+            add={"slip_submissions": [ensure_aware(data.submitted_at)]},
+            **_when(data.submitted_at),
+        )
+        await service.close_clock(
+            acceptance_clock_id(letter_id),
+            at=data.submitted_at,
+            why=f"slip {data.slip_id} submitted to the office head (submission {data.submission})",
+            event_id=event.id,
+        )
+
     async def decided(letter_id: str, *, at: datetime, why: str, event_id: str) -> None:
+        # The slip's submission closed the clock already; this closes one whose
+        # `slip.submitted` never came (lost, or from before that event existed).
         await service.close_clock(acceptance_clock_id(letter_id), at=at, why=why, event_id=event_id)
 
     @dispatcher.on(LetterAccepted)

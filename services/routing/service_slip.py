@@ -31,6 +31,7 @@ from shared.events.catalog import (
     LetterForwarded,
     LetterNotAccepted,
     LetterTransferred,
+    SlipSubmitted,
 )
 from shared.events.vocabulary import Route
 from shared.ids import new_id
@@ -155,10 +156,23 @@ async def draft_slip(
 async def submit_slip(
     svc: LetterService, doc: Document, *, version: int, principal: Principal
 ) -> Document:
-    """Hand the slip to the office head (Art. 13 报请办公室负责人审核)."""
+    """Hand the slip to the office head (Art. 13 报请办公室负责人审核).
+
+    Proposing the acceptance opinion is the office's Art. 18 duty, so `slip.submitted`
+    goes out with the state change: the first submission stops the acceptance clock.
+    """
 
     def decide(current: Document, now: datetime) -> Outcome:
-        return Outcome(set={"slip.status": "submitted", "slip.submitted_at": now})
+        slip = Slip.model_validate(current["slip"])
+        sent_back = sum(1 for review in slip.reviews if review.decision == "sent_back")
+        event = SlipSubmitted(
+            slip_id=slip.id,
+            submitted_at=now,
+            submission=sent_back + 1,
+            accepted=slip.accepted,
+            route=slip.route,
+        )
+        return Outcome(set={"slip.status": "submitted", "slip.submitted_at": now}, events=[event])
 
     return await svc.act(
         doc, Action.submit_slip, principal=principal, version=version, decide=decide

@@ -15,6 +15,7 @@ from shared.events.topology import SUBSCRIPTIONS
 PRODUCERS: dict[str, str] = {
     "letter.received": "intake",
     "letter.classified": "routing",
+    "slip.submitted": "routing",
     "letter.accepted": "routing",
     "letter.not_accepted": "routing",
     "letter.forwarded": "routing",

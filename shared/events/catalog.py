@@ -71,6 +71,22 @@ class LetterClassified(EventData):
     repeated_of: list[str] = Field(default_factory=list)
 
 
+class SlipSubmitted(EventData):
+    event_type = "slip.submitted"
+    summary = (
+        "The clerk submitted the handling slip with the acceptance opinion to the office head"
+        " (Art. 13, 18): the acceptance clock stops at the first submission."
+    )
+
+    slip_id: str
+    submitted_at: datetime
+    submission: int = Field(
+        default=1, ge=1, description="1 for the first submission, 2 after one send-back, …"
+    )
+    accepted: bool = Field(description="the acceptance the clerk proposes")
+    route: Route | None = Field(default=None, description="the proposed competence, if accepted")
+
+
 class LetterAccepted(EventData):
     event_type = "letter.accepted"
     summary = "The office head approved acceptance; the slip goes to the lead unit (直办)."
@@ -369,6 +385,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for cls in (
         LetterReceived,
         LetterClassified,
+        SlipSubmitted,
         LetterAccepted,
         LetterNotAccepted,
         LetterForwarded,

@@ -28,6 +28,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "deadlines": (
         "letter.received",
         "letter.classified",
+        "slip.submitted",
         "letter.accepted",
         "letter.not_accepted",
         "letter.forwarded",

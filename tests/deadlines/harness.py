@@ -25,6 +25,7 @@ from shared.events.catalog import (
     LetterAccepted,
     LetterReceived,
     ReplySubmitted,
+    SlipSubmitted,
 )
 from shared.events.vocabulary import LetterSource, Nature, Person, PublicationMode
 from shared.ids import new_id
@@ -154,18 +155,24 @@ class Harness:
     # -- events other services send --------------------------------------------------------------
 
     async def received(
-        self, letter_id: str, *, received_at: datetime, platform: str = "cq_gov"
+        self,
+        letter_id: str,
+        *,
+        received_at: datetime,
+        platform: str = "cq_gov",
+        source: LetterSource = LetterSource.platform,
+        submitted_at: datetime | None = None,
     ) -> Event:
-        """`letter.received` from intake."""
+        """`letter.received` from intake (sent by the writer when received, unless told)."""
         return await self.publish(
             LetterReceived(
                 platform=platform,
                 external_id=f"ext-{letter_id}",
-                source=LetterSource.platform,
+                source=source,
                 title="关于商场消费纠纷的投诉",
                 text="来信内容",
                 person=Person(name="张三"),
-                submitted_at=received_at,
+                submitted_at=submitted_at or received_at,
                 received_at=received_at,
                 raw_sha256="0" * 64,
             ),
@@ -190,6 +197,20 @@ class Harness:
                 lead_unit_id=unit_id,
                 handed_over_at=handed_over_at,
                 lead_unit_name=unit_name,
+            ),
+            letter_id=letter_id,
+        )
+
+    async def slip_submitted(
+        self, letter_id: str, *, submitted_at: datetime, submission: int = 1
+    ) -> Event:
+        """`slip.submitted` from routing: the clerk handed the slip to the office head."""
+        return await self.publish(
+            SlipSubmitted(
+                slip_id=f"slip-{letter_id}",
+                submitted_at=submitted_at,
+                submission=submission,
+                accepted=True,
             ),
             letter_id=letter_id,
         )

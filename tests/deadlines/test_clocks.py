@@ -9,6 +9,7 @@ import pytest
 
 from services.deadlines.calendar import WorkingCalendar
 from services.deadlines.models import (
+    ClockDoc,
     acceptance_clock_id,
     handling_clock_id,
     upload_clock_id,
@@ -21,12 +22,13 @@ from shared.events.catalog import (
 from shared.events.vocabulary import (
     ClockKind,
     ClockState,
+    LetterSource,
     Nature,
     NotAcceptedReason,
     PublicationMode,
     ReturnReason,
 )
-from tests.deadlines.harness import Harness, at
+from tests.deadlines.harness import Harness, at, until
 
 CALENDAR = WorkingCalendar.build()
 UNIT = "unit_market"
@@ -40,7 +42,25 @@ async def h() -> AsyncIterator[Harness]:
     await harness.stop()
 
 
-async def test_acceptance_clock_opens_on_receipt_and_is_met_by_the_decision(h: Harness) -> None:
+async def applied(h: Harness, clock_id: str, event_id: str) -> None:
+    """Wait until the clock has seen an event (also one that changed nothing)."""
+
+    async def seen() -> bool:
+        raw = await h.service.clocks.get(clock_id)
+        return raw is not None and event_id in raw.get("applied_events", [])
+
+    await until(seen, what=f"event {event_id} applied to {clock_id}")
+
+
+def closings(clock: ClockDoc) -> list[str]:
+    return [e.action for e in clock.history if e.action in ("opened", "closed", "reopened")]
+
+
+async def test_acceptance_clock_opens_on_receipt_and_is_met_by_the_slip_submission(
+    h: Harness,
+) -> None:
+    # Art. 18: the office proposes its acceptance opinion (the clerk submits the slip to
+    # the office head) within one working day; the head's approval is not the deadline.
     letter = h.letter_id()
     received_at = at("2026-10-12T10:00:00")
     h.clock.set(received_at)
@@ -54,18 +74,142 @@ async def test_acceptance_clock_opens_on_receipt_and_is_met_by_the_decision(h: H
     assert opened.due == at("2026-10-13T23:59:59")
     assert not opened.provisional
 
-    decided_at = at("2026-10-13T09:00:00")
-    h.clock.set(decided_at)
-    await h.accepted(letter, handed_over_at=decided_at, unit_id=UNIT)
+    submitted_at = at("2026-10-13T16:00:00")
+    h.clock.set(submitted_at)
+    await h.slip_submitted(letter, submitted_at=submitted_at)
     closed = await h.wait_clock(acceptance_clock_id(letter), lambda c: c.closed_at is not None)
     assert closed.state == ClockState.met
-    assert closed.closed_at == decided_at
-    assert [e.action for e in closed.history] == ["opened", "closed"]
+    assert closed.closed_at == submitted_at
+    assert closings(closed) == ["opened", "closed"]
+    closed_events = await h.probe.wait_for("clock.closed", letter_id=letter)
+    assert closed_events[0].data["state"] == "met"
+
+    # The head approves two days later, past the acceptance due: nothing changes.
+    decided_at = at("2026-10-15T09:00:00")
+    h.clock.set(decided_at)
+    approval = await h.accepted(letter, handed_over_at=decided_at, unit_id=UNIT)
+    await applied(h, acceptance_clock_id(letter), approval.id)
+    after = await h.clock_doc(acceptance_clock_id(letter))
+    assert after is not None
+    assert after.state == ClockState.met
+    assert after.closed_at == submitted_at
+    assert closings(after) == ["opened", "closed"]
+    handling = await h.wait_clock(handling_clock_id(letter))
+    assert handling.start == decided_at  # the unit's time runs from the hand-over
 
     scheduled = await h.probe.wait_for("clock.scheduled", letter_id=letter, count=2)
     assert {e.data["kind"] for e in scheduled} == {"acceptance", "handling"}
-    closed_events = await h.probe.wait_for("clock.closed", letter_id=letter)
-    assert closed_events[0].data["state"] == "met"
+    acceptance_closed = [
+        e
+        for e in h.probe.of_type("clock.closed", letter_id=letter)
+        if e.data["kind"] == "acceptance"
+    ]
+    assert len(acceptance_closed) == 1
+
+
+async def test_a_slip_submitted_after_the_working_day_closes_the_clock_overdue(h: Harness) -> None:
+    letter = h.letter_id()
+    received_at = at("2026-10-16T18:00:00")  # Friday evening: due Monday night
+    h.clock.set(received_at)
+    await h.received(letter, received_at=received_at)
+    clock = await h.wait_clock(acceptance_clock_id(letter))
+    assert clock.due == at("2026-10-19T23:59:59")
+
+    submitted_at = at("2026-10-20T08:30:00")
+    h.clock.set(submitted_at)
+    await h.slip_submitted(letter, submitted_at=submitted_at)
+    closed = await h.wait_clock(acceptance_clock_id(letter), lambda c: c.closed_at is not None)
+    assert closed.state == ClockState.overdue
+    assert closed.closed_at == submitted_at
+
+
+async def test_a_resubmission_after_a_send_back_does_not_move_the_closed_clock(
+    h: Harness,
+) -> None:
+    letter = h.letter_id()
+    h.clock.set(at("2026-10-12T10:00:00"))
+    await h.received(letter, received_at=at("2026-10-12T10:00:00"))
+    await h.wait_clock(acceptance_clock_id(letter))
+
+    first = at("2026-10-13T11:00:00")
+    h.clock.set(first)
+    await h.slip_submitted(letter, submitted_at=first)
+    await h.wait_clock(acceptance_clock_id(letter), lambda c: c.closed_at is not None)
+
+    # The head sent the slip back; the clerk resubmits after the due.
+    again = at("2026-10-14T10:00:00")
+    h.clock.set(again)
+    resubmitted = await h.slip_submitted(letter, submitted_at=again, submission=2)
+    await applied(h, acceptance_clock_id(letter), resubmitted.id)
+    h.clock.set(at("2026-10-14T15:00:00"))
+    approval = await h.accepted(letter, handed_over_at=at("2026-10-14T15:00:00"), unit_id=UNIT)
+    await applied(h, acceptance_clock_id(letter), approval.id)
+
+    clock = await h.clock_doc(acceptance_clock_id(letter))
+    assert clock is not None
+    assert clock.state == ClockState.met
+    assert clock.closed_at == first
+    assert closings(clock) == ["opened", "closed"]
+    acceptance_closed = [
+        e
+        for e in h.probe.of_type("clock.closed", letter_id=letter)
+        if e.data["kind"] == "acceptance"
+    ]
+    assert len(acceptance_closed) == 1
+
+
+async def test_a_slip_submitted_before_the_receipt_is_seen_closes_the_new_clock(
+    h: Harness,
+) -> None:
+    letter = h.letter_id()
+    h.clock.set(at("2026-10-13T15:00:00"))
+    await h.slip_submitted(letter, submitted_at=at("2026-10-13T09:00:00"))
+    await until(lambda: _has_submission(h, letter), what=f"the slip submission of {letter}")
+    await h.accepted(letter, handed_over_at=at("2026-10-13T15:00:00"), unit_id=UNIT)
+    await h.wait_clock(handling_clock_id(letter))
+    await h.received(letter, received_at=at("2026-10-12T10:00:00"))
+
+    acceptance = await h.wait_clock(acceptance_clock_id(letter))
+    assert acceptance.state == ClockState.met
+    assert acceptance.closed_at == at("2026-10-13T09:00:00")
+
+
+async def _has_submission(h: Harness, letter: str) -> bool:
+    known = await h.app.state.facts.get(letter)
+    return bool(known and known.get("slip_submissions"))
+
+
+async def test_a_letter_taken_by_phone_counts_from_the_call(h: Harness) -> None:
+    # Art. 31: the office received the letter when the writer called; the clerk may
+    # register it later, and the acceptance day runs from the call.
+    letter = h.letter_id()
+    called_at = at("2026-10-12T17:30:00")  # Monday afternoon
+    registered_at = at("2026-10-13T09:10:00")  # Tuesday morning
+    h.clock.set(registered_at)
+    await h.received(
+        letter,
+        received_at=registered_at,
+        platform="manual",
+        source=LetterSource.hotline,
+        submitted_at=called_at,
+    )
+    clock = await h.wait_clock(acceptance_clock_id(letter))
+    assert clock.start == called_at
+    assert clock.due == at("2026-10-13T23:59:59")
+    assert clock.due == CALENDAR.due(called_at, working_days=1).due
+    assert "called" in clock.history[0].why
+
+
+async def test_a_platform_letter_counts_from_its_registration_not_the_platform_time(
+    h: Harness,
+) -> None:
+    letter = h.letter_id()
+    registered_at = at("2026-10-13T09:10:00")
+    h.clock.set(registered_at)
+    await h.received(letter, received_at=registered_at, submitted_at=at("2026-10-12T17:30:00"))
+    clock = await h.wait_clock(acceptance_clock_id(letter))
+    assert clock.start == registered_at
+    assert clock.due == at("2026-10-14T23:59:59")
 
 
 # Art. 19: 咨询 3 working days; 建议、求助、投诉、举报 and 其他 10. Spelled out per nature
@@ -210,7 +354,8 @@ async def test_acceptance_overdue_concerns_the_office_and_raises_no_reminder(h: 
     assert events[0].data["kind"] == "acceptance"
     assert h.probe.of_type("reminder.issued", letter_id=letter) == []
 
-    # Deciding late closes it, still overdue.
+    # No `slip.submitted` came (lost, or a letter from before it existed): the decision
+    # closes the clock as a fallback, late, so still overdue.
     h.clock.set(at("2026-10-20T09:00:00"))
     await h.publish(
         LetterNotAccepted(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -179,6 +180,63 @@ async def test_a_slip_sent_back_is_redrafted_and_approved(desk: Desk) -> None:
     assert [r["decision"] for r in letter["slip"]["reviews"]] == ["sent_back", "approved"]
     events = await desk.stack.probe.wait_for("letter.accepted", letter_id=letter_id)
     assert len(events) == 1
+
+
+async def test_each_submission_of_the_slip_tells_when_the_opinion_was_proposed(
+    desk: Desk,
+) -> None:
+    # Art. 18: the acceptance opinion is due from the office (the clerk submitting the
+    # slip), not from the head's approval: deadlines stops the acceptance clock on it.
+    letter_id = await desk.register()
+    slip = {"opinion": "建议直办。", "nature": "complaint", "accepted": True, "route": "direct"}
+    first_at, again_at = NOW + timedelta(hours=2), NOW + timedelta(hours=30)
+    clock = desk.stack.clock
+    try:
+        await desk.call(
+            letter_id, "/slip", Role.office_clerk, {**slip, "lead_unit_id": OTHER}, method="PUT"
+        )
+        clock.set(first_at)
+        letter = await desk.call(letter_id, "/slip/submit", Role.office_clerk)
+        first = (await desk.stack.probe.wait_for("slip.submitted", letter_id=letter_id))[0]
+        assert first.data["slip_id"] == letter["slip"]["id"]
+        assert datetime.fromisoformat(first.data["submitted_at"]) == first_at
+        assert first.data["submission"] == 1
+        assert first.data["accepted"] is True
+        assert first.data["route"] == "direct"
+        assert first.producer == "routing"
+
+        await desk.call(letter_id, "/slip/send-back", Role.office_head, {"comment": "改牵头单位。"})
+        await desk.call(
+            letter_id, "/slip", Role.office_clerk, {**slip, "lead_unit_id": LEAD}, method="PUT"
+        )
+        clock.set(again_at)
+        await desk.call(letter_id, "/slip/submit", Role.office_clerk)
+        both = await desk.stack.probe.wait_for("slip.submitted", letter_id=letter_id, count=2)
+        again = next(e for e in both if e.id != first.id)
+        assert again.data["slip_id"] == first.data["slip_id"]
+        assert again.data["submission"] == 2
+        assert datetime.fromisoformat(again.data["submitted_at"]) == again_at
+
+        await desk.call(letter_id, "/slip/approve", Role.office_head)
+        await desk.stack.probe.wait_for("letter.accepted", letter_id=letter_id)
+        assert len(desk.stack.probe.of_type("slip.submitted", letter_id=letter_id)) == 2
+    finally:
+        clock.set(NOW)
+
+
+async def test_a_refused_submission_sends_no_event(desk: Desk) -> None:
+    letter_id = await desk.register()
+    answer = await desk.call(letter_id, "/slip/submit", Role.office_clerk, expect=409)
+    assert answer["details"]["action"] == "submit_slip"
+    slip = {"opinion": "建议直办。", "nature": "complaint", "accepted": True, "route": "direct"}
+    await desk.call(
+        letter_id, "/slip", Role.office_clerk, {**slip, "lead_unit_id": LEAD}, method="PUT"
+    )
+    await desk.call(letter_id, "/slip/submit", Role.office_head, expect=403)
+    await desk.call(letter_id, "/slip/submit", Role.office_clerk)
+    await desk.call(letter_id, "/slip/approve", Role.office_head)
+    await desk.stack.probe.wait_for("letter.accepted", letter_id=letter_id)
+    assert len(desk.stack.probe.of_type("slip.submitted", letter_id=letter_id)) == 1
 
 
 @pytest.mark.parametrize(
