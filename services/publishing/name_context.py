@@ -17,7 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from services.publishing.name_lexicon import AMBIGUOUS_SURNAMES, NOT_GIVEN, is_cjk, surname_len
+from services.publishing.name_lexicon import (
+    AMBIGUOUS_SURNAMES,
+    GRAMMAR_FLAGS,
+    NOT_GIVEN,
+    is_cjk,
+    surname_len,
+)
 from services.publishing.name_reading import (
     NameHit,
     Text,
@@ -69,12 +75,37 @@ def _starts_cleanly(text: str, start: int) -> bool:
     return start == 0 or not is_cjk(text[start - 1]) or not is_word(text[start - 1 : start + 1])
 
 
+# What may stand between a line's start and a name that opens the line: space, a list marker.
+_LINE_OPENING_RE = re.compile(r"[ \t\u3000]*(?:(?:[(（]?\d{1,3}[.、．)）]|[-•·*])[ \t\u3000]*)?")
+
+
+def _opens_its_line(text: str, start: int) -> bool:
+    """Whether only space or a list marker stands before `start` on its line (1. 向艳丽 …)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return _LINE_OPENING_RE.fullmatch(text, line_start, start) is not None
+
+
+# Word classes a given name does not read as (jieba's tags): 向商家 (n), 于今日 (t), 和以往 (d).
+# An adjective does (向艳丽), and so does a word jieba takes for a place (于美丽).
+_NOT_GIVEN_FLAGS = frozenset("n t s f v vn r m q d".split())
+
+
+def _grammar_word_then_word(doc: Text, start: int) -> bool:
+    """A one-character preposition or conjunction, then a word that is no given name."""
+    tok = doc.token_at(start)
+    if tok is None or tok.end - tok.start != 1 or tok.flag not in GRAMMAR_FLAGS:
+        return False
+    after = doc.token_at(start + 1)
+    return after is not None and after.flag in _NOT_GIVEN_FLAGS
+
+
 def _name_ending_at(doc: Text, end: int, *, own_line: bool = False) -> NameHit | None:
     """The name that ends exactly at `end`: longest reading first, but 和王芳 is 和 + 王芳.
 
-    `own_line`: a candidate with nothing Chinese before it (a line's start, a list marker)
+    `own_line`: a candidate that opens its line (after space or a list marker at most)
     stands alone, so a surname that is also a grammar word reads as the surname there
-    (`向艳丽 130…`: no verb follows 向 for it to be a preposition).
+    (`向艳丽 130…`: no verb follows 向 for it to be a preposition). Mid-sentence, after a
+    comma or a colon, 向商家 138… stays a preposition and a noun.
     """
     text = doc.text
     readings: list[NameHit] = []
@@ -82,7 +113,9 @@ def _name_ending_at(doc: Text, end: int, *, own_line: bool = False) -> NameHit |
         start = end - length
         if start < 0 or (length == _MAX_NAME and surname_len(text, start) != 2):
             continue
-        alone = own_line and (start == 0 or not is_cjk(text[start - 1]))
+        alone = (
+            own_line and _opens_its_line(text, start) and not _grammar_word_then_word(doc, start)
+        )
         hit = _reads_as_name(doc, start, end, whole_item=alone)
         if hit and _starts_cleanly(text, start):
             readings.append(hit)
