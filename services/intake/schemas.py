@@ -152,7 +152,10 @@ class ManualLetterIn(BaseModel):
         pattern=EXTERNAL_ID_PATTERN,
         description="the reference it was taken under (e.g. the hotline ticket number)",
     )
-    submitted_at: AwareDatetime = Field(description="when the writer called or came")
+    submitted_at: AwareDatetime = Field(
+        description="when the writer called or came: the office received the letter then,"
+        " so the one-working-day acceptance clock (Art. 18) starts here, not at registration"
+    )
     title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_CHARS), NotBlank]
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), NotBlank]
     person: Person = Field(default_factory=Person)

@@ -49,7 +49,9 @@ class LetterReceived(EventData):
     title: str
     text: str
     person: Person
-    submitted_at: datetime = Field(description="when the writer sent it (platform time)")
+    submitted_at: datetime = Field(
+        description="when the writer sent it (platform time), or called or came (by hand)"
+    )
     received_at: datetime = Field(description="when we registered it")
     taken_by: str | None = Field(default=None, description="who took a hotline/in-person letter")
     raw_sha256: str = Field(description="checksum of the raw record as received")
