@@ -208,14 +208,21 @@ class Archiver:
 
     async def _run(self) -> None:
         while True:
-            try:
-                nudged, self._nudged = self._nudged, set()
-                for letter_id in nudged:
+            # Cleared before the pass: a nudge during it (a transfer recorded, a clock
+            # closed) leads to another pass at once, not after the interval.
+            self._wake.clear()
+            nudged, self._nudged = self._nudged, set()
+            for letter_id in nudged:
+                try:
                     await self.archive_letter(letter_id)
+                except Exception as exc:
+                    log.warning(
+                        "archiving a nudged letter failed", letter_id=letter_id, error=str(exc)
+                    )
+            try:
                 await self.run_once()
             except Exception as exc:
                 log.warning("archive pass failed", error=str(exc))
-            self._wake.clear()
             await wait_event(self._wake, self.interval_s)
 
     async def run_once(self) -> list[ArchiveOutcome]:

@@ -98,6 +98,11 @@ def can_see(principal: Principal, doc: Document) -> bool:
     return party_of(principal, doc) in (Party.lead, Party.assisting)
 
 
+# What people record happened before they record it (a contact, telling the writer, sending a
+# transfer); a client clock a little ahead is not a claim about the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 # What only the named handler does among unit handlers (the unit head may always).
 NAMED_HANDLER_ACTIONS = frozenset(
     {

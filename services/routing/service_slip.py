@@ -20,7 +20,7 @@ from services.routing.models import (
     to_document,
 )
 from services.routing.schemas import Comment, SlipApprove, SlipUpdate, TransferSent
-from services.routing.service import LetterService, Outcome, actor_of, invalid
+from services.routing.service import CLOCK_SKEW, LetterService, Outcome, actor_of, invalid
 from services.routing.workflow import Action, State
 from shared.auth import Principal
 from shared.errors import Conflict
@@ -326,8 +326,9 @@ async def record_transfer(
                 f" ({transfer.sent_at:%Y-%m-%d %H:%M})"
             )
         sent_at = body.sent_at or now
-        if sent_at > now:
+        if sent_at > now + CLOCK_SKEW:
             raise invalid("sent_at", "must not be in the future")
+        sent_at = min(sent_at, now)
         if sent_at < transfer.decided_at:
             raise invalid("sent_at", "must not be before the office head approved the slip")
         sent = transfer.model_copy(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from services.routing.models import (
@@ -31,6 +31,7 @@ from services.routing.schemas import (
     WriterInformedCreate,
 )
 from services.routing.service import (
+    CLOCK_SKEW,
     NAMED_HANDLER_ACTIONS,
     LetterService,
     Outcome,
@@ -46,10 +47,6 @@ from shared.events.catalog import ExtensionRequested, ReplySubmitted
 from shared.events.vocabulary import PublicationMode
 from shared.ids import new_id
 from shared.mongo import Document
-
-# A contact attempt (or telling the writer the result) is recorded after it happened; a
-# little clock skew is not a lie.
-CONTACT_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def mode_refusal(doc: Document, mode: PublicationMode) -> str | None:
@@ -98,7 +95,7 @@ async def record_contact(
 ) -> Document:
     """Record an attempt to reach the writer (when, how, with what result)."""
     _the_handler(svc, doc, Action.record_contact, principal)
-    if ensure_aware(body.at) > svc.clock.now() + CONTACT_CLOCK_SKEW:
+    if ensure_aware(body.at) > svc.clock.now() + CLOCK_SKEW:
         raise invalid("at", "a contact attempt is recorded after it happened")
     actor = actor_of(principal)
 
@@ -359,7 +356,7 @@ def _writer_informed(
             " invalid (Art. 14 ¶3)",
         )
     at = ensure_aware(given.at)
-    if at > now + CONTACT_CLOCK_SKEW:
+    if at > now + CLOCK_SKEW:
         raise invalid("writer_informed.at", "the writer is told before the reply is submitted")
     handed_over: datetime | None = (doc.get("decision") or {}).get("at")
     if handed_over is not None and at < ensure_aware(handed_over):

@@ -10,7 +10,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from services.routing.models import TRANSFER_CHANNEL_ZH, TransferChannel
+from services.routing.models import TRANSFER_CHANNEL_ZH
 from shared.clock import to_shanghai
 from shared.events.vocabulary import LABELS_ZH, Nature
 from shared.mongo import Document
@@ -182,7 +182,8 @@ def render_transfer(doc: Document) -> str:
     sent = ""
     if transfer.get("status") == "sent":
         raw = str(transfer.get("channel") or "")
-        channel = TRANSFER_CHANNEL_ZH.get(TransferChannel(raw), raw) if raw else ""
+        # A StrEnum member hashes as its value: a stored value no longer known shows as is.
+        channel = {c.value: zh for c, zh in TRANSFER_CHANNEL_ZH.items()}.get(raw, raw)
         sender = (transfer.get("sent_by") or {}).get("name")
         sent = (
             f"已于{_when(transfer.get('sent_at'))}送出（{_e(channel)}，"
