@@ -232,6 +232,17 @@ class Desk:
         await self.call(letter_id, "/slip/submit", Role.office_clerk)
         return await self.call(letter_id, "/slip/approve", Role.office_head, {"comment": "同意。"})
 
+    async def accept_with_clock(self, *, due_in: timedelta = timedelta(days=14)) -> str:
+        """A new letter accepted for LEAD whose handling clock (due NOW + due_in) routing knows."""
+        letter_id = await self.register()
+        await self.accept_direct(letter_id)
+        await self.stack.probe.publish(clock_scheduled(letter_id, due=NOW + due_in))
+        deadline = asyncio.get_running_loop().time() + 10
+        while "handling" not in (await self.letter(letter_id)).get("clocks", {}):
+            assert asyncio.get_running_loop().time() < deadline, "clock.scheduled not applied"
+            await asyncio.sleep(0.05)
+        return letter_id
+
     async def handle_to_submission(
         self, letter_id: str, *, reply: dict[str, Any] | None = None
     ) -> dict[str, Any]:

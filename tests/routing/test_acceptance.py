@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,19 +13,8 @@ from shared.events import make_event
 from shared.events.catalog import LetterArchived, LetterPublished
 from shared.events.vocabulary import LABELS_ZH, NotAcceptedReason, Person
 from shared.mongo import is_ferretdb, make_client
-from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, Stack, received, routing_stack
+from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, received
 from tests.support import MONGO_URL
-
-
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    async with routing_stack() as running_stack:
-        yield running_stack
-
-
-@pytest.fixture
-def desk(stack: Stack) -> Desk:
-    return Desk(stack)
 
 
 async def test_a_received_letter_is_stored_once_with_its_suggestion(desk: Desk) -> None:

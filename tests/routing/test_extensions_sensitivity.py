@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,36 +20,11 @@ from tests.routing.flow import (
     NOW,
     REPLY,
     Desk,
-    Stack,
-    clock_scheduled,
-    routing_stack,
 )
 
 
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    async with routing_stack() as running_stack:
-        yield running_stack
-
-
-@pytest.fixture
-def desk(stack: Stack) -> Desk:
-    return Desk(stack)
-
-
-async def _assigned_with_clock(desk: Desk, *, due_in: timedelta) -> str:
-    letter_id = await desk.register()
-    await desk.accept_direct(letter_id)
-    await desk.stack.probe.publish(clock_scheduled(letter_id, due=NOW + due_in))
-    deadline = asyncio.get_running_loop().time() + 10
-    while "handling" not in (await desk.letter(letter_id)).get("clocks", {}):
-        assert asyncio.get_running_loop().time() < deadline, "clock.scheduled not applied"
-        await asyncio.sleep(0.05)
-    return letter_id
-
-
 async def test_the_handling_clock_is_kept_and_told_to_the_unit(desk: Desk) -> None:
-    letter_id = await _assigned_with_clock(desk, due_in=timedelta(days=14))
+    letter_id = await desk.accept_with_clock(due_in=timedelta(days=14))
     letter = await desk.letter(letter_id)
     assert letter["handling_due"] == letter["clocks"]["handling"]["due"]
     notice = (await desk.inbox(LEAD, letter_id=letter_id, kind="clock.scheduled"))[0]
@@ -58,7 +32,7 @@ async def test_the_handling_clock_is_kept_and_told_to_the_unit(desk: Desk) -> No
 
 
 async def test_an_extension_granted_with_other_days(desk: Desk) -> None:
-    letter_id = await _assigned_with_clock(desk, due_in=timedelta(days=14))
+    letter_id = await desk.accept_with_clock(due_in=timedelta(days=14))
     letter = await desk.call(
         letter_id,
         "/extensions",
@@ -104,7 +78,7 @@ async def test_an_extension_granted_with_other_days(desk: Desk) -> None:
 
 
 async def test_an_extension_refused_with_its_reason(desk: Desk) -> None:
-    letter_id = await _assigned_with_clock(desk, due_in=timedelta(days=14))
+    letter_id = await desk.accept_with_clock(due_in=timedelta(days=14))
     new_due = (NOW + timedelta(days=30)).isoformat()
     letter = await desk.call(
         letter_id, "/extensions", Role.unit_leader, {"reason": "案情复杂。", "new_due": new_due}
@@ -124,7 +98,7 @@ async def test_an_extension_refused_with_its_reason(desk: Desk) -> None:
 
 
 async def test_an_extension_after_the_due_is_too_late(desk: Desk) -> None:
-    letter_id = await _assigned_with_clock(desk, due_in=timedelta(days=-1))
+    letter_id = await desk.accept_with_clock(due_in=timedelta(days=-1))
     answer = await desk.call(
         letter_id,
         "/extensions",
@@ -146,7 +120,7 @@ async def test_an_extension_after_the_due_is_too_late(desk: Desk) -> None:
     ],
 )
 async def test_a_bad_extension_request_answers_422(desk: Desk, body: dict[str, Any]) -> None:
-    letter_id = await _assigned_with_clock(desk, due_in=timedelta(days=14))
+    letter_id = await desk.accept_with_clock(due_in=timedelta(days=14))
     answer = await desk.call(letter_id, "/extensions", Role.unit_head, body, expect=422)
     assert answer["error"] == "validation_error"
 
@@ -303,7 +277,7 @@ async def test_a_lock_after_the_unit_chose_online_takes_the_reply_offline(desk: 
 
 
 async def test_reminders_and_deductions_reach_the_unit_inbox(desk: Desk) -> None:
-    letter_id = await _assigned_with_clock(desk, due_in=timedelta(days=1))
+    letter_id = await desk.accept_with_clock(due_in=timedelta(days=1))
     due_soon = ClockDueSoon(
         clock_id=f"{letter_id}:handling",
         kind=ClockKind.handling,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,21 +20,8 @@ from tests.routing.flow import (
     OTHER,
     REPLY,
     Desk,
-    Stack,
-    routing_stack,
 )
 from tests.support import eventually
-
-
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    async with routing_stack() as running_stack:
-        yield running_stack
-
-
-@pytest.fixture
-def desk(stack: Stack) -> Desk:
-    return Desk(stack)
 
 
 async def test_a_direct_letter_from_hand_over_to_archive(desk: Desk) -> None:

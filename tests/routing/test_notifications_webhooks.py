@@ -28,7 +28,7 @@ from tests.routing.admin_flow import (
     wait_until,
     webhook_receiver,
 )
-from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, Stack, clock_scheduled
+from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, Stack
 from tests.support import (
     MONGO_URL,
     EventProbe,
@@ -76,18 +76,6 @@ async def _inbox(stack: Stack, unit: str, letter_id: str) -> list[dict[str, Any]
     return [n for n in response.json()["items"] if n["letter_id"] == letter_id]
 
 
-async def _assigned_with_clock(desk: Desk) -> str:
-    letter_id = await desk.register()
-    await desk.accept_direct(letter_id)
-    await desk.stack.probe.publish(clock_scheduled(letter_id, due=NOW + timedelta(days=14)))
-
-    async def clock_known() -> bool | None:
-        return "handling" in (await desk.letter(letter_id)).get("clocks", {}) or None
-
-    await wait_until(clock_known, what="the handling clock")
-    return letter_id
-
-
 async def _to_every_kind(desk: Desk, letter_id: str) -> None:
     """An extension decision, a returned reply and a reminder (the assignment came first)."""
     asked = await desk.call(
@@ -129,7 +117,7 @@ async def test_assignments_returns_reminders_and_decisions_reach_the_webhook_sig
         hook = await _register_webhook(stack, LEAD, receiver.url)
         assert (hook["version"], hook["active"], hook["events"]) == (1, True, [])
         assert "secret" not in hook
-        letter_id = await _assigned_with_clock(desk)
+        letter_id = await desk.accept_with_clock()
         await _to_every_kind(desk, letter_id)
         await eventually(
             lambda: all(_for_letter(receiver, letter_id, kind) for kind in KINDS),

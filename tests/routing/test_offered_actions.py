@@ -6,29 +6,14 @@ not offered, so a client shows no button that can only fail.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from shared.auth import Role
-from tests.routing.flow import Desk, Stack, routing_stack
+from tests.routing.flow import Desk
 
 REFERRAL = {
     "agency": "public_security",
     "reason": "来信涉及危害国家安全的线索，需商请公安机关核查。",
 }
 SENT = {"channel": "document_exchange", "reference": "渝商务办转〔2026〕16号"}
-
-
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    async with routing_stack() as running_stack:
-        yield running_stack
-
-
-@pytest.fixture
-def desk(stack: Stack) -> Desk:
-    return Desk(stack)
 
 
 async def _offered(desk: Desk, letter_id: str, role: Role) -> list[str]:

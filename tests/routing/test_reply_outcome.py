@@ -7,25 +7,11 @@ the principal leader then approves after the office leader.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from shared.auth import Role
-from tests.routing.flow import NOW, WRITER_INFORMED, Desk, Stack, routing_stack
-
-
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    async with routing_stack() as running_stack:
-        yield running_stack
-
-
-@pytest.fixture
-def desk(stack: Stack) -> Desk:
-    return Desk(stack)
+from tests.routing.flow import NOW, WRITER_INFORMED, Desk
 
 
 async def _unit_approved(desk: Desk) -> str:

@@ -3,39 +3,18 @@ referral holds the reply back from upload until the office leader decides (Art. 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from shared.auth import Role
 from shared.events.catalog import ReplyReturned
-from tests.routing.flow import LEAD, NOW, Desk, Stack, clock_scheduled, routing_stack
+from tests.routing.flow import LEAD, NOW, Desk
 
 RETURN = {"reason": "off_topic", "comment": "答复未回应退款诉求，请重新办理。"}
 
 
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    async with routing_stack() as running_stack:
-        yield running_stack
-
-
-@pytest.fixture
-def desk(stack: Stack) -> Desk:
-    return Desk(stack)
-
-
 async def _submitted_with_handling_due(desk: Desk, *, due_in: timedelta) -> str:
     """A letter whose reply is at the office's re-check, its handling clock due NOW + due_in."""
-    letter_id = await desk.register()
-    await desk.accept_direct(letter_id)
-    await desk.stack.probe.publish(clock_scheduled(letter_id, due=NOW + due_in))
-    deadline = asyncio.get_running_loop().time() + 10
-    while "handling" not in (await desk.letter(letter_id)).get("clocks", {}):
-        assert asyncio.get_running_loop().time() < deadline, "clock.scheduled not applied"
-        await asyncio.sleep(0.05)
+    letter_id = await desk.accept_with_clock(due_in=due_in)
     await desk.handle_to_submission(letter_id)
     return letter_id
 
