@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 from shared.auth import Role, TokenCodec
 from shared.events.envelope import Event
 from shared.ids import new_id
+from shared.mongo import make_client
 
 MONGO_URL = os.environ.get("MAILBOX_MONGO_URL", "mongodb://127.0.0.1:27017/")
 AMQP_URL = os.environ.get("MAILBOX_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -178,3 +180,18 @@ async def drop_database(name: str) -> None:
     client = make_client(MONGO_URL)
     await client.drop_database(name)
     await client.close()
+
+
+def add_write_while_the_database_is_down(app: FastAPI) -> None:
+    """`POST /write-while-the-database-is-down`: a write to a MongoDB nobody listens for."""
+
+    @app.post("/write-while-the-database-is-down")
+    async def write_while_down() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))  # a free port, released: nobody listens there
+            port: int = sock.getsockname()[1]
+        client = make_client(f"mongodb://127.0.0.1:{port}/", timeout_ms=200)
+        try:
+            await client["t"]["letters"].insert_one({"_id": "ltr_1"})
+        finally:
+            await client.close()

@@ -8,7 +8,6 @@ checked against the schema its OpenAPI gives.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,10 +28,9 @@ from services.publishing.settings import PublishingSettings
 from services.routing.app import create_app as create_routing
 from services.routing.settings import RoutingSettings
 from shared.auth import CurrentPrincipal
-from shared.mongo import make_client
 from shared.settings import ServiceSettings
 from shared.web import ErrorBody, create_service_app
-from tests.support import common_settings
+from tests.support import add_write_while_the_database_is_down, common_settings
 
 ERROR_BODY = "#/components/schemas/ErrorBody"
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -220,23 +218,9 @@ def _app() -> FastAPI:
     async def me(principal: CurrentPrincipal) -> dict[str, str]:
         return {"role": principal.role.value}
 
-    @app.post("/write-while-the-database-is-down")
-    async def write_while_down() -> None:
-        client = make_client(f"mongodb://127.0.0.1:{_closed_port()}/", timeout_ms=200)
-        try:
-            await client["t"]["letters"].insert_one({"_id": "ltr_1"})
-        finally:
-            await client.close()
+    add_write_while_the_database_is_down(app)
 
     return app
-
-
-def _closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _assert_documented(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,9 +22,9 @@ from shared.auth import (
     require_roles,
 )
 from shared.errors import InvalidTransition
-from shared.mongo import Database, make_client
+from shared.mongo import Database
 from shared.web import create_service_app
-from tests.support import TEST_SECRET, auth
+from tests.support import TEST_SECRET, add_write_while_the_database_is_down, auth
 
 
 class Body(BaseModel):
@@ -61,23 +60,9 @@ def _app(db: Database) -> FastAPI:
     async def transition() -> None:
         raise InvalidTransition(action="approve", state="registered", allowed=["draft_slip"])
 
-    @app.post("/write-while-the-database-is-down")
-    async def write_while_down() -> None:
-        client = make_client(f"mongodb://127.0.0.1:{_closed_port()}/", timeout_ms=200)
-        try:
-            await client["t"]["letters"].insert_one({"_id": "ltr_1"})
-        finally:
-            await client.close()
+    add_write_while_the_database_is_down(app)
 
     return app
-
-
-def _closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
