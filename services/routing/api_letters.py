@@ -29,10 +29,18 @@ from services.routing.schemas import (
     TransferSent,
     VersionOnly,
 )
-from services.routing.schemas_read import Dossier, LetterPage, LetterRead, letter_summary
+from services.routing.schemas_read import (
+    Dossier,
+    LetterPage,
+    LetterRead,
+    WorkItemRead,
+    Worklist,
+    letter_summary,
+)
 from services.routing.service import sees_person
 from services.routing.slip_html import render_slip, render_transfer
 from services.routing.workflow import State
+from services.routing.worklist import worklist
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.errors import Forbidden, NotFound
 from shared.events.vocabulary import Nature
@@ -111,6 +119,43 @@ async def list_letters(
     return LetterPage(
         items=[letter_summary(doc) for doc in docs[:limit]],
         next_cursor=next_cursor(docs, key="received_at", limit=limit),
+    )
+
+
+@router.get(
+    "/worklist",
+    tags=["letters"],
+    summary="待办: the letters waiting for your action, overdue and soonest due first.",
+    responses=READ_ERRORS,
+)
+async def work(principal: CurrentPrincipal, service: ServiceDep) -> Worklist:
+    """Per letter your work on it and the statutory clock it runs on; a unit sees its own.
+
+    Main-line steps (approve a slip, name the handler, send the reply on, review it) and
+    waiting decisions (an extension or referral to decide, a transfer to send, a question
+    from the lead unit to answer); optional steps alone list no letter.
+    """
+    items, truncated = await worklist(
+        service.letters.store.collection, principal, now=service.clock.now()
+    )
+    counts: dict[str, int] = {}
+    for item in items:
+        for action in item.actions:
+            counts[action.value] = counts.get(action.value, 0) + 1
+    return Worklist(
+        items=[
+            WorkItemRead(
+                letter=letter_summary(item.doc),
+                actions=[a.value for a in item.actions],
+                clock=item.clock,
+                due=item.due,
+                overdue=item.overdue,
+            )
+            for item in items
+        ],
+        counts=counts,
+        overdue=sum(1 for item in items if item.overdue),
+        truncated=truncated,
     )
 
 

@@ -29,7 +29,7 @@ from services.routing.models import (
 )
 from services.routing.suggestion import Suggestion
 from shared.audit import AuditEntry
-from shared.events.vocabulary import LetterSource, Nature, Person
+from shared.events.vocabulary import ClockKind, LetterSource, Nature, Person
 from shared.paging import Page
 
 _LETTER_EXAMPLE: dict[str, Any] = {
@@ -112,6 +112,25 @@ class LetterRead(LetterSummary):
     assessments: list[AssessmentInfo] = Field(default_factory=list)
     publications: list[PublicationInfo] = Field(default_factory=list)
     archive: ArchiveInfo | None = None
+
+
+class WorkItemRead(BaseModel):
+    """A letter waiting for you: what you may do, and the statutory clock it runs on."""
+
+    letter: LetterSummary
+    actions: list[str] = Field(description="your work on it (optional steps left out)")
+    clock: ClockKind | None = Field(default=None, description="the clock this step runs on")
+    due: datetime | None = Field(default=None, description="that clock's due, if running")
+    overdue: bool = False
+
+
+class Worklist(BaseModel):
+    """待办: your waiting letters, overdue and soonest due first (those without a due last)."""
+
+    items: list[WorkItemRead]
+    counts: dict[str, int] = Field(description="letters waiting per action")
+    overdue: int = Field(description="how many are past their due")
+    truncated: bool = Field(description="more letters matched than one list reads")
 
 
 class LetterPage(Page[LetterSummary]):

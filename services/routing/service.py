@@ -125,11 +125,15 @@ def held_back(action: Action, doc: Document) -> bool:
     """An action the state allows that the letter's data refuses now (the service answers 409).
 
     Not offered, so clients show no button that can only fail: a transfer already recorded,
-    a referral decision with none pending, a second referral, and the approval that would
-    release the reply for upload while a referral waits (Art. 23).
+    an extension or referral decision with none pending, a second extension request or
+    referral while one waits, and the approval that would release the reply for upload while
+    a referral waits (Art. 23).
     """
     if action is Action.record_transfer:
         return (doc.get("transfer") or {}).get("status") != "to_send"
+    if action in (Action.decide_extension, Action.request_extension):
+        waiting = any(e.get("status") == "pending" for e in doc.get("extensions") or [])
+        return waiting if action is Action.request_extension else not waiting
     pending = pending_referral(doc) is not None
     if action is Action.decide_referral:
         return not pending

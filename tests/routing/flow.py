@@ -232,15 +232,19 @@ class Desk:
         await self.call(letter_id, "/slip/submit", Role.office_clerk)
         return await self.call(letter_id, "/slip/approve", Role.office_head, {"comment": "同意。"})
 
+    async def eventually_clock(self, letter_id: str, kind: str) -> None:
+        """Wait until routing has applied the letter's clock of `kind`."""
+        deadline = asyncio.get_running_loop().time() + 10
+        while kind not in (await self.letter(letter_id)).get("clocks", {}):
+            assert asyncio.get_running_loop().time() < deadline, f"{kind} clock not applied"
+            await asyncio.sleep(0.05)
+
     async def accept_with_clock(self, *, due_in: timedelta = timedelta(days=14)) -> str:
         """A new letter accepted for LEAD whose handling clock (due NOW + due_in) routing knows."""
         letter_id = await self.register()
         await self.accept_direct(letter_id)
         await self.stack.probe.publish(clock_scheduled(letter_id, due=NOW + due_in))
-        deadline = asyncio.get_running_loop().time() + 10
-        while "handling" not in (await self.letter(letter_id)).get("clocks", {}):
-            assert asyncio.get_running_loop().time() < deadline, "clock.scheduled not applied"
-            await asyncio.sleep(0.05)
+        await self.eventually_clock(letter_id, "handling")
         return letter_id
 
     async def handle_to_submission(

@@ -56,6 +56,7 @@ _UNIT_APPROVERS = frozenset({Role.unit_head, Role.unit_leader})
 _WEBHOOK_EDITORS = frozenset({Role.unit_head, Role.admin})
 ROUTING: Table = {
     ("GET", "/letters"): EVERYONE,  # units: their own only (test_isolation)
+    ("GET", "/letters/worklist"): EVERYONE,  # each role its own waiting letters
     ("GET", _LETTER): EVERYONE,
     ("GET", f"{_LETTER}/dossier"): OFFICE | ADMIN | {Role.service},  # the archive's view
     ("GET", f"{_LETTER}/slip.html"): OFFICE | UNITS | {Role.service},  # names the writer
