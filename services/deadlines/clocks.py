@@ -161,6 +161,7 @@ class ClockRules:
             fields={
                 "state": after.state,
                 "closed_at": after.closed_at,
+                "overdue_at": after.overdue_at,
                 "follow_up": _owed_after_closing(clock, after=after),
             },
             events=[_closed(after, now=now)],
@@ -390,22 +391,39 @@ class ClockRules:
 # -- helpers ------------------------------------------------------------------------------
 
 
+def meets(clock: ClockDoc, *, at: datetime) -> bool:
+    """Whether closing the clock at `at` meets it (for an answer to a reminder: in time).
+
+    By its due as it stands (a calendar change moves it), unless the clock went overdue
+    for good. A handling clock marked overdue stays so (its reminder may be out). An
+    answer clock marked overdue by a timer that read the reminder before an answer given
+    by the due was stored (a slow write) is met, unless recording the deduction began:
+    a deduction recorded stands, and so does the lateness it is for.
+    """
+    if ensure_aware(at) > clock.due or clock.deduction_committed:
+        return False
+    return clock.state != ClockState.overdue or clock.kind == ClockKind.reminder_answer
+
+
 def _closed_copy(clock: ClockDoc, *, at: datetime) -> ClockDoc:
     at = ensure_aware(at)
-    if clock.state == ClockState.overdue or at > clock.due:
-        state = ClockState.overdue
-    else:
-        state = ClockState.met
-    return clock.model_copy(update={"state": state, "closed_at": at})
+    if meets(clock, at=at):
+        return clock.model_copy(
+            update={"state": ClockState.met, "closed_at": at, "overdue_at": None}
+        )
+    return clock.model_copy(update={"state": ClockState.overdue, "closed_at": at})
 
 
 def _owed_after_closing(clock: ClockDoc, *, after: ClockDoc) -> FollowUp | None:
     """The follow-up a clock still owes once closed.
 
-    A reminder not yet sent is moot once the unit has replied; a deduction is not. An
-    answer to a reminder given after its due is no answer in time (Art. 27): it owes the
-    deduction the timer or the sweep would have set had they seen the due pass first.
+    A reminder not yet sent is moot once the unit has replied; a deduction is not, unless
+    the answer turned out in time (a timer overtook its write). An answer to a reminder
+    given after its due is no answer in time (Art. 27): it owes the deduction the timer
+    or the sweep would have set had they seen the due pass first.
     """
+    if after.state == ClockState.met:
+        return None
     if clock.follow_up == "assessment":
         return "assessment"
     newly_late = clock.state == ClockState.running and after.state == ClockState.overdue

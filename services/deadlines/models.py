@@ -126,6 +126,10 @@ class ClockDoc(BaseModel):
     awaiting_decision: bool = False
     pending_extensions: list[PendingExtension] = Field(default_factory=list)
     follow_up: FollowUp | None = None
+    # A reminder's answer clock: recording its deduction began (set before the item is
+    # written). It stands from then on: an answer closing the clock by its due either
+    # lands before this (and nothing is deducted) or finds it and closes late.
+    deduction_committed: bool = False
     reminders: list[str] = Field(default_factory=list)
     reminder_id: str | None = None
     calendar_version: int = 0

@@ -147,9 +147,13 @@ class DeadlinesService:
             return None
         await self._arm(doc)
         if doc.get("follow_up"):
-            # A reminder answered late owes its deduction (Art. 27); if recording it fails
-            # here, the flag stays on the clock and the sweep records it.
-            await self.follow_up(clock_id)
+            # A reminder answered late owes its deduction (Art. 27). The answer is stored
+            # already: if recording the deduction fails here, the flag stays on the clock
+            # and the sweep records it; the answer must not fail (a retry would get a 409).
+            try:
+                await self.follow_up(clock_id)
+            except Exception as exc:
+                log.warning("follow-up left to the sweep", clock_id=clock_id, error=str(exc))
         return doc
 
     async def stop_clock(
@@ -357,7 +361,18 @@ class DeadlinesService:
 
         await self.clocks.mutate(clock.id, done)
 
-    async def _record_unanswered(self, clock: ClockDoc) -> None:
+    async def _record_unanswered(self, read: ClockDoc) -> None:
+        def commit(d: Document) -> Change | None:
+            if d.get("follow_up") != "assessment" or d.get("deduction_committed"):
+                return None
+            return Change(set={"deduction_committed": True})
+
+        # Committed on the clock before the item is written: an answer given by the due
+        # whose closing lands first owes nothing (the flag is gone), one landing after
+        # finds the deduction begun and closes late (clocks.meets).
+        clock = ClockDoc.of(await self.clocks.mutate(read.id, commit))
+        if clock.follow_up != "assessment":
+            return
         assert clock.unit_id is not None
         assert clock.reminder_id is not None
         item_id = assessment_item_id(clock.reminder_id)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from services.deadlines.clocks import meets
 from services.deadlines.models import (
     PRODUCER,
     AssessmentKind,
+    ClockDoc,
     ReminderAnswer,
     ReminderDoc,
     handling_clock_id,
@@ -76,6 +78,10 @@ class SupervisionService:
         """Store the unit's answer once, then close its answer clock (late: with its deduction)."""
         now = self._clock.now()
         actor = actor_of(principal)
+        # In time by the answer clock, whose due a calendar change may have moved since
+        # the reminder was issued: the clock closes by the same rule (clocks.meets).
+        clock = await self._deadlines.clocks.get(reminder.answer_clock_id)
+        in_time = now <= reminder.answer_due if clock is None else meets(ClockDoc.of(clock), at=now)
 
         def decide(doc: Document) -> Change:
             current = ReminderDoc.of(doc)
@@ -91,7 +97,7 @@ class SupervisionService:
                 answered_at=now,
                 by=principal.user_id,
                 by_name=principal.name,
-                in_time=now <= current.answer_due,
+                in_time=in_time,
             )
             event = make_event(
                 ReminderAnswered(

@@ -9,13 +9,10 @@ import pytest
 from services.deadlines.calendar import WorkingCalendar
 from services.deadlines.models import (
     ClockDoc,
-    ReminderAnswer,
     answer_clock_id,
-    assessment_item_id,
     handling_clock_id,
     reminder_id,
 )
-from shared.aggregate import Change
 from shared.auth import Role
 from shared.events.catalog import ExtensionApproved, ExtensionRefused, ExtensionRequested
 from shared.events.vocabulary import ClockKind, ClockState
@@ -135,83 +132,6 @@ async def test_unanswered_reminder_records_a_deduction(h: Harness) -> None:
     # Sweeping again records nothing more.
     await h.service.sweep()
     assert len(h.probe.of_type("assessment.recorded", letter_id=letter)) == 1
-
-
-async def _overdue_with_reminder(h: Harness, *, unit: str, unit_name: str) -> tuple[str, str]:
-    """A letter whose handling went overdue and raised a reminder; its id and the reminder's."""
-    letter, clock = await _handling(h, unit=unit, unit_name=unit_name)
-    h.clock.set(at("2026-10-28T08:00:00"))
-    await h.service.sweep()
-    rid = reminder_id(clock.id, number=1)
-    answer_clock = await h.clock_doc(answer_clock_id(rid))
-    assert answer_clock is not None
-    assert answer_clock.state == ClockState.running
-    assert answer_clock.due == at("2026-10-29T23:59:59")
-    return letter, rid
-
-
-async def _assert_one_deduction(h: Harness, *, letter: str, rid: str, unit: str) -> None:
-    recorded = await h.probe.wait_for("assessment.recorded", letter_id=letter)
-    assert recorded[0].data["kind"] == "reminder_unanswered"
-    assert recorded[0].data["unit_id"] == unit
-    assert recorded[0].data["points"] == h.settings.weight("reminder_unanswered")
-    office = auth(Role.office_leader)
-    items = await h.client.get("/assessment", params={"year": 2026, "unit": unit}, headers=office)
-    assert [i["id"] for i in items.json()["items"]] == [assessment_item_id(rid)]
-    closed = await h.clock_doc(answer_clock_id(rid))
-    assert closed is not None
-    assert closed.state == ClockState.overdue
-    assert closed.follow_up is None
-
-
-async def test_a_reminder_answered_late_records_one_deduction(h: Harness) -> None:
-    # Art. 27: an answer after the answer due is not one in time, even when no timer or
-    # sweep marked its clock overdue first (Redis down, a restart, between two sweeps).
-    letter, rid = await _overdue_with_reminder(h, unit="unit_late", unit_name="迟复处")
-
-    answered_at = at("2026-10-30T10:00:00")  # the answer was due 10-29 at night
-    h.clock.set(answered_at)
-    mine = auth(Role.unit_head, unit_id="unit_late")
-    answer = {"text": "已办结，答复已提交。"}
-    response = await h.client.post(f"/reminders/{rid}/answer", json=answer, headers=mine)
-    assert response.status_code == 200, response.text
-    assert response.json()["answer"]["in_time"] is False
-    late = await h.clock_doc(answer_clock_id(rid))
-    assert late is not None
-    assert late.closed_at == answered_at
-    assert [e.action for e in late.history] == ["opened", "closed"]
-    await _assert_one_deduction(h, letter=letter, rid=rid, unit="unit_late")
-    recorded = h.probe.of_type("assessment.recorded", letter_id=letter)
-    assert "反馈于 2026-10-30 10:00" in recorded[0].data["reason"]
-
-    # The timer arriving late, the sweep, and the closing applied again deduct nothing more.
-    await h.service.on_timer(answer_clock_id(rid), "due")
-    await h.service.sweep()
-    await h.service.close_clock(answer_clock_id(rid), at=answered_at, why="answered again")
-    await _assert_one_deduction(h, letter=letter, rid=rid, unit="unit_late")
-    assert len(h.probe.of_type("assessment.recorded", letter_id=letter)) == 1
-
-
-async def test_a_late_answer_whose_closing_was_lost_records_one_deduction(h: Harness) -> None:
-    # The answer is stored, then the process dies before closing its clock: the sweep
-    # closes the clock from the stored answer, and the late answer still costs the unit.
-    letter, rid = await _overdue_with_reminder(h, unit="unit_crashed", unit_name="断电处")
-    answered_at = at("2026-10-30T09:00:00")
-    answer = ReminderAnswer(
-        text="已办结。", answered_at=answered_at, by="u-head", by_name="处长", in_time=False
-    )
-    await h.service.reminders.mutate(
-        rid, lambda _: Change(set={"answered": True, "answer": answer.model_dump()})
-    )
-
-    h.clock.set(at("2026-10-30T10:00:00"))
-    await h.service.sweep()
-    closed = await h.clock_doc(answer_clock_id(rid))
-    assert closed is not None
-    assert closed.closed_at == answered_at
-    await _assert_one_deduction(h, letter=letter, rid=rid, unit="unit_crashed")
-    await h.service.sweep()
-    await _assert_one_deduction(h, letter=letter, rid=rid, unit="unit_crashed")
 
 
 async def test_approved_extension_moves_the_due(h: Harness) -> None:
