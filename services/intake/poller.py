@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from prometheus_client import Counter, Gauge
+
 from services.intake.leases import Leases
 from services.intake.repository import PlatformStateRepository
 from services.intake.service import IntakeService, PageOutcome
@@ -26,6 +28,21 @@ from shared.logging import get_logger
 from shared.platforms import PlatformClient, PlatformConfig, PlatformError
 
 log = get_logger(__name__)
+
+# Art. 17 日积日清: a platform that stops answering must be noticed, not just listed.
+POLL_CYCLES = Counter(
+    "mailbox_platform_poll_cycles_total",
+    "Poll cycles by platform and outcome",
+    ["platform", "outcome"],
+)
+LETTERS_REGISTERED = Counter(
+    "mailbox_platform_letters_registered_total", "Letters registered by platform", ["platform"]
+)
+LAST_SUCCESS = Gauge(
+    "mailbox_platform_last_success_timestamp_seconds",
+    "When this replica last finished a successful poll of the platform (Unix time)",
+    ["platform"],
+)
 
 Outcome = Literal["caught_up", "page_limit", "no_progress", "error", "lease_lost", "busy"]
 # Outcomes after which the platform counts as polled successfully.
@@ -259,6 +276,10 @@ class Poller:
             summary.note("internal", summary.error, at=self._now())
         summary.cursor_after = cursor
         summary.finished_at = self._now()
+        POLL_CYCLES.labels(platform=platform_id, outcome=summary.outcome).inc()
+        LETTERS_REGISTERED.labels(platform=platform_id).inc(summary.registered)
+        if summary.outcome in SUCCESSFUL:
+            LAST_SUCCESS.labels(platform=platform_id).set(summary.finished_at.timestamp())
         try:
             await self._states.finish_cycle(
                 platform_id,

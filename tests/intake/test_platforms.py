@@ -150,15 +150,18 @@ async def test_platform_errors_and_lag_are_shown(sim: RunningSimulator, tmp_path
             client,
         ),
     ):
+        errors_before = await _metric(client, "mailbox_platform_poll_cycles_total", "error")
         failures = [
             (await client.post(f"/platforms/{GOV}/poll", headers=ADMIN)).json() for _ in range(5)
         ]
+        errors_after = await _metric(client, "mailbox_platform_poll_cycles_total", "error")
         failing = next(
             p for p in (await client.get("/platforms", headers=HEAD)).json() if p["id"] == GOV
         )
         await set_faults(sim)
         clock.advance(timedelta(minutes=1))
         ok = (await client.post(f"/platforms/{GOV}/poll", headers=ADMIN)).json()
+        last_success = await _metric(client, "mailbox_platform_last_success_timestamp_seconds")
         clock.advance(timedelta(seconds=30))
         healthy = next(
             p for p in (await client.get("/platforms", headers=HEAD)).json() if p["id"] == GOV
@@ -179,6 +182,19 @@ async def test_platform_errors_and_lag_are_shown(sim: RunningSimulator, tmp_path
     assert healthy["newest_submitted_at"] is not None
     assert healthy["newest_letter_age_s"] > 0
     assert healthy["cursor"] == "8"
+    # The same for alerting (Art. 17): failed cycles count, the last success is a timestamp.
+    assert errors_after - errors_before == 5
+    assert last_success == (NOW + timedelta(minutes=1)).timestamp()
+
+
+async def _metric(client: Any, name: str, outcome: str | None = None) -> float:
+    """One sample of the gov platform's metric from `GET /metrics` (0 when absent)."""
+    text = (await client.get("/metrics")).text
+    labels = f'outcome="{outcome}",platform="{GOV}"' if outcome else f'platform="{GOV}"'
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{labels}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 async def test_a_cursor_that_keeps_going_back_cannot_hold_the_poller(
