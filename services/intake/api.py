@@ -48,6 +48,9 @@ LIST_ERRORS = {**AUTH_ERRORS, 422: error_doc("a filter or the cursor is invalid"
 OfficeReader = Annotated[Principal, Depends(require_roles(*OFFICE_ROLES, Role.admin))]
 Clerk = Annotated[Principal, Depends(require_roles(Role.office_clerk))]
 ClerkOrAdmin = Annotated[Principal, Depends(require_roles(Role.office_clerk, Role.admin))]
+# One letter as received may also be read by a service account: publishing files the
+# original with the letter's archive record (Art. 16).
+LetterReader = Annotated[Principal, Depends(require_roles(*OFFICE_ROLES, Role.admin, Role.service))]
 Cursor = Annotated[str | None, Query(max_length=512, description="from the previous page")]
 Limit = Annotated[int | None, Query(ge=1, le=200, description="items per page")]
 
@@ -99,10 +102,10 @@ def _next_cursor(docs: list[Document], *, key: str, limit: int) -> str | None:
 
 async def known_letter(
     letter_id: Annotated[str, Path(pattern=ID_PATTERN)],
-    _: OfficeReader,
+    _: LetterReader,
     service: ServiceDep,
 ) -> Document:
-    """The letter (office and admin only); 404 if there is none."""
+    """The letter (office, admin and service accounts only); 404 if there is none."""
     doc = await service.letters.get(letter_id)
     if doc is None:
         raise NotFound(f"letter {letter_id} not found")
@@ -177,11 +180,11 @@ async def list_letters(
 @router.get(
     "/letters/{letter_id}",
     tags=["letters"],
-    summary="One letter, with the record exactly as received.",
+    summary="One letter, with the record exactly as received (also to service accounts).",
     responses=READ_ERRORS,
 )
 async def get_letter(doc: KnownLetter) -> LetterRead:
-    """One letter in full, including the raw payload and its checksum."""
+    """One letter in full, including the raw payload, its checksum and the attachments."""
     return letter_read(doc)
 
 

@@ -13,10 +13,11 @@ import pytest
 from fastapi import FastAPI
 
 from shared.audit import AuditEntry
+from shared.auth import Role
 from shared.clock import FixedClock
 from shared.platforms.simulator_server import running_simulator
 from tests.intake.harness import CLERK, HEAD, UNIT, database, intake, names_and_probe, settle
-from tests.support import EventProbe
+from tests.support import EventProbe, auth
 
 NOW = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
 
@@ -147,6 +148,34 @@ async def test_who_may_register_and_read(setup: Any) -> None:
         await client.get("/letters/ltr_01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=HEAD)
     ).status_code == 404
     assert (await client.get("/letters/not-an-id", headers=HEAD)).status_code == 422
+
+
+async def test_a_service_account_reads_the_original_as_received(setup: Any) -> None:
+    # Publishing files the original, its checksum and the attachments in the archive (Art. 16).
+    _, client, _, _, _ = setup
+    attachments = [{"name": "收据.jpg", "url": "https://example.com/a/1.jpg"}, {"name": "合同.pdf"}]
+    body = orjson.dumps(_letter("RX-0007", attachments=attachments))
+    created = await client.post(
+        "/letters", content=body, headers={**CLERK, "Content-Type": "application/json"}
+    )
+    letter_id = created.json()["id"]
+    service = auth(Role.service, user_id="service:publishing")
+    shown = await client.get(f"/letters/{letter_id}", headers=service)
+    assert shown.status_code == 200, shown.text
+    original = shown.json()
+    assert original["raw_json"] == body.decode()
+    assert original["raw_sha256"] == hashlib.sha256(body).hexdigest()
+    assert original["attachments"] == [
+        {"name": "收据.jpg", "url": "https://example.com/a/1.jpg"},
+        {"name": "合同.pdf", "url": None},
+    ]
+    # The service account reads one letter; it lists nothing and registers nothing.
+    assert (await client.get("/letters", headers=service)).status_code == 403
+    assert (
+        await client.post("/letters", json=_letter("RX-0008"), headers=service)
+    ).status_code == 403
+    missing = await client.get("/letters/ltr_01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=service)
+    assert missing.status_code == 404
 
 
 async def test_lists_filter_and_page(setup: Any) -> None:
