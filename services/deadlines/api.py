@@ -30,6 +30,7 @@ from services.deadlines.schemas import (
     ClockPage,
     ClockRead,
     HistoryRead,
+    LetterSupervisionRead,
     ReminderAnswerCreate,
     ReminderPage,
     ReminderRead,
@@ -251,6 +252,28 @@ async def answer_reminder(
     """The reminded unit answers (within one working day, or the unit loses points)."""
     doc = await supervision.answer_reminder(reminder, text=body.text, principal=viewer.principal)
     return reminder_read(doc)
+
+
+@router.get(
+    "/letters/{letter_id}/supervision",
+    summary="A letter's reminders with their answers, and its deduction items (for the archive).",
+    tags=["reminders", "assessment"],
+    response_model=LetterSupervisionRead,
+    responses=_NOT_FOUND,
+)
+async def letter_supervision(
+    letter_id: VisibleLetter, viewer: ViewerDep, service: ServiceDep
+) -> LetterSupervisionRead:
+    """Every reminder (催办) of a letter with its answer, and every deduction item of the letter,
+    of any year, oldest first (a unit's users: their unit's)."""
+    unit_id = viewer.narrow(None)
+    reminders = await service.reminders.for_letter(letter_id, unit_id=unit_id)
+    items = await service.assessment.for_letter(letter_id, unit_id=unit_id)
+    return LetterSupervisionRead(
+        letter_id=letter_id,
+        reminders=[reminder_read(d) for d in reminders],
+        assessment_items=[AssessmentItemRead.model_validate({**d, "id": d["_id"]}) for d in items],
+    )
 
 
 # -- assessment ----------------------------------------------------------------------------------

@@ -28,10 +28,12 @@ REMINDER_INDEXES = [
     IndexSpec(keys=[("unit_id", 1), ("issued_at", 1), ("_id", 1)]),
     IndexSpec(keys=[("answered", 1), ("issued_at", 1), ("_id", 1)]),
     IndexSpec(keys=[("issued_at", 1), ("_id", 1)]),
+    IndexSpec(keys=[("letter_id", 1), ("issued_at", 1), ("_id", 1)]),
 ]
 ASSESSMENT_INDEXES = [
     IndexSpec(keys=[("year", 1), ("unit_id", 1), ("recorded_at", 1), ("_id", 1)]),
     IndexSpec(keys=[("year", 1), ("recorded_at", 1), ("_id", 1)]),
+    IndexSpec(keys=[("letter_id", 1), ("recorded_at", 1), ("_id", 1)]),
 ]
 FACTS_INDEXES = [
     IndexSpec(keys=[("received_at", 1)]),
@@ -73,6 +75,16 @@ async def _page(
             [(sort, 1), ("_id", 1)]
         )
     return await found.limit(limit + 1).to_list(None)
+
+
+async def _for_letter(
+    collection: Collection, letter_id: str, *, unit_id: str | None, sort: str
+) -> list[Document]:
+    query: dict[str, Any] = {"letter_id": letter_id}
+    if unit_id is not None:
+        query["unit_id"] = unit_id
+    found = collection.find(query, {"outbox": 0, "audit_outbox": 0}).sort([(sort, 1), ("_id", 1)])
+    return await found.to_list(None)
 
 
 class ClockRepository:
@@ -212,6 +224,10 @@ class ReminderRepository:
             query["answered"] = answered
         return await _page(self._c, query=query, sort="issued_at", cursor=cursor, limit=limit)
 
+    async def for_letter(self, letter_id: str, *, unit_id: str | None = None) -> list[Document]:
+        """Every reminder of a letter, oldest first (a letter has a few: no paging)."""
+        return await _for_letter(self._c, letter_id, unit_id=unit_id, sort="issued_at")
+
     async def issued_between(self, start: datetime, end: datetime) -> list[Document]:
         """Reminders issued in [start, end) (reports)."""
         query = {"issued_at": {"$gte": start, "$lt": end}}
@@ -235,6 +251,10 @@ class AssessmentRepository:
         """One item."""
         return await self.store.get(item_id)
 
+    async def mutate(self, item_id: str, decide: Decide) -> Document:
+        """Change one item (its annulment)."""
+        return await self.store.mutate(item_id, decide)
+
     async def page(
         self, *, year: int, unit_id: str | None, cursor: Cursor | None, limit: int
     ) -> list[Document]:
@@ -245,15 +265,19 @@ class AssessmentRepository:
         return await _page(self._c, query=query, sort="recorded_at", cursor=cursor, limit=limit)
 
     async def for_year(self, year: int, *, unit_id: str | None = None) -> list[Document]:
-        """Every item of a year (scores)."""
-        query: dict[str, Any] = {"year": year}
+        """Every item of a year that counts (scores, the annual report): none annulled."""
+        query: dict[str, Any] = {"year": year, "annulled": None}
         if unit_id is not None:
             query["unit_id"] = unit_id
         return await self._c.find(query, {"outbox": 0, "audit_outbox": 0}).to_list(None)
 
+    async def for_letter(self, letter_id: str, *, unit_id: str | None = None) -> list[Document]:
+        """Every item of a letter, of any year, oldest first."""
+        return await _for_letter(self._c, letter_id, unit_id=unit_id, sort="recorded_at")
+
     async def recorded_between(self, start: datetime, end: datetime) -> list[Document]:
-        """Items recorded in [start, end) (reports)."""
-        query = {"recorded_at": {"$gte": start, "$lt": end}}
+        """Items recorded in [start, end) that count (reports): none annulled."""
+        query = {"recorded_at": {"$gte": start, "$lt": end}, "annulled": None}
         return await self._c.find(query, {"outbox": 0, "audit_outbox": 0}).to_list(None)
 
 

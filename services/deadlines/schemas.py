@@ -156,6 +156,14 @@ class AssessmentItemRead(BaseModel):
 AssessmentPage = Page[AssessmentItemRead]
 
 
+class LetterSupervisionRead(BaseModel):
+    """The reminders of a letter with the units' answers, and its deduction items."""
+
+    letter_id: str
+    reminders: list[ReminderRead]
+    assessment_items: list[AssessmentItemRead]
+
+
 class AssessmentCreate(BaseModel):
     """A deduction the office records (Art. 28 wrong publication mode, or manual)."""
 

@@ -134,6 +134,47 @@ async def test_unanswered_reminder_records_a_deduction(h: Harness) -> None:
     assert len(h.probe.of_type("assessment.recorded", letter_id=letter)) == 1
 
 
+async def test_a_letters_supervision_is_read_whole_for_the_archive(h: Harness) -> None:
+    # Art. 16 files the reminders, the unit's answers and the deductions with the letter.
+    letter, clock = await _handling(h, unit="unit_tardy", unit_name="迟缓处")
+    h.clock.set(at("2026-10-28T08:00:00"))
+    await h.service.sweep()
+    rid = reminder_id(clock.id, number=1)
+    h.clock.set(at("2026-10-30T10:00:00"))  # the answer was due 10-29 at night
+    mine = auth(Role.unit_head, unit_id="unit_tardy")
+    answer = {"text": "已联系来信人，答复稿正在审核。"}
+    response = await h.client.post(f"/reminders/{rid}/answer", json=answer, headers=mine)
+    assert response.status_code == 200, response.text
+    await h.probe.wait_for("assessment.recorded", letter_id=letter)
+
+    service = auth(Role.service, user_id="service:publishing")
+    response = await h.client.get(f"/letters/{letter}/supervision", headers=service)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["letter_id"] == letter
+    [reminder] = body["reminders"]
+    assert reminder["id"] == rid
+    assert reminder["unit_id"] == "unit_tardy"
+    assert reminder["text"].startswith("催办")
+    assert reminder["answer"]["text"] == answer["text"]
+    assert reminder["answer"]["in_time"] is False
+    [item] = body["assessment_items"]
+    assert item["kind"] == "reminder_unanswered"
+    assert item["reminder_id"] == rid
+    assert item["unit_id"] == "unit_tardy"
+    assert item["points"] == h.settings.weight("reminder_unanswered")
+    # The unit that handled it sees the same; another unit and an unknown letter are not found.
+    assert (await h.client.get(f"/letters/{letter}/supervision", headers=mine)).json() == body
+    other = auth(Role.unit_handler, unit_id=OTHER)
+    assert (await h.client.get(f"/letters/{letter}/supervision", headers=other)).status_code == 404
+    unknown = await h.client.get(f"/letters/{h.letter_id()}/supervision", headers=service)
+    assert unknown.status_code == 404
+    # A letter without reminders has empty lists, not a 404.
+    quiet, _ = await _handling(h)
+    response = await h.client.get(f"/letters/{quiet}/supervision", headers=service)
+    assert response.json() == {"letter_id": quiet, "reminders": [], "assessment_items": []}
+
+
 async def test_approved_extension_moves_the_due(h: Harness) -> None:
     letter, clock = await _handling(h)
     h.clock.set(at("2026-10-20T09:00:00"))

@@ -40,7 +40,8 @@ Table = dict[tuple[str, str], frozenset[Role]]
 INTAKE: Table = {
     ("GET", "/letters"): OFFICE | ADMIN,
     ("POST", "/letters"): frozenset({Role.office_clerk}),  # Art. 31: the clerk registers
-    ("GET", "/letters/{letter_id}"): OFFICE | ADMIN,
+    # Publishing's archiver files the letter as received (Art. 16).
+    ("GET", "/letters/{letter_id}"): OFFICE | ADMIN | {Role.service},
     ("GET", "/platforms"): OFFICE | ADMIN,
     ("POST", "/platforms/{platform_id}/poll"): frozenset({Role.office_clerk, Role.admin}),
     ("GET", "/quarantine"): OFFICE | ADMIN,
@@ -138,6 +139,7 @@ DEADLINES: Table = {
     ("GET", "/assessment"): EVERYONE,
     ("POST", "/assessment"): frozenset({Role.office_head, Role.office_leader}),  # Art. 28
     ("GET", "/assessment/scores"): EVERYONE,
+    ("GET", "/letters/{letter_id}/supervision"): EVERYONE,  # units: their own letters only
     ("GET", "/calendar/{year}"): EVERYONE,
     ("PUT", "/calendar/overrides/{day}"): ADMIN,
     ("DELETE", "/calendar/overrides/{day}"): ADMIN,
