@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.publishing.deps import (
+    CallbackRecorder,
     Cursor,
     KnownLetter,
     KnownUpload,
@@ -24,6 +25,7 @@ from services.publishing.models import LETTER_ID_PATTERN, UploadDoc, UploadState
 from services.publishing.publication import findings_of, redact_one
 from services.publishing.redaction import PersonData
 from services.publishing.schemas import (
+    CallbackIn,
     FieldRedaction,
     LetterPreviewIn,
     LetterPreviewRead,
@@ -120,7 +122,10 @@ async def preview_text(_: Office, body: PreviewIn, service: ServiceDep) -> Previ
 @router.get(
     "/uploads",
     tags=["uploads"],
-    summary="Uploads, newest first; `state=parked` lists those waiting for a retry.",
+    summary=(
+        "Uploads, newest first; `state=parked` lists those waiting for a retry,"
+        " `state=awaiting_callback` the answers to letters taken by hand to give by call-back."
+    ),
     responses=LIST_ERRORS,
 )
 async def list_uploads(
@@ -132,7 +137,8 @@ async def list_uploads(
     cursor: Cursor = None,
     limit: Limit = None,
 ) -> UploadPage:
-    """Uploads by state (pending, sent, parked, refused) and letter, keyset-paged."""
+    """Uploads by state (pending, awaiting_callback, sent, parked, refused) and letter,
+    keyset-paged."""
     size = page_size(settings, limit)
     docs = await service.uploads.page(
         state=state.value if state else None,
@@ -174,3 +180,36 @@ async def retry_upload(
     """A parked upload goes back to pending (attempts from zero); a refused one is re-planned
     with today's redaction and leak scan, and queued only if the scan now passes."""
     return UploadRead.of(await service.retry(upload_id, principal=principal))
+
+
+@router.post(
+    "/uploads/{upload_id}/delivered",
+    tags=["uploads"],
+    summary="Record telling the writer of a letter taken by hand their answer (call-back).",
+    responses={
+        **READ_ERRORS,
+        403: error_doc("only the office clerk or head records a call-back"),
+        409: error_doc(
+            "not a letter taken by hand, not waiting for its call-back, or delivered already"
+            " by a different call-back"
+        ),
+        422: error_doc("a field is invalid, or `at` is in the future or before the answer"),
+    },
+)
+async def record_delivery(
+    upload_id: UploadIdPath, body: CallbackIn, principal: CallbackRecorder, service: ServiceDep
+) -> UploadRead:
+    """Art. 10, 13, 31: a letter taken by telephone or in person has no platform, so its
+    answer, non-acceptance reason or transfer notice reaches the writer only when the office
+    tells them. This records it (channel, when, what was said) with the clerk or head as
+    actor and marks the upload delivered as of `at`: `letter.published` closes the upload
+    clock. The same record again answers as the first time; a different one is a 409."""
+    upload = await service.record_callback(
+        upload_id,
+        channel=body.channel,
+        at=body.at,
+        note=body.note,
+        reference=body.reference,
+        principal=principal,
+    )
+    return UploadRead.of(upload)

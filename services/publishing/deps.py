@@ -55,6 +55,7 @@ AuditDep = Annotated[AuditLog, Depends(_audit)]
 
 Office = Annotated[Principal, Depends(require_roles(*OFFICE_ROLES))]
 Retrier = Annotated[Principal, Depends(require_roles(Role.office_clerk, Role.office_head))]
+CallbackRecorder = Annotated[Principal, Depends(require_roles(Role.office_clerk, Role.office_head))]
 Archivist = Annotated[Principal, Depends(require_roles(Role.office_clerk, Role.office_head))]
 
 LetterIdPath = Annotated[str, Path(pattern=LETTER_ID_PATTERN, description="the letter's id")]

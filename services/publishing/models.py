@@ -21,6 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.publishing.redaction import PersonData
+from shared.audit import Actor
+from shared.clock import ensure_aware
 from shared.events import Event, make_event
 from shared.events.catalog import EventData
 from shared.events.vocabulary import (
@@ -33,7 +35,8 @@ from shared.events.vocabulary import (
 from shared.mongo import Document
 
 SERVICE = "publishing"
-# Letters taken by telephone or in person (Art. 31) have no platform to upload to.
+# Letters taken by telephone or in person (Art. 31) have no platform to upload to: their
+# answers wait in `awaiting_callback` until the office records telling the writer.
 MANUAL_PLATFORM = "manual"
 LETTER_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 UPLOAD_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
@@ -44,12 +47,29 @@ NoticeKind = Literal["not_accepted", "forwarded", "escalated"]
 
 
 class UploadState(StrEnum):
-    """Where an upload is: waiting, delivered, waiting for an operator, or refused."""
+    """Where an upload is: waiting, delivered, waiting for an operator, or refused.
+
+    `awaiting_callback`: the answer to a letter taken by hand (Art. 31, platform
+    `manual`) has no platform to go to; it waits until the office records that it told
+    the writer (a call-back, a visit, a letter…), and only then counts as delivered.
+    """
 
     pending = "pending"
+    awaiting_callback = "awaiting_callback"
     sent = "sent"
     parked = "parked"
     refused = "refused"
+
+
+class CallbackChannel(StrEnum):
+    """How the office gave the writer of a letter taken by hand their answer."""
+
+    phone = "phone"
+    visit = "visit"
+    sms = "sms"
+    post = "post"
+    email = "email"
+    other = "other"
 
 
 class EmailState(StrEnum):
@@ -241,6 +261,28 @@ class Receipt(BaseModel):
     received_at: datetime
 
 
+class Callback(BaseModel):
+    """The office telling the writer of a letter taken by hand their answer (Art. 10 事事有回音)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: CallbackChannel
+    at: datetime
+    note: str
+    reference: str | None = None
+    recorded_by: Actor
+    recorded_at: datetime
+
+    def same_as(self, other: Callback) -> bool:
+        """The same call-back (who recorded it and when aside): a repeated request."""
+        return (self.channel, ensure_aware(self.at), self.note, self.reference) == (
+            other.channel,
+            ensure_aware(other.at),
+            other.note,
+            other.reference,
+        )
+
+
 class Downgrade(BaseModel):
     """An online publication made private instead, and why."""
 
@@ -274,6 +316,7 @@ class UploadDoc(BaseModel):
     claim_until: datetime | None = None
     email: EmailRecord | None = None
     receipt: Receipt | None = None
+    callback: Callback | None = None
     sent_at: datetime | None = None
     downgrade: Downgrade | None = None
     findings: list[Finding] = Field(default_factory=list)

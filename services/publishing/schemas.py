@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.publishing.models import (
     ArchiveRef,
     AttemptError,
+    Callback,
+    CallbackChannel,
     Downgrade,
     EmailRecord,
     Finding,
@@ -251,6 +253,10 @@ class UploadRead(BaseModel):
     next_attempt_at: datetime | None = None
     email: EmailRecord | None = None
     receipt: Receipt | None = None
+    callback: Callback | None = Field(
+        default=None,
+        description="a letter taken by hand: how and when the office told the writer",
+    )
     sent_at: datetime | None = None
     downgrade: Downgrade | None = None
     findings: list[Finding] = Field(default_factory=list)
@@ -268,6 +274,52 @@ class UploadRead(BaseModel):
     def of(cls, upload: UploadDoc) -> UploadRead:
         """From the stored upload."""
         return cls.model_validate(upload.model_dump(exclude={"claimed_by", "claim_until", "parts"}))
+
+
+def _stripped(value: str) -> str:
+    value = value.strip()
+    if len(value) < 2:
+        raise ValueError("say what the writer was told (at least 2 characters)")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the instant is out of range") from exc
+
+
+class CallbackIn(BaseModel):
+    """The office told the writer of a letter taken by hand (phone, visit…) their answer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "phone",
+                    "at": "2026-10-20T10:30:00+08:00",
+                    "note": "电话告知来信人不予受理的理由（属诉讼程序处理事项），来信人表示知悉。",
+                    "reference": "来电登记 RX-2026-0142",
+                }
+            ]
+        },
+    )
+
+    channel: CallbackChannel
+    at: Annotated[AwareDatetime, AfterValidator(_utc)] = Field(
+        description="when the writer was told (not in the future)"
+    )
+    note: Annotated[str, AfterValidator(_stripped)] = Field(
+        max_length=2000, description="what the writer was told, and how they took it"
+    )
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="a call record, a registered-post number, or similar",
+    )
 
 
 class UploadPage(Page[UploadRead]):

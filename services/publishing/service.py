@@ -2,18 +2,25 @@
 
 Every change is one aggregate write with its audit entries and events. Creating a
 publication never talks to a platform: it stores an upload in state `pending` (or
-`refused` when the leak scan still finds personal data) and wakes the uploader.
+`refused` when the leak scan still finds personal data) and wakes the uploader. The
+answer to a letter taken by hand (Art. 31) waits in `awaiting_callback` instead, until
+the office records telling the writer (`record_callback`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.publishing.copies import LetterCopies, actor_of, audit_entry, letter_id_of
 from services.publishing.models import (
+    MANUAL_PLATFORM,
     ApprovedReply,
+    Callback,
+    CallbackChannel,
+    Downgrade,
     EmailRecord,
     EmailState,
     LetterCopy,
@@ -32,15 +39,17 @@ from services.publishing.publication import (
     describe_findings,
     plan_notice,
     plan_reply,
+    private_reply,
     public_draft,
 )
 from services.publishing.redaction import RedactionConfig
 from services.publishing.repository import UploadRepository
+from services.publishing.uploader import AWAITING_CALLBACK_NOTE, sent_change
 from shared.aggregate import Change
 from shared.audit import AuditEntry
 from shared.auth import Principal
-from shared.clock import Clock
-from shared.errors import Conflict, NotFound
+from shared.clock import Clock, ensure_aware
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events import Event
 from shared.events.catalog import UploadParked
 from shared.events.vocabulary import PublicationMode
@@ -48,6 +57,25 @@ from shared.logging import get_logger
 from shared.mongo import Document
 
 log = get_logger(__name__)
+
+# A call-back's instant may run ahead of the service clock by a client's clock skew.
+CLOCK_SKEW = timedelta(minutes=5)
+MANUAL_NOT_ONLINE = (
+    "letter taken by hand (Art. 31): there is no platform to publish it on; the answer is"
+    " given to the writer privately by call-back"
+)
+
+
+def _to_millisecond(at: datetime) -> datetime:
+    """As the database keeps it, so that a repeated call-back compares equal."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def _public(callback: Document | None) -> dict[str, Any] | None:
+    """A recorded call-back for an error's details (JSON-safe)."""
+    if callback is None:
+        return None
+    return Callback.model_validate(callback).model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -103,7 +131,7 @@ class PublishingService:
 
         doc = await self.letters.mutate(letter_id, record, event_id=event.id)
         letter = LetterCopy.of(doc)
-        plan = plan_reply(letter, reply, config=self.redaction)
+        plan = self._plan_reply(letter, reply)
         email = None
         if reply.mode == PublicationMode.email:
             address = letter.person.email
@@ -119,6 +147,16 @@ class PublishingService:
             parts=reply.parts,
             email=email,
         )
+
+    def _plan_reply(self, letter: LetterCopy, reply: ApprovedReply) -> Plan:
+        """The reply's plan; an `online` answer to a letter taken by hand cannot be published
+        on a platform it did not come from, so it is the writer's private answer, given by
+        call-back, and the upload says why (its mode stays `online`, as approved)."""
+        if letter.platform != MANUAL_PLATFORM or reply.mode != PublicationMode.online:
+            return plan_reply(letter, reply, config=self.redaction)
+        title, text = private_reply(letter, reply)
+        downgrade = Downgrade(requested=PublicationMode.online, reasons=[MANUAL_NOT_ONLINE])
+        return Plan(visibility="private", title=title, text=text, downgrade=downgrade)
 
     async def publish_notice(self, event: Event, notice: Notice) -> None:
         """Queue the notice of a decision (not accepted, forwarded, escalated)."""
@@ -151,6 +189,10 @@ class PublishingService:
     ) -> None:
         key = upload_key(letter.id, kind=kind, edition=edition)
         state = UploadState.refused if plan.refused else UploadState.pending
+        emailing = email is not None and email.state == EmailState.pending
+        if letter.platform == MANUAL_PLATFORM and not plan.refused and not emailing:
+            # Art. 31: nothing to upload; the office tells the writer and records it.
+            state = UploadState.awaiting_callback
         doc: Document = {
             "_id": key,
             "letter_id": letter.id,
@@ -243,7 +285,18 @@ class PublishingService:
                     letter_id=letter.id,
                 )
             )
-        if await self.uploads.create(doc, events=events, audit=audit) and not plan.refused:
+        if state == UploadState.awaiting_callback:
+            audit.append(
+                self._audit(
+                    "awaiting_callback",
+                    letter_id=letter.id,
+                    target_type="upload",
+                    target_id=key,
+                    note=AWAITING_CALLBACK_NOTE,
+                )
+            )
+        created = await self.uploads.create(doc, events=events, audit=audit)
+        if created and state == UploadState.pending:
             self.wake_uploader()
 
     async def flag_public_uploads(self, event: Event, *, reason: str) -> None:
@@ -350,12 +403,80 @@ class PublishingService:
             self.wake_uploader()
         return UploadDoc.of(doc)
 
+    async def record_callback(
+        self,
+        upload_id: str,
+        *,
+        channel: CallbackChannel,
+        at: datetime,
+        note: str,
+        reference: str | None,
+        principal: Principal,
+    ) -> UploadDoc:
+        """The office told the writer of a letter taken by hand their answer (Art. 10, 31):
+        the upload is delivered as of `at`, with the person as actor. The same record again
+        changes nothing; a different one after delivery is a conflict."""
+        current = await self.upload(upload_id)
+        now = self.clock.now()
+        at = _to_millisecond(ensure_aware(at))
+        if at > now + CLOCK_SKEW:
+            raise Invalid("a call-back is recorded after it happened", details={"field": "at"})
+        created = current.created_at
+        if created is not None and at < ensure_aware(created) - CLOCK_SKEW:
+            raise Invalid(
+                f"the writer cannot be told an answer before it exists ({created.isoformat()})",
+                details={"field": "at"},
+            )
+        callback = Callback(
+            channel=channel,
+            at=at,
+            note=note,
+            reference=reference,
+            recorded_by=actor_of(principal),
+            recorded_at=now,
+        )
+
+        def decide(doc: Document) -> Change | None:
+            state = doc["state"]
+            if doc["platform"] != MANUAL_PLATFORM:
+                raise Conflict(
+                    f"upload {upload_id} goes to platform '{doc['platform']}': only the answer"
+                    " to a letter taken by hand is delivered by call-back",
+                    details={"platform": doc["platform"], "state": state},
+                )
+            if state == UploadState.sent:
+                recorded = doc.get("callback")
+                if recorded is not None and Callback.model_validate(recorded).same_as(callback):
+                    return None
+                raise Conflict(
+                    f"upload {upload_id} was delivered already"
+                    + (" by another call-back" if recorded else " (by e-mail)"),
+                    details={"state": state, "callback": _public(recorded)},
+                )
+            change = sent_change(
+                doc,
+                at=at,
+                action="answer_delivered",
+                clock=self.clock,
+                callback=callback,
+                actor=callback.recorded_by,
+            )
+            if change is None:
+                raise Conflict(
+                    f"upload {upload_id} is {state}: only an answer waiting for its call-back"
+                    " is delivered",
+                    details={"state": state, "deliverable_states": ["awaiting_callback"]},
+                )
+            return change
+
+        return UploadDoc.of(await self.uploads.mutate(upload_id, decide))
+
     async def _replan(self, upload: UploadDoc) -> Plan:
         letter = await self.letter(upload.letter_id)
         reply = next((r for r in letter.replies if str(r.revision) == upload.edition), None)
         if upload.kind != "reply" or reply is None:
             raise Conflict(f"upload {upload.id} has no reply to re-check")
-        return plan_reply(letter, reply, config=self.redaction)
+        return self._plan_reply(letter, reply)
 
     # ---- previews --------------------------------------------------------------------
 

@@ -8,6 +8,11 @@ leak scan), send the e-mail of an `email` reply, then upload under the idempoten
 key. The platform stores one upload per key, so an attempt whose answer was lost is
 repeated safely. `letter.published` leaves in the same write as state `sent`;
 `upload.parked` in the same write as state `parked`.
+
+A letter taken by hand (Art. 31, platform `manual`) has no platform: its answer is
+delivered only by the e-mail of an `email` reply, else it goes to `awaiting_callback`
+and the office records telling the writer (`PublishingService.record_callback`), which
+marks it `sent` through the same `sent_change`. Nothing here claims it was delivered.
 """
 
 from __future__ import annotations
@@ -16,14 +21,15 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from services.publishing.compose import email_text
 from services.publishing.copies import SYSTEM
 from services.publishing.mailer import EmailFailed, Mailer
 from services.publishing.models import (
     MANUAL_PLATFORM,
+    Callback,
     Downgrade,
     EmailState,
     LetterCopy,
@@ -37,7 +43,7 @@ from services.publishing.publication import describe_findings, private_reply, sc
 from services.publishing.repository import LetterRepository, UploadRepository
 from shared.aggregate import Change
 from shared.aio import wait_event
-from shared.audit import AuditEntry
+from shared.audit import Actor, AuditEntry
 from shared.clock import Clock
 from shared.events import Event
 from shared.events.catalog import LetterPublished, UploadParked
@@ -54,6 +60,10 @@ from shared.platforms import (
 log = get_logger(__name__)
 
 KEPT_ERRORS = 20
+AWAITING_CALLBACK_NOTE = (
+    "letter taken by hand (Art. 31): no platform to send the answer to; it counts as"
+    " delivered once the office records telling the writer (POST /uploads/{id}/delivered)"
+)
 
 
 class AttemptFailed(Exception):
@@ -204,6 +214,9 @@ class Uploader:
         upload = UploadDoc.of(claimed)
         try:
             await self._send_email(upload)
+            if upload.platform == MANUAL_PLATFORM:
+                await self.uploads.mutate(upload_id, self._by_hand)
+                return True
             receipt = await self._upload(upload)
         except AttemptFailed as exc:
             failure = exc
@@ -316,11 +329,37 @@ class Uploader:
 
         await self.uploads.mutate(upload.id, decide)
 
-    async def _upload(self, upload: UploadDoc) -> Receipt | None:
-        if upload.platform == MANUAL_PLATFORM:
-            # Art. 31: a letter taken by telephone or in person is answered by the office
-            # directly; the answer is recorded here, there is no platform to send it to.
+    def _by_hand(self, doc: Document) -> Change | None:
+        """Art. 31: a letter taken by telephone or in person has no platform. Its answer is
+        delivered once e-mailed (an `email` reply to a writer who left an address), else it
+        waits for the office to record telling the writer (`POST /uploads/{id}/delivered`)."""
+        if doc["state"] != UploadState.pending:
             return None
+        upload = UploadDoc.of(doc)
+        if upload.email is not None and upload.email.state == EmailState.sent:
+            return sent_change(doc, at=self.clock.now(), action="answer_emailed", clock=self.clock)
+        why = AWAITING_CALLBACK_NOTE
+        if upload.email is not None:
+            why += f" (the e-mail was not sent: {upload.email.error or upload.email.state.value})"
+        return Change(
+            set={
+                "state": UploadState.awaiting_callback,
+                "attempts": upload.attempts + 1,
+                "claimed_by": None,
+                "claim_until": None,
+            },
+            audit=[
+                self._audit(
+                    doc,
+                    "awaiting_callback",
+                    before={"state": UploadState.pending},
+                    after={"state": UploadState.awaiting_callback},
+                    note=why,
+                )
+            ],
+        )
+
+    async def _upload(self, upload: UploadDoc) -> Receipt:
         client = self.clients.get(upload.platform)
         if client is None:
             raise AttemptFailed(f"platform '{upload.platform}' is not configured", permanent=True)
@@ -354,48 +393,9 @@ class Uploader:
             received_at=receipt.received_at,
         )
 
-    def _sent(self, doc: Document, receipt: Receipt | None) -> Change | None:
-        if doc["state"] != UploadState.pending:
-            return None
-        upload = UploadDoc.of(doc)
-        now = self.clock.now()
-        emailed = upload.email is not None and upload.email.state == EmailState.sent
-        event = once_event(
-            LetterPublished(
-                upload_id=upload.id,
-                platform=upload.platform,
-                kind=upload.kind,
-                visibility=upload.visibility,
-                mode=upload.mode,
-                emailed=emailed,
-                published_at=now,
-            ),
-            key=upload.id,
-            occurred_at=now,
-            letter_id=upload.letter_id,
-        )
-        return Change(
-            set={
-                "state": UploadState.sent,
-                "attempts": upload.attempts + 1,
-                "receipt": dump(receipt) if receipt is not None else None,
-                "sent_at": now,
-                "claimed_by": None,
-                "claim_until": None,
-            },
-            events=[event],
-            audit=[
-                self._audit(
-                    doc,
-                    "uploaded" if receipt is not None else "answer_recorded",
-                    after={
-                        "visibility": upload.visibility,
-                        "emailed": emailed,
-                        "platform_upload_id": receipt.upload_id if receipt else None,
-                        "duplicate": receipt.duplicate if receipt else None,
-                    },
-                )
-            ],
+    def _sent(self, doc: Document, receipt: Receipt) -> Change | None:
+        return sent_change(
+            doc, at=self.clock.now(), action="uploaded", clock=self.clock, receipt=receipt
         )
 
     def _failed(self, doc: Document, failure: AttemptFailed) -> Change | None:
@@ -484,6 +484,71 @@ class Uploader:
             after=after,
             note=note,
         )
+
+
+def sent_change(
+    doc: Document,
+    *,
+    at: datetime,
+    action: Literal["uploaded", "answer_emailed", "answer_delivered"],
+    clock: Clock,
+    receipt: Receipt | None = None,
+    callback: Callback | None = None,
+    actor: Actor = SYSTEM,
+) -> Change | None:
+    """A pending (or, for a call-back, awaiting) upload delivered at `at`: state `sent` and
+    `letter.published` in one write, which closes the upload clock (deadlines) and moves
+    the letter on (routing). Platform uploads and e-mails are the system's act; a call-back
+    is the office person's who records it, and `at` is when the writer was told."""
+    waiting = {UploadState.pending} | ({UploadState.awaiting_callback} if callback else set())
+    if doc["state"] not in waiting:
+        return None
+    upload = UploadDoc.of(doc)
+    emailed = upload.email is not None and upload.email.state == EmailState.sent
+    event = once_event(
+        LetterPublished(
+            upload_id=upload.id,
+            platform=upload.platform,
+            kind=upload.kind,
+            visibility=upload.visibility,
+            mode=upload.mode,
+            emailed=emailed,
+            published_at=at,
+        ),
+        key=upload.id,
+        occurred_at=clock.now(),
+        letter_id=upload.letter_id,
+    )
+    after: dict[str, Any] = {"visibility": upload.visibility, "emailed": emailed}
+    if receipt is not None:
+        after |= {"platform_upload_id": receipt.upload_id, "duplicate": receipt.duplicate}
+    if callback is not None:
+        after |= {"channel": callback.channel.value, "at": callback.at, "mode": upload.mode}
+    return Change(
+        set={
+            "state": UploadState.sent,
+            "attempts": upload.attempts + (0 if callback else 1),
+            "receipt": dump(receipt) if receipt is not None else None,
+            "callback": dump(callback) if callback is not None else None,
+            "sent_at": at,
+            "claimed_by": None,
+            "claim_until": None,
+        },
+        events=[event],
+        audit=[
+            AuditEntry(
+                at=clock.now(),
+                actor=actor,
+                action=action,
+                target_type="upload",
+                target_id=upload.id,
+                letter_id=upload.letter_id,
+                before={"state": doc["state"]},
+                after=after,
+                note=callback.note if callback is not None else None,
+            )
+        ],
+    )
 
 
 def _seconds(value: float) -> timedelta:

@@ -231,20 +231,3 @@ async def test_a_reply_before_its_letter_is_retried_until_the_letter_comes(env: 
     await _published(s, letter_id)
     [upload] = await s.uploads(external_id)
     assert upload["title"] == "关于“迟到的来信”的答复"
-
-
-async def test_a_letter_taken_by_hand_is_answered_off_platform_and_recorded(env: Env) -> None:
-    s, client = env
-    letter_id = new_id("ltr")
-    await s.probe.publish(
-        received(letter_id, external_id="HOTLINE-1", platform="manual", title="电话来信")
-    )
-    await s.known(client, letter_id)
-    await s.probe.publish(approved(letter_id, mode=PublicationMode.not_public))
-    data = await _published(s, letter_id)
-    assert data["platform"] == "manual"
-    assert data["visibility"] == "private"
-    view = (await client.get(f"/uploads/{letter_id}:reply:1", headers=CLERK)).json()
-    assert view["state"] == "sent"
-    assert view["receipt"] is None
-    assert await s.uploads("HOTLINE-1") == []

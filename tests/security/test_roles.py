@@ -161,6 +161,7 @@ PUBLISHING: Table = {
     ("GET", "/uploads"): OFFICE,
     ("GET", "/uploads/{upload_id}"): OFFICE,
     ("POST", "/uploads/{upload_id}/retry"): _OPERATORS,
+    ("POST", "/uploads/{upload_id}/delivered"): _OPERATORS,  # Art. 31: the office calls back
     ("GET", "/archive"): OFFICE,
     ("GET", "/archive/export"): OFFICE,
     ("POST", "/archive/run"): _OPERATORS,
