@@ -29,7 +29,7 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 def test_every_operation_has_a_summary_a_tag_and_its_auth_errors(spec: dict[str, Any]) -> None:
     operations = _operations(spec)
-    assert len(operations) == 12
+    assert len(operations) == 13
     for method, path, op in operations:
         assert op.get("summary"), f"{method} {path}"
         assert op.get("description"), f"{method} {path}"
@@ -63,4 +63,15 @@ def test_bounds_are_published(spec: dict[str, Any]) -> None:
     assert limit["schema"]["anyOf"][0]["maximum"] == 200
     state = next(p for p in uploads if p["name"] == "state")
     assert state["schema"]["anyOf"][0]["$ref"].endswith("/UploadState")
-    assert schemas["UploadState"]["enum"] == ["pending", "sent", "parked", "refused"]
+    assert schemas["UploadState"]["enum"] == [
+        "pending",
+        "awaiting_callback",
+        "sent",
+        "parked",
+        "refused",
+    ]
+    callback = schemas["CallbackIn"]["properties"]
+    assert callback["note"]["maxLength"] == 2000
+    assert callback["reference"]["anyOf"][0]["maxLength"] == 200
+    delivered = spec["paths"]["/uploads/{upload_id}/delivered"]["post"]["responses"]
+    assert {"403", "404", "409", "422"} <= set(delivered)
