@@ -1,10 +1,13 @@
 """存档 (Art. 16): one immutable archive record per letter, once it is done.
 
 A letter is done when its answer is on the platform (every upload delivered, none
-waiting) and the other services confirm: deadlines has no clock of it still running,
-and routing's dossier has recorded the publication (and, for a letter forwarded or
-escalated, that the office sent its content on). The record gathers the letter,
-slip, approvals, replies, publications, clocks and the audit trails of routing and
+waiting) and the other services confirm: deadlines has no clock of it still running
+and has recorded the deduction of every reminder answered late or never, routing's
+dossier has recorded the publication (and, for a letter forwarded or escalated, that
+the office sent its content on), and intake gives the letter as received. The record
+gathers the original (the platform's record verbatim, its sha256, the attachments),
+the letter, slip, approvals, replies, publications, clocks, the supervision (reminders
+with the units' answers, deduction items) and the audit trails of routing and
 publishing; its canonical JSON (sorted keys, UTF-8) is stored as is, with its sha256,
 in a collection that is only ever inserted into. `letter.archived` leaves with the
 letter copy's change that points at the record.
@@ -40,7 +43,8 @@ from shared.mongo import Document
 
 log = get_logger(__name__)
 
-RECORD_SCHEMA = "mailbox.archive/1"
+# /2 added `original` (intake's record as received) and `supervision` (reminders, deductions).
+RECORD_SCHEMA = "mailbox.archive/2"
 # Letters archived at once in a pass: each waits mostly on routing and deadlines.
 PASS_CONCURRENCY = 8
 _UPLOAD_FIELDS = (
@@ -100,17 +104,40 @@ def _approvals(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class CaseParts:
+    """What the other services hold of a done letter."""
+
+    original: dict[str, Any]
+    dossier: dict[str, Any]
+    clocks: list[dict[str, Any]]
+    supervision: dict[str, Any]
+
+
+def _original(intake_letter: dict[str, Any]) -> dict[str, Any]:
+    raw = str(intake_letter["raw_json"])
+    sha256 = str(intake_letter["raw_sha256"])
+    return {
+        "raw": raw,
+        "sha256": sha256,
+        # False only if the platform's bytes were not UTF-8 (intake keeps them as text with
+        # replacement characters): the checksum is still the one of the bytes received.
+        "verbatim": sha256_hex(raw.encode()) == sha256,
+        "attachments": intake_letter.get("attachments") or [],
+    }
+
+
 def build_record(
     *,
     archive_id: str,
     archived_at: datetime,
     letter: LetterCopy,
     uploads: list[Document],
-    dossier: dict[str, Any],
-    clocks: list[dict[str, Any]],
+    parts: CaseParts,
     trail: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The whole case as plain JSON data."""
+    dossier = parts.dossier
     case = dossier.get("letter") if isinstance(dossier.get("letter"), dict) else {}
     assert isinstance(case, dict)
     replies = [*(case.get("reply_history") or []), *([case["reply"]] if case.get("reply") else [])]
@@ -119,6 +146,7 @@ def build_record(
         "archive_id": archive_id,
         "letter_id": letter.id,
         "archived_at": archived_at,
+        "original": _original(parts.original),
         "letter": {
             "platform": letter.platform,
             "external_id": letter.external_id,
@@ -142,7 +170,11 @@ def build_record(
         "publications": [
             {"upload_id": u["_id"], **{k: u.get(k) for k in _UPLOAD_FIELDS}} for u in uploads
         ],
-        "clocks": clocks,
+        "clocks": parts.clocks,
+        "supervision": {
+            "reminders": parts.supervision.get("reminders") or [],
+            "assessment_items": parts.supervision.get("assessment_items") or [],
+        },
         "case": case,
         "audit": {"routing": dossier.get("audit") or [], "publishing": trail},
     }
@@ -263,41 +295,50 @@ class Archiver:
         if waiting:
             return ArchiveOutcome(letter_id, "not_ready", f"uploads still waiting: {waiting}")
         try:
-            clocks = await self.sources.clocks(letter_id)
-            if clocks is None:
-                return ArchiveOutcome(letter_id, "not_ready", "deadlines does not know the letter")
-            running = [c.get("id") for c in clocks if c.get("state") == "running"]
-            if running:
-                return ArchiveOutcome(letter_id, "not_ready", f"clocks still running: {running}")
-            dossier = await self.sources.dossier(letter_id)
+            parts = await self._gather(letter_id, sent=sent)
         except SourceUnavailable as exc:
             return ArchiveOutcome(letter_id, "not_ready", str(exc))
+        if isinstance(parts, str):
+            return ArchiveOutcome(letter_id, "not_ready", parts)
+        return await self._archive(LetterCopy.of(letter_doc), letter_doc, uploads, parts)
+
+    async def _gather(self, letter_id: str, *, sent: list[Document]) -> CaseParts | str:
+        """The other services' parts of a done letter, or why it is not done (or not known)."""
+        clocks = await self.sources.clocks(letter_id)
+        if clocks is None:
+            return "deadlines does not know the letter"
+        running = [c.get("id") for c in clocks if c.get("state") == "running"]
+        if running:
+            return f"clocks still running: {running}"
+        dossier = await self.sources.dossier(letter_id)
         if dossier is None:
-            return ArchiveOutcome(letter_id, "not_ready", "routing does not know the letter")
+            return "routing does not know the letter"
         case = dossier.get("letter")
         transfer = case.get("transfer") if isinstance(case, dict) else None
         if isinstance(transfer, dict) and transfer.get("status") != "sent":
-            return ArchiveOutcome(
-                letter_id,
-                "not_ready",
+            return (
                 f"the letter's content is not sent to {transfer.get('recipient_name')} yet"
-                " (Art. 13)",
+                " (Art. 13)"
             )
         recorded = _recorded_publications(dossier)
         missing = [u["_id"] for u in sent if u["_id"] not in recorded]
         if missing:
-            return ArchiveOutcome(
-                letter_id, "not_ready", f"routing has not recorded publications {missing}"
-            )
-        return await self._archive(LetterCopy.of(letter_doc), letter_doc, uploads, dossier, clocks)
+            return f"routing has not recorded publications {missing}"
+        supervision = await self.sources.supervision(letter_id)
+        if supervision is None:
+            return "deadlines has no reminders or deductions of the letter"
+        unsettled = _unsettled_supervision(clocks, supervision)
+        if unsettled:
+            return unsettled
+        original = await self.sources.original(letter_id)
+        if original is None:
+            return "intake does not know the letter"
+        if not isinstance(original.get("raw_json"), str) or not original.get("raw_sha256"):
+            return "intake gives no original of the letter (raw_json, raw_sha256)"
+        return CaseParts(original=original, dossier=dossier, clocks=clocks, supervision=supervision)
 
     async def _archive(
-        self,
-        letter: LetterCopy,
-        letter_doc: Document,
-        uploads: list[Document],
-        dossier: dict[str, Any],
-        clocks: list[dict[str, Any]],
+        self, letter: LetterCopy, letter_doc: Document, uploads: list[Document], parts: CaseParts
     ) -> ArchiveOutcome:
         archived_at = self.clock.now()
         archive_id = new_id("arc")
@@ -306,8 +347,7 @@ class Archiver:
             archived_at=archived_at,
             letter=letter,
             uploads=uploads,
-            dossier=dossier,
-            clocks=clocks,
+            parts=parts,
             trail=await self._trail(letter.id, [letter_doc, *uploads]),
         )
         canonical = canonical_json(record)
@@ -382,6 +422,35 @@ class Archiver:
                 entry = AuditEntry.model_validate({**fields, "id": pending["_id"]})
                 entries.setdefault(entry.id, entry.model_dump(mode="json"))
         return sorted(entries.values(), key=lambda e: (str(e.get("at")), str(e.get("id"))))
+
+
+def _unsettled_supervision(clocks: list[dict[str, Any]], supervision: dict[str, Any]) -> str:
+    """Why deadlines' supervision is not final yet ("" if it is).
+
+    A reminder whose answer clock went overdue (answered late, or not at all) costs the unit
+    a deduction, which deadlines writes just after the clock: until it is there, the
+    record would miss it.
+    """
+    reminders = {r.get("id") for r in supervision.get("reminders") or [] if isinstance(r, dict)}
+    listed = {rid for c in clocks for rid in c.get("reminders") or []}
+    if listed - reminders:
+        return f"deadlines does not show reminders {sorted(listed - reminders)} yet"
+    deducted = {
+        i.get("reminder_id")
+        for i in supervision.get("assessment_items") or []
+        if isinstance(i, dict)
+    }
+    owed = sorted(
+        str(c["reminder_id"])
+        for c in clocks
+        if c.get("kind") == "reminder_answer"
+        and c.get("state") == "overdue"
+        and c.get("reminder_id")
+        and c["reminder_id"] not in deducted
+    )
+    if owed:
+        return f"the deductions for reminders {owed} are not recorded yet"
+    return ""
 
 
 def _recorded_publications(dossier: dict[str, Any]) -> set[str]:

@@ -34,6 +34,11 @@ VISIBILITY = {"public": "公开", "private": "不公开（仅来信人可见）"
 STATES = {"sent": "已上传", "pending": "待上传", "parked": "上传失败待处理", "refused": "拒绝发布"}
 SOURCES = {"platform": "平台来信", "hotline": "电话", "other": "其他"}
 CLOCK_STATES = {"running": "进行中", "met": "按时办结", "overdue": "超期", "stopped": "已停止"}
+ASSESSMENT_KINDS = {
+    "reminder_unanswered": "催办未按时反馈",
+    "wrong_publication_mode": "公开方式错误（第二十八条）",
+    "manual": "其他",
+}
 DECISIONS = {"approved": "同意", "sent_back": "退回修改", "returned": "退回重办"}
 ROLES = {
     "office_clerk": "委办公室",
@@ -137,14 +142,40 @@ def _letter(record: Mapping[str, Any]) -> str:
     return (
         f"<h2>一、来信</h2>{basics}<h2>二、来信人信息（个人信息，严格保密）</h2>{writer}"
         f"<h2>三、来信内容</h2>{_pre(letter.get('text'))}"
-        f"<h2>四、公开限制（第二十二、二十三条）</h2>{limits}"
+        f"{_original(record)}"
+        f"<h2>五、公开限制（第二十二、二十三条）</h2>{limits}"
     )
+
+
+def _original(record: Mapping[str, Any]) -> str:
+    original = record.get("original")
+    head = "<h2>四、来信原件（平台原始记录）</h2>"
+    if not isinstance(original, Mapping):
+        return f"{head}<p>无（本记录未收原件）</p>"
+    attachments = [
+        _text(a.get("name")) + (f"（{_text(a.get('url'))}）" if a.get("url") else "")
+        for a in original.get("attachments") or []
+        if isinstance(a, Mapping)
+    ]
+    verbatim = original.get("verbatim")
+    table = _rows(
+        [
+            ("校验值（SHA-256）", f'<span class="small">{_text(original.get("sha256"))}</span>'),
+            (
+                "原样保存",
+                "是" if verbatim else "否（原始字节非 UTF-8，以替换字符显示；校验值为原始字节的）",
+            ),
+            ("附件", "<br>".join(attachments) or "无"),
+            ("原始记录", f'<pre class="small">{_text(original.get("raw"))}</pre>'),
+        ]
+    )
+    return head + table
 
 
 def _slip(record: Mapping[str, Any]) -> str:
     slip = record.get("slip")
     if not isinstance(slip, Mapping):
-        return "<h2>五、处理单</h2><p>无</p>"
+        return "<h2>六、处理单</h2><p>无</p>"
     table = _rows(
         [
             ("内容摘要", _pre(slip.get("summary"))),
@@ -159,7 +190,7 @@ def _slip(record: Mapping[str, Any]) -> str:
             ("拟稿", _who(slip.get("drafted_by")) + " " + _when(slip.get("drafted_at"))),
         ]
     )
-    return f"<h2>五、处理单（市商务委公开信箱（电话）处理单）</h2>{table}"
+    return f"<h2>六、处理单（市商务委公开信箱（电话）处理单）</h2>{table}"
 
 
 def _reviews(reviews: Any) -> str:
@@ -176,7 +207,7 @@ def _reviews(reviews: Any) -> str:
 
 
 def _replies(record: Mapping[str, Any]) -> str:
-    parts = ["<h2>六、答复及审核</h2>"]
+    parts = ["<h2>七、答复及审核</h2>"]
     approvals = record.get("approvals") or {}
     parts.append(_rows([("处理单审核", _reviews(approvals.get("slip")))]))
     replies = record.get("approved_replies") or []
@@ -226,7 +257,7 @@ def _publications(record: Mapping[str, Any]) -> str:
                 ]
             )
         )
-    return "<h2>七、上传与发布</h2>" + ("".join(rows) or "<p>无</p>")
+    return "<h2>八、上传与发布</h2>" + ("".join(rows) or "<p>无</p>")
 
 
 def _clocks(record: Mapping[str, Any]) -> str:
@@ -239,7 +270,52 @@ def _clocks(record: Mapping[str, Any]) -> str:
         for c in record.get("clocks") or []
         if isinstance(c, Mapping)
     )
-    return f"<h2>八、办理时限</h2><table>{head}{body}</table>"
+    return f"<h2>九、办理时限</h2><table>{head}{body}</table>"
+
+
+def _supervision(record: Mapping[str, Any]) -> str:
+    supervision = record.get("supervision")
+    head = "<h2>十、催办与考核（第二十七、二十八条）</h2>"
+    if not isinstance(supervision, Mapping):
+        return f"{head}<p>无（本记录未收催办与考核）</p>"
+    parts = [head]
+    for reminder in supervision.get("reminders") or []:
+        if not isinstance(reminder, Mapping):
+            continue
+        answer = reminder.get("answer") if isinstance(reminder.get("answer"), Mapping) else {}
+        assert isinstance(answer, Mapping)
+        in_time = answer.get("in_time")
+        parts.append(
+            _rows(
+                [
+                    ("催办时间", _when(reminder.get("issued_at"))),
+                    ("被催办单位", _text(reminder.get("unit_id"))),
+                    ("催办内容", _pre(reminder.get("text"))),
+                    ("反馈期限", _when(reminder.get("answer_due"))),
+                    ("单位反馈", _pre(answer.get("text")) if answer else "未反馈"),
+                    (
+                        "反馈人",
+                        _text(answer.get("by_name") or answer.get("by"))
+                        + " "
+                        + _when(answer.get("answered_at")),
+                    ),
+                    ("按时反馈", "" if in_time is None else _text(in_time)),
+                ]
+            )
+        )
+    if len(parts) == 1:
+        parts.append("<p>无催办</p>")
+    items = [i for i in supervision.get("assessment_items") or [] if isinstance(i, Mapping)]
+    row_head = "<tr><th>单位</th><th>类别</th><th>扣分</th><th>理由</th><th>记录时间</th></tr>"
+    rows = "".join(
+        f"<tr><td>{_text(i.get('unit_id'))}</td>"
+        f"<td>{_text(ASSESSMENT_KINDS.get(i.get('kind') or '', i.get('kind')))}</td>"
+        f"<td>{_text(i.get('points'))}</td><td>{_text(i.get('reason'))}</td>"
+        f"<td>{_when(i.get('recorded_at'))}</td></tr>"
+        for i in items
+    )
+    parts.append(f"<table>{row_head}{rows}</table>" if items else "<p>无考核扣分</p>")
+    return "".join(parts)
 
 
 def _audit(record: Mapping[str, Any]) -> str:
@@ -258,7 +334,7 @@ def _audit(record: Mapping[str, Any]) -> str:
         f"<td>{_text(e.get('note'))}</td></tr>"
         for e, source in entries
     )
-    return f"<h2>九、操作记录</h2><table>{head}{body}</table>"
+    return f"<h2>十一、操作记录</h2><table>{head}{body}</table>"
 
 
 def render_record(record: Mapping[str, Any], *, sha256: str) -> bytes:
@@ -276,7 +352,7 @@ def render_record(record: Mapping[str, Any], *, sha256: str) -> bytes:
         f"<h1>重庆市商务委员会公开信箱办理存档</h1>"
         f'<p style="text-align:center">{_text(letter.get("title"))}</p>'
         f"{_letter(record)}{_slip(record)}{_replies(record)}{_publications(record)}"
-        f"{_clocks(record)}{_audit(record)}<h2>十、存档信息</h2>{footer}"
+        f"{_clocks(record)}{_supervision(record)}{_audit(record)}<h2>十二、存档信息</h2>{footer}"
     )
     return _page(title, body)
 

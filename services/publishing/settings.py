@@ -25,6 +25,7 @@ class PublishingSettings(ServiceSettings):
         pattern=r"^https?://[^\s/]+(:\d+)?/?$",
         description="point every configured platform at this simulator (development, tests)",
     )
+    intake_url: str = Field(default="http://127.0.0.1:8001", pattern=r"^https?://[^\s]+$")
     routing_url: str = Field(default="http://127.0.0.1:8002", pattern=r"^https?://[^\s]+$")
     deadlines_url: str = Field(default="http://127.0.0.1:8003", pattern=r"^https?://[^\s]+$")
     sources_timeout_s: float = Field(default=10.0, gt=0, le=300)

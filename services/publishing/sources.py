@@ -1,6 +1,7 @@
-"""Where the archive gets what other services own: routing's dossier and deadlines' clocks.
+"""Where the archive gets what other services own: intake's letter as received, routing's
+dossier, and deadlines' clocks and supervision (reminders, answers, deductions).
 
-`CaseSources` is the interface the archiver needs; `HttpCaseSources` asks the two
+`CaseSources` is the interface the archiver needs; `HttpCaseSources` asks the three
 services over HTTP with a service token minted from the shared secret. Tests give
 the archiver a small real HTTP server in their place.
 """
@@ -27,7 +28,11 @@ class SourceUnavailable(Exception):
 
 
 class CaseSources(Protocol):
-    """Routing's dossier and deadlines' clocks of one letter (None: not known there)."""
+    """What the other services hold of one letter (None: not known there)."""
+
+    async def original(self, letter_id: str) -> dict[str, Any] | None:
+        """`GET {intake}/letters/{id}`: the record as received, its sha256, the attachments."""
+        ...
 
     async def dossier(self, letter_id: str) -> dict[str, Any] | None:
         """`GET {routing}/letters/{id}/dossier`."""
@@ -37,23 +42,29 @@ class CaseSources(Protocol):
         """Every clock of `GET {deadlines}/letters/{id}/clocks`."""
         ...
 
+    async def supervision(self, letter_id: str) -> dict[str, Any] | None:
+        """`GET {deadlines}/letters/{id}/supervision`: reminders with answers, deductions."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...
 
 
 class HttpCaseSources:
-    """The two services over HTTP, as the `publishing` service account."""
+    """The three services over HTTP, as the `publishing` service account."""
 
     def __init__(
         self,
         *,
+        intake_url: str,
         routing_url: str,
         deadlines_url: str,
         codec: TokenCodec,
         timeout_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._intake_url = intake_url.rstrip("/")
         self._routing_url = routing_url.rstrip("/")
         self._deadlines_url = deadlines_url.rstrip("/")
         self._codec = codec
@@ -84,12 +95,26 @@ class HttpCaseSources:
         except ValueError as exc:
             raise SourceUnavailable(f"GET {url}: the answer is not JSON") from exc
 
+    async def _object(self, url: str, *, what: str) -> dict[str, Any] | None:
+        body = await self._get(url)
+        if body is not None and not isinstance(body, dict):
+            raise SourceUnavailable(f"{what} is not a JSON object")
+        return body
+
+    async def original(self, letter_id: str) -> dict[str, Any] | None:
+        """Intake's letter: the record as received (`raw_json`, `raw_sha256`), attachments."""
+        url = f"{self._intake_url}/letters/{quote(letter_id, safe='')}"
+        return await self._object(url, what="intake's letter")
+
+    async def supervision(self, letter_id: str) -> dict[str, Any] | None:
+        """Deadlines' reminders of the letter with the answers, and its deduction items."""
+        url = f"{self._deadlines_url}/letters/{quote(letter_id, safe='')}/supervision"
+        return await self._object(url, what="deadlines' supervision")
+
     async def dossier(self, letter_id: str) -> dict[str, Any] | None:
         """Routing's dossier: the letter with slip, replies and reviews, and routing's audit."""
-        body = await self._get(f"{self._routing_url}/letters/{quote(letter_id, safe='')}/dossier")
-        if body is not None and not isinstance(body, dict):
-            raise SourceUnavailable("routing's dossier is not a JSON object")
-        return body
+        url = f"{self._routing_url}/letters/{quote(letter_id, safe='')}/dossier"
+        return await self._object(url, what="routing's dossier")
 
     async def clocks(self, letter_id: str) -> list[dict[str, Any]] | None:
         """Every clock of the letter (all pages)."""

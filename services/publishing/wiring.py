@@ -92,6 +92,7 @@ async def open_publishing(
         clients = owned_clients
     owned_sources = sources is None
     case_sources: CaseSources = sources or HttpCaseSources(
+        intake_url=settings.intake_url,
         routing_url=settings.routing_url,
         deadlines_url=settings.deadlines_url,
         codec=TokenCodec(settings.token_secret.get_secret_value()),

@@ -1,10 +1,12 @@
 """Stand-ins over the network: a local SMTP sink (aiosmtpd), and an HTTP server answering
-for routing's dossier and deadlines' clocks, served by uvicorn in the test's event loop."""
+for intake's letter as received, routing's dossier and deadlines' clocks and supervision,
+served by uvicorn in the test's event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import socket
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import orjson
 import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Header, HTTPException, Request
@@ -20,7 +23,7 @@ from fastapi.responses import JSONResponse
 
 from shared.auth import Role, TokenCodec
 from shared.events.vocabulary import ClockKind
-from tests.publishing.case_data import PARTS, PLATFORM, TITLE
+from tests.publishing.case_data import PARTS, PLATFORM, TEXT, TITLE, WRITER
 from tests.support import TEST_SECRET
 
 # ---- the SMTP sink -------------------------------------------------------------------------
@@ -66,26 +69,111 @@ async def smtp_sink() -> AsyncIterator[SmtpSink]:
         await asyncio.to_thread(controller.stop)
 
 
-# ---- routing's dossier and deadlines' clocks, over HTTP -------------------------------------
+# ---- intake's letter, routing's dossier, deadlines' clocks and supervision, over HTTP --------
 
 
 @dataclass
 class CaseDouble:
-    """What routing and deadlines would answer for each letter (a test double of their HTTP)."""
+    """What intake, routing and deadlines would answer for each letter (a double of their HTTP)."""
 
     url: str = ""
+    originals: dict[str, dict[str, Any]] = field(default_factory=dict)
     dossiers: dict[str, dict[str, Any]] = field(default_factory=dict)
     clocks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    supervisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     callers: list[tuple[str, str]] = field(default_factory=list)
 
     def done(self, letter_id: str, *, upload_ids: list[str]) -> None:
-        """Routing recorded the publications; every clock of the letter closed."""
+        """Intake has the original; routing recorded the publications; every clock closed,
+        with no reminder."""
+        self.originals.setdefault(letter_id, original(letter_id))
         self.dossiers[letter_id] = dossier(letter_id, upload_ids=upload_ids)
         self.clocks[letter_id] = [
             clock(letter_id, ClockKind.acceptance, "met"),
             clock(letter_id, ClockKind.handling, "met"),
             clock(letter_id, ClockKind.upload, "met"),
         ]
+        self.supervisions.setdefault(letter_id, supervision(letter_id))
+
+
+ATTACHMENTS: list[dict[str, str | None]] = [
+    {"name": "预付卡收据.jpg", "url": "https://www.cq.gov.cn/att/9f1c/receipt.jpg"},
+    {"name": "会员合同.pdf", "url": None},
+]
+
+
+def original(letter_id: str, *, raw: bytes | None = None) -> dict[str, Any]:
+    """Intake's letter as its API shows it: the platform's record verbatim, its sha256."""
+    raw = raw or orjson.dumps(
+        {
+            "id": f"GOV{letter_id[-8:]}",
+            "title": TITLE,
+            "content": TEXT,
+            "submitTime": "2026-10-09 09:15:00",
+            "name": WRITER.name,
+            "phone": WRITER.phone,
+            "files": [a["name"] for a in ATTACHMENTS],
+        }
+    )
+    return {
+        "id": letter_id,
+        "platform": PLATFORM,
+        "raw_json": raw.decode("utf-8", errors="replace"),
+        "raw_sha256": hashlib.sha256(raw).hexdigest(),
+        "attachments": ATTACHMENTS,
+    }
+
+
+def supervision(
+    letter_id: str,
+    *,
+    reminders: list[dict[str, Any]] | None = None,
+    items: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Deadlines' reminders and deduction items of a letter, in the shape of its API."""
+    return {"letter_id": letter_id, "reminders": reminders or [], "assessment_items": items or []}
+
+
+def reminder(letter_id: str, *, number: int = 1, in_time: bool | None = True) -> dict[str, Any]:
+    """A reminder (催办) of the letter's handling; `in_time=None`: not answered."""
+    answer = (
+        None
+        if in_time is None
+        else {
+            "text": "已联系来信人，答复稿正在审核，明日提交。",
+            "answered_at": "2026-10-20T02:00:00Z",
+            "by": "u_unit_head_wang",
+            "by_name": "王处长",
+            "in_time": in_time,
+        }
+    )
+    return {
+        "id": f"{letter_id}.handling.reminder{number}",
+        "letter_id": letter_id,
+        "clock_id": f"{letter_id}.handling",
+        "unit_id": "unit_market",
+        "issued_at": "2026-10-17T00:00:00Z",
+        "answer_due": "2026-10-19T23:59:59+08:00",
+        "text": f"催办：来信 {letter_id} 的办理已超过期限，请于一个工作日内反馈。",
+        "answered": answer is not None,
+        "answer": answer,
+    }
+
+
+def deduction(letter_id: str, *, reminder_id: str) -> dict[str, Any]:
+    """The deduction item for a reminder answered late or never."""
+    return {
+        "id": f"asm_{reminder_id}",
+        "unit_id": "unit_market",
+        "kind": "reminder_unanswered",
+        "points": 2.0,
+        "year": 2026,
+        "reason": f"催办 {reminder_id} 未在 1 个工作日内反馈",
+        "letter_id": letter_id,
+        "reminder_id": reminder_id,
+        "recorded_at": "2026-10-20T00:00:05Z",
+        "recorded_by": "service:deadlines",
+    }
 
 
 def clock(letter_id: str, kind: ClockKind, state: str) -> dict[str, Any]:
@@ -169,7 +257,7 @@ def dossier(letter_id: str, *, upload_ids: list[str]) -> dict[str, Any]:
 
 
 def case_app(double: CaseDouble) -> FastAPI:
-    """The two endpoints the archiver calls, answering from the double; service tokens only."""
+    """The endpoints the archiver calls, answering from the double; service tokens only."""
     app = FastAPI()
     codec = TokenCodec(TEST_SECRET)
 
@@ -180,6 +268,21 @@ def case_app(double: CaseDouble) -> FastAPI:
         if principal.role != Role.service:
             raise HTTPException(403)
         double.callers.append((principal.user_id, principal.role.value))
+
+    def answer(found: dict[str, Any], letter_id: str) -> Any:
+        if letter_id not in found:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        return found[letter_id]
+
+    @app.get("/letters/{letter_id}")
+    async def get_original(letter_id: str, authorization: str | None = Header(None)) -> Any:
+        caller(authorization)
+        return answer(double.originals, letter_id)
+
+    @app.get("/letters/{letter_id}/supervision")
+    async def get_supervision(letter_id: str, authorization: str | None = Header(None)) -> Any:
+        caller(authorization)
+        return answer(double.supervisions, letter_id)
 
     @app.get("/letters/{letter_id}/dossier")
     async def get_dossier(letter_id: str, authorization: str | None = Header(None)) -> Any:

@@ -69,7 +69,7 @@ class Stack:
     tmp: Path
 
     def settings(self, **overrides: Any) -> PublishingSettings:
-        """Fast loops, short back-off, the sink as mail server, the double as routing/deadlines."""
+        """Fast loops, short back-off, the sink as mail server, the double as the other services."""
         platform_overrides = overrides.pop("platform", {})
         platforms = self.tmp / f"platforms-{new_id('p').lower()}.json"
         configs = self.sim.configs(
@@ -79,6 +79,7 @@ class Stack:
         values: dict[str, Any] = {
             **common_settings(db=self.db, exchange=self.exchange),
             "platforms_file": platforms,
+            "intake_url": self.cases.url,
             "routing_url": self.cases.url,
             "deadlines_url": self.cases.url,
             "smtp_host": self.smtp.host,

@@ -1,7 +1,8 @@
 """存档 (Art. 16): an immutable record per done letter, and the package for the archive room.
 
-Routing's dossier and deadlines' clocks come from a small HTTP server standing in for
-the two services (the end-to-end suite runs the real ones).
+Intake's letter as received, routing's dossier and deadlines' clocks and supervision come
+from a small HTTP server standing in for the three services (the end-to-end suite runs the
+real ones).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from shared.events.catalog import LetterTransferred
 from shared.events.vocabulary import ClockKind, PublicationMode, Route
 from shared.mongo import make_client
 from tests.publishing.case_data import NOW, event
+from tests.publishing.doubles import ATTACHMENTS, deduction, original, reminder, supervision
 from tests.publishing.harness import (
     CLERK,
     HEAD,
@@ -97,6 +99,15 @@ async def test_a_letter_is_archived_only_once_routing_and_deadlines_confirm(env:
     s.cases.done(letter_id, upload_ids=[])
     assert "has not recorded" in (await _run(client, letter_id))["reason"]
     s.cases.done(letter_id, upload_ids=[key])
+    # Art. 16 files the letter as received and the supervision: both must answer first.
+    del s.cases.supervisions[letter_id]
+    assert "deadlines has no reminders" in (await _run(client, letter_id))["reason"]
+    s.cases.supervisions[letter_id] = supervision(letter_id)
+    kept = s.cases.originals.pop(letter_id)
+    assert "intake does not know" in (await _run(client, letter_id))["reason"]
+    s.cases.originals[letter_id] = {**kept, "raw_json": None}
+    assert "no original" in (await _run(client, letter_id))["reason"]
+    s.cases.originals[letter_id] = kept
     outcome = await _run(client, letter_id)
     assert outcome["status"] == "archived"
     [archived] = await s.probe.wait_for("letter.archived", letter_id=letter_id)
@@ -117,8 +128,16 @@ async def test_the_record_gathers_the_whole_case_and_matches_its_checksum(env: E
     body = response.json()
     assert body["verified"] is True
     record = body["record"]
-    assert record["schema"] == "mailbox.archive/1"
+    assert record["schema"] == "mailbox.archive/2"
     assert record["letter_id"] == letter_id
+    # The letter as the platform sent it, byte for byte, with intake's checksum.
+    sent = s.cases.originals[letter_id]
+    assert record["original"]["raw"] == sent["raw_json"]
+    assert record["original"]["sha256"] == sent["raw_sha256"]
+    assert hashlib.sha256(record["original"]["raw"].encode()).hexdigest() == sent["raw_sha256"]
+    assert record["original"]["verbatim"] is True
+    assert record["original"]["attachments"] == ATTACHMENTS
+    assert record["supervision"] == {"reminders": [], "assessment_items": []}
     # The archive is internal: the writer's data is there, unmasked.
     assert record["letter"]["person"]["name"] == WRITER.name
     assert record["letter"]["person"]["id_number"] == WRITER.id_number
@@ -220,6 +239,7 @@ async def test_the_export_package_holds_json_html_and_a_manifest_of_checksums(
     assert "刘德明" in page
     assert str(WRITER.id_number) in page
     assert "市场秩序处" in page and stored["sha256"] in page
+    assert "预付卡收据.jpg" in page and "无催办" in page
     assert f"letters/{letter_id}/record.html" in package.read(f"{root}/index.html").decode()
     assert verify_package(io.BytesIO(response.content)) == []
     await app.state.runtime.relay.drain()
@@ -346,3 +366,51 @@ async def test_a_forwarded_letter_waits_for_its_content_to_be_sent_on(env: Env) 
     await s.probe.wait_for("letter.archived", letter_id=letter_id)
     record = (await client.get(f"/archive/{letter_id}", headers=CLERK)).json()["record"]
     assert record["case"]["transfer"]["reference"] == "渝商务办转〔2026〕15号"
+
+
+async def test_reminders_answers_and_deductions_are_filed_once_deadlines_recorded_them(
+    env: Env,
+) -> None:
+    # Art. 27/28: the 催办 text, the unit's answer and whether in time, and the deduction of
+    # a reminder answered late, are part of what Art. 16 files.
+    s, _, client = env
+    letter_id = await _published(env)
+    s.cases.done(letter_id, upload_ids=[f"{letter_id}:reply:1"])
+    answered, late = reminder(letter_id), reminder(letter_id, number=2, in_time=False)
+    handling = s.cases.clocks[letter_id][1]
+    handling["reminders"] = [answered["id"], late["id"]]
+    late_clock = clock(letter_id, ClockKind.reminder_answer, "overdue") | {
+        "id": f"{late['id']}.answer",
+        "reminder_id": late["id"],
+    }
+    s.cases.clocks[letter_id].append(late_clock)
+    s.cases.supervisions[letter_id] = supervision(letter_id, reminders=[answered])
+    outcome = await _run(client, letter_id)
+    assert outcome["status"] == "not_ready"
+    assert f"does not show reminders ['{late['id']}']" in outcome["reason"]
+    s.cases.supervisions[letter_id] = supervision(letter_id, reminders=[answered, late])
+    outcome = await _run(client, letter_id)
+    assert f"deductions for reminders ['{late['id']}'] are not recorded" in outcome["reason"]
+    item = deduction(letter_id, reminder_id=late["id"])
+    s.cases.supervisions[letter_id] = supervision(
+        letter_id, reminders=[answered, late], items=[item]
+    )
+    # Bytes that were not UTF-8: intake shows them replaced; the checksum is of the bytes.
+    s.cases.originals[letter_id] = original(letter_id, raw=b'{"title": "\xb2\xe2\xca\xd4"}')
+    assert (await _run(client, letter_id))["status"] == "archived"
+
+    body = (await client.get(f"/archive/{letter_id}", headers=CLERK)).json()
+    assert body["verified"] is True
+    filed = body["record"]["supervision"]
+    assert [r["id"] for r in filed["reminders"]] == [answered["id"], late["id"]]
+    assert filed["reminders"][0]["text"].startswith("催办")
+    assert filed["reminders"][0]["answer"]["in_time"] is True
+    assert filed["reminders"][1]["answer"]["in_time"] is False
+    assert filed["assessment_items"] == [item]
+    assert body["record"]["original"]["verbatim"] is False
+    page = (await client.get(f"/archive/{letter_id}/record.html", headers=CLERK)).text
+    assert "十、催办与考核" in page and "四、来信原件" in page
+    assert answered["text"] in page and answered["answer"]["text"] in page
+    assert item["reason"] in page and "催办未按时反馈" in page
+    assert s.cases.originals[letter_id]["raw_sha256"] in page
+    assert "原样保存" in page and "非 UTF-8" in page
