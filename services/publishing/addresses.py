@@ -15,7 +15,7 @@ from services.publishing.pii_patterns import Hit, after_business_cue
 
 _NUM = r"(?:(?<![\d.])\d{1,5}|(?<![A-Za-z])[A-Za-z]|[一二三四五六七八九十百零〇两]{1,4})"
 UNIT_RE = re.compile(
-    rf"(?P<pre>附|之)?(?P<num>{_NUM})(?P<suf>号楼|号院|号|栋|幢|座|单元|楼|层|室|房间|房|户|弄)"
+    rf"(?P<pre>附|之)?(?P<num>{_NUM})(?P<suf>号楼|号院|号|栋|幢|座|单元|楼|层|室|房间|房|户|弄|舍)"
     r"(?P<tail>(?:-\d{1,4}){0,2})"
 )
 TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])(?:号|室)?")
@@ -33,6 +33,11 @@ BARE_ROOM_RE = re.compile(
 # A lone `N号` is a house number only after one of these (the end of a street or estate name).
 _STREET_END = frozenset("路街道巷里村社组队弄院苑园城庭府寓厦墅湾居坊镇乡庄屯坝坪湖桥舍宅")
 _STREET_END_WORDS = ("小区", "花园", "家园", "公寓", "大厦", "广场", "新村", "社区", "胡同", "大道")
+# A house number in Chinese numerals (正街十八号) only after a street's own ending or an address
+# cue: 十八号 alone is far more often a date.
+_CHINESE_STREET_END = frozenset("路街道巷里弄")
+# Words that end like a street but are none: 家里15号停水, 知道二十号要交.
+_NOT_STREET = re.compile(r"(?:[这那哪家心夜屋手梦眼店]里|[知报难频渠味]道|[逛满过]街)$")
 _ADDRESS_CUE = re.compile(r"(?:门牌|地址|住址|家住|住在|居住在|户籍地)[^，。！？；,.!?;\n]*$")
 _ADDRESS_CUE_REACH = 24
 _PUBLIC_ADDRESS_REACH = 40
@@ -50,7 +55,7 @@ _NOT_HOUSE_AFTER = re.compile(
     r"口|车厢|站台|泊位|地块|展位|摊位|柜台|床|桌|机位|路|街|巷|大道|公路)"
 )
 # Units that stand alone as a house number; 楼/层/户/号 alone are floors, counts or dates.
-_ALONE_OK = frozenset({"栋", "幢", "单元", "室", "号楼", "号院", "弄"})
+_ALONE_OK = frozenset({"栋", "幢", "单元", "室", "号楼", "号院", "弄", "舍"})
 _LAYOUT_AFTER = re.compile(r"\d?[一二两三四五]?厅")  # 3室2厅 is a flat's layout, not a room
 
 
@@ -112,9 +117,19 @@ def _runs(norm: str, units: list[_Unit]) -> Iterator[list[_Unit]]:
         yield run
 
 
+def _chinese_house_number(norm: str, unit: _Unit) -> bool:
+    """`正街十八号`, `地址：…一百零八号`: a lone Chinese-numeral 号 after a street or a cue."""
+    if unit.suffix != "号" or unit.start == 0 or _NOT_HOUSE_AFTER.match(norm, unit.end):
+        return False
+    if norm.endswith("大道", 0, unit.start) or norm[unit.start - 1] in _CHINESE_STREET_END:
+        return _NOT_STREET.search(norm, max(0, unit.start - 2), unit.start) is None
+    reach = max(0, unit.start - _ADDRESS_CUE_REACH)
+    return _ADDRESS_CUE.search(norm, reach, unit.start) is not None
+
+
 def _alone_is_house(norm: str, unit: _Unit) -> bool:
     if not unit.arabic:
-        return False
+        return _chinese_house_number(norm, unit)
     if unit.suffix == "-":
         return True
     if unit.suffix in {"室", "房"} and _LAYOUT_AFTER.match(norm, unit.end):
@@ -124,6 +139,8 @@ def _alone_is_house(norm: str, unit: _Unit) -> bool:
     if unit.suffix == "座":
         return norm[unit.start].isalpha()
     if unit.suffix == "号":
+        if _NOT_STREET.search(norm, max(0, unit.start - 2), unit.start):
+            return False  # 家里15号停水: a date
         return _street_before(norm, unit.start) and not _NOT_HOUSE_AFTER.match(norm, unit.end)
     return False
 
@@ -144,7 +161,7 @@ def house_number_spans(norm: str) -> list[tuple[int, int]]:
         if not any(u.arabic for u in run) and not _street_before(norm, run[0].start):
             continue  # 两栋楼 is a count; 阳光小区三栋二单元 is an address
         end = run[-1].end
-        if run[-1].suffix in {"栋", "幢", "座", "单元", "楼", "号楼"}:
+        if run[-1].suffix in {"栋", "幢", "座", "单元", "楼", "号楼", "舍"}:
             bare = BARE_ROOM_RE.match(norm, end)
             if bare:
                 end = bare.end()

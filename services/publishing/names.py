@@ -76,6 +76,50 @@ SIGNATURE_RE = re.compile(
 )
 
 
+# Cues with which the writer names themself or signs: what follows is a name, even one the
+# dictionary reads otherwise (我叫令狐冲, 本人夏侯惇), and a space-separated list after them is
+# a list of names (签名：王小明 张三 李四).
+SELF_CUE_RE = re.compile(
+    r"(?:我叫|我名叫|本人叫|本人姓名|本人|来信人|写信人|举报人|投诉人|反映人|落款)"
+    r"[!！,，:：\s]*(?:是|为)?[:：\s]*|(?:签名|署名|具名)[:：\s]+"
+)
+# Compound surnames that read as ordinary words after 本人 (本人第五次投诉, 本人东方红).
+_WORDY_COMPOUNDS = frozenset({"第五", "东方", "西门", "东门", "百里", "长孙", "公羊"})
+_LIST_GAP_RE = re.compile(r"[ \t\u3000]+")
+_LIST_ITEM_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff])")
+
+
+def _compound_after_cue(doc: Text, pos: int) -> NameHit | None:
+    """A compound surname + one or two characters right after a self-naming cue."""
+    text = doc.text
+    if surname_len(text, pos) != 2 or text[pos : pos + 2] in _WORDY_COMPOUNDS:
+        return None
+    tok = doc.token_at(pos)
+    if tok is not None and 3 <= tok.end - pos <= 4:
+        return NameHit(pos, tok.end, text[pos : pos + 2])  # 令狐冲, 宇文化及: one known word
+    n = given_len(doc, pos + 2)
+    return NameHit(pos, pos + 2 + n, text[pos : pos + 2]) if n else None
+
+
+def _self_named(doc: Text) -> Iterable[NameHit]:
+    text = doc.text
+    for m in SELF_CUE_RE.finditer(text):
+        # 本人 is also "myself" before a verb (本人第五次投诉): only a compound surname counts.
+        strong = not m.group().startswith("本人") or m.group().startswith(("本人叫", "本人姓名"))
+        hit = _compound_after_cue(doc, m.end()) or (
+            name_at(doc, m.end(), strong=True) if strong else None
+        )
+        while hit is not None:
+            yield hit
+            gap = _LIST_GAP_RE.match(text, hit.end)
+            item = gap and _LIST_ITEM_RE.match(text, gap.end())
+            if not item:
+                break
+            hit = _compound_after_cue(doc, item.start()) or name_at(doc, item.start(), strong=True)
+            if hit is not None and (hit.end != item.end() or common_word(item.group())):
+                hit = None
+
+
 def _cue_names(doc: Text) -> Iterable[NameHit]:
     text = doc.text
     for m in STRONG_CUE_RE.finditer(text):
@@ -228,6 +272,7 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
     found: dict[str, str] = {}
     direct = [
         *_cue_names(doc),
+        *_self_named(doc),
         *_segmenter_names(doc),
         *_signature_names(doc),
         *contact_names(doc),

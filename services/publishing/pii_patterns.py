@@ -41,6 +41,16 @@ _LOCAL_PHONE_CUE = re.compile(
     r"(?:电话|座机|固话|手机|联系方式|致电|拨打|来电|号码|Tel|TEL|tel|Phone|PHONE|phone)[^\d\n]{0,6}$"
 )
 _HOTLINE_CUE = re.compile(r"(?:热线|服务电话|客服电话|投诉电话|举报电话|服务号码)[^\d\n]{0,6}$")
+# After these cues a number is the person's whatever its checksum or length: a mistyped ID
+# (wrong check digit, 17 digits) or a mobile missing a digit is still theirs.
+_ID_CUE = re.compile(
+    r"(?:身份证|身份号码|公民身份号|证件号|证件号码|证号|护照号)(?:号码|号)?[^\d\n]{0,6}$"
+)
+_PHONE_CUE = re.compile(
+    r"(?:手机|手机号|电话|联系电话|联系方式|座机|固话|来电号码|Tel|TEL|tel|Phone|PHONE|phone)"
+    r"(?:号码|号)?[^\d\n]{0,6}$"
+)
+_IM_CUE = re.compile(r"(?:微信|weixin|WeChat|wechat|vx|VX|wx)(?:号码|号|ID|id)?[^\d\n]{0,6}$")
 
 MOBILE_RE = re.compile(
     rf"(?<!\d)(?P<cc>(?:\+|00)?86{SEP}?|[(（]\+?86[)）]{SEP}?)?"
@@ -62,6 +72,15 @@ CARD_RE = re.compile(
 )
 # An account after its cue (卡号, 账号 …): bank cards have 16–19 digits, accounts up to 25.
 CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,24}(?![\dXx])")
+# A run of 7–20 digits (an ID may end in X) after a personal cue; never a part of a longer run.
+CUED_NUMBER_RE = re.compile(
+    rf"(?<![\dA-Za-z])\d(?:{SEP}?\d){{5,19}}(?:{SEP}?[\dXx])(?!{SEP}?[\dA-Za-z])"
+)
+# What makes a cued run no personal number: a date (2024-03-15), an amount (1234567元), a
+# service number (400-820-1234).
+_CUED_NOT_AFTER = re.compile(r"\.\d|[元万亿%‰年月日号次个块]")
+_DATE_RUN = re.compile(r"(?:19|20)\d\d(?P<s>[\-.])\d{1,2}(?P=s)\d{1,2}$")
+_SERVICE_PREFIXES = ("400", "800", "95", "96", "12")
 EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]*)@"
     r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})"
@@ -227,6 +246,8 @@ def find_phones(norm: str, *, masking: Masking) -> Iterator[Hit]:
             continue
         if after_business_cue(norm, m.start()):
             continue  # 发票号码：23456789 is the invoice's number
+        if _CUED_NOT_AFTER.match(norm, m.end()):
+            continue  # 手机话费23456789.50元 is an amount
         rep = mask_digits(m.group(), head=0, tail=masking.landline_tail)
         yield Hit(m.start(), m.end(), "landline", rep)
 
@@ -263,8 +284,60 @@ def find_plates(norm: str, *, masking: Masking) -> Iterator[Hit]:
         yield Hit(m.start(), m.end(), "plate", m.group("region") + m.group("sep") + masked)
 
 
+def _cued_kind(norm: str, start: int) -> str | None:
+    before = max(0, start - 12)
+    if _ID_CUE.search(norm, before, start):
+        return "id_number"
+    if _HOTLINE_CUE.search(norm, before, start) or after_business_cue(norm, start):
+        return None
+    if _PHONE_CUE.search(norm, before, start):
+        return "phone"
+    if _IM_CUE.search(norm, before, start):
+        return "account"
+    return None
+
+
+def _local_part(digits: str) -> str:
+    """The number without its area code (010, 02x, 0xxx), if it has one."""
+    area = re.match(r"0(?:10|2\d|[3-9]\d{2})", digits)
+    return digits[area.end() :] if area else digits
+
+
+def find_cued_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:
+    """Any 7–20 digit run right after an ID, phone or WeChat cue, whatever its checksum.
+
+    `身份证号：510102198001011234` with a mistyped check digit, a 17-digit ID or
+    `手机：1381234567` are the writer's numbers all the same; they are masked in the style of
+    a valid one (ID: head and tail stay; mobile: 138****567; other phones: the last digits).
+    """
+    for m in CUED_NUMBER_RE.finditer(norm):
+        chunk = m.group()
+        if _CUED_NOT_AFTER.match(norm, m.end()) or _DATE_RUN.fullmatch(chunk):
+            continue
+        kind = _cued_kind(norm, m.start())
+        if kind is None:
+            continue
+        digits = _digits(chunk)
+        if kind == "id_number":
+            rep = mask_digits(chunk, head=masking.id_head, tail=masking.id_tail)
+        elif kind == "account":
+            rep = chunk[0] + "".join("*" if c.isalnum() else c for c in chunk[1:-1]) + chunk[-1]
+        elif _local_part(digits).startswith(_SERVICE_PREFIXES):
+            continue  # 电话400-820-1234, 023-12328: a company's or an office's service number
+        elif digits.startswith("1"):
+            rep = mask_digits(chunk, head=masking.mobile_head, tail=masking.mobile_tail)
+        else:
+            kind = "landline"
+            rep = mask_digits(chunk, head=0, tail=masking.landline_tail)
+        yield Hit(m.start(), m.end(), kind, rep)
+
+
 def find_numbers_and_emails(norm: str, *, masking: Masking) -> list[Hit]:
-    """All number and e-mail hits of a normalised text, overlapping ones included."""
+    """All number and e-mail hits of a normalised text, overlapping ones included.
+
+    A cued number (`find_cued_numbers`) counts only where no precise pattern matched, so a
+    valid number keeps its own masking.
+    """
     hits: list[Hit] = []
     hits.extend(find_id_numbers(norm, masking=masking))
     hits.extend(find_bank_cards(norm, masking=masking))
@@ -272,4 +345,9 @@ def find_numbers_and_emails(norm: str, *, masking: Masking) -> list[Hit]:
     hits.extend(find_emails(norm, masking=masking))
     hits.extend(find_accounts(norm))
     hits.extend(find_plates(norm, masking=masking))
+    hits.extend(
+        h
+        for h in find_cued_numbers(norm, masking=masking)
+        if not any(o.start < h.end and h.start < o.end for o in hits)
+    )
     return hits

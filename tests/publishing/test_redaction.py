@@ -467,3 +467,110 @@ def test_config_changes_what_survives() -> None:
     )
     own = redact(text, person=PersonData(name="王建国"), config=config)
     assert "王某" in own.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A mistyped check digit, a digit short: after the cue they are the writer's all the same.
+        ("身份证号：510102198001011234", "身份证号：510102********1234"),
+        ("身份证号：51010219800101123，", "身份证号：510102*******1123，"),
+        ("证件号码 51010219800101123X", "证件号码 510102********123X"),
+        ("手机：1381234567", "手机：138***4567"),
+        ("联系电话：138 1234 567。", "联系电话：138 ***4 567。"),
+        ("座机：6888123", "座机：*****23"),
+        ("微信：1381234567", "微信：1********7"),
+    ],
+)
+def test_a_number_after_its_cue_is_masked_whatever_its_checksum(text: str, expected: str) -> None:
+    result = redact(text)
+    assert result.text == expected
+    assert leak_scan(result.text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "身份证号：510102198001011234",
+        "身份证号：51010219800101123",
+        "手机：1381234567",
+        "号码是12345678901的那位",
+    ],
+)
+def test_the_leak_scan_catches_numbers_the_patterns_miss(text: str) -> None:
+    from services.publishing.leak_scan import crude_number_leaks
+    from services.publishing.pii_patterns import normalise
+
+    assert leak_scan(text) != []
+    # The crude rule alone, without the redaction's patterns, sees them too.
+    assert crude_number_leaks(normalise(text)) != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号2024031512345678901，运单号：SF1234567890123。",
+        "案号（2024）渝0105民初12345号，受理编号20240315001。",
+        "电话费1234567元，合计12,345,678.90元，手机话费23456789.50元。",
+        "电话：2024-03-15上午联系过，手机2024.03.15停机。",
+        "拨打12345热线，服务电话：400-820-1234，客服电话 800-810-8888，电话023-12328。",
+        "电话95533转人工，电话96096。",
+        "发票代码050001900111，电梯注册代码31105001232026。",
+    ],
+)
+def test_business_numbers_dates_amounts_and_hotlines_stay_and_pass_the_scan(text: str) -> None:
+    assert redact(text).text == text
+    assert leak_scan(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("地址：九龙坡区杨家坪正街十八号", "地址：九龙坡区杨家坪正街×××"),
+        ("住在解放路二十三号", "住在解放路×××"),
+        ("红锦大道一百零八号旁边", "红锦大道×××旁边"),
+        ("家住石桥铺二十号", "家住石桥铺×××"),
+        ("西南大学宿舍区29舍302", "西南大学宿舍区×××"),
+        ("住在学生公寓5栋412", "住在学生公寓×××"),
+    ],
+)
+def test_house_numbers_in_chinese_numerals_and_dormitory_rooms(text: str, expected: str) -> None:
+    assert redact(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我知道十五号要交，家里15号停水，这里二十号开会。",
+        "十月一号放假，人民路二号线，四舍五入。",
+        "渝办发〔2008〕一百零八号文件。",
+    ],
+)
+def test_chinese_numeral_dates_and_documents_stay(text: str) -> None:
+    assert redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("本人夏侯惇投诉", "本人夏侯某投诉"),
+        ("我叫令狐冲", "我叫令狐某"),
+        ("我叫宇文化及，", "我叫宇文某，"),
+        ("签名：王小明 张三 李四", "签名：王某 张某 李某"),
+        ("署名 欧阳娜娜 司马光", "署名 欧阳某 司马某"),
+    ],
+)
+def test_names_after_a_self_naming_cue(text: str, expected: str) -> None:
+    assert redact(text).text == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("本人第五次投诉，本人东方红小区业主。", "本人第五次投诉，本人东方红小区业主。"),
+        ("签名：王小明 2024年3月1日", "签名：王某 2024年3月1日"),
+        ("落款 王小明 重庆市民", "落款 王某 重庆市民"),
+    ],
+)
+def test_self_naming_cues_leave_words_and_dates(text: str, expected: str) -> None:
+    assert redact(text).text == expected
