@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from services.deadlines.calendar import WorkingCalendar, local_date
 from services.deadlines.deps import (
@@ -22,8 +22,9 @@ from services.deadlines.deps import (
     cursor_of,
     next_cursor,
 )
-from services.deadlines.models import UNIT_PATTERN, ClockDoc, ReminderDoc
+from services.deadlines.models import ID_PATTERN, UNIT_PATTERN, ClockDoc, ReminderDoc
 from services.deadlines.schemas import (
+    AssessmentAnnul,
     AssessmentCreate,
     AssessmentItemRead,
     AssessmentPage,
@@ -38,7 +39,6 @@ from services.deadlines.schemas import (
     TimeLeft,
     UnitScoreRead,
 )
-from services.deadlines.supervision import UnitScore
 from shared.auth import Principal, Role, require_roles
 from shared.clock import to_shanghai
 from shared.errors import NotFound
@@ -285,7 +285,7 @@ def _year(year: int | None, *, clock: ClockDep) -> int:
 
 @router.get(
     "/assessment",
-    summary="Deduction items of a year (a unit's users: their unit's), oldest first.",
+    summary="Deduction items of a year, annulled ones too (a unit's users: their unit's).",
     tags=["assessment"],
     response_model=AssessmentPage,
     responses=_NOT_FOUND,
@@ -299,7 +299,7 @@ async def list_assessment(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AssessmentPage:
-    """Deduction items of a year (a unit's users: their unit's), oldest first."""
+    """Deduction items of a year, oldest first, annulled ones marked (a unit's users: theirs)."""
     docs = await service.assessment.page(
         year=_year(year, clock=clock),
         unit_id=viewer.narrow(unit),
@@ -318,7 +318,7 @@ async def list_assessment(
 
 @router.get(
     "/assessment/scores",
-    summary="Each unit's score for a year: the base minus its deductions.",
+    summary="Each unit's score for a year: the base minus its deductions (none annulled).",
     tags=["assessment"],
     response_model=ScoresRead,
     responses=_NOT_FOUND,
@@ -328,25 +328,18 @@ async def assessment_scores(
     supervision: SupervisionDep,
     facts: FactsDep,
     clock: ClockDep,
-    service: ServiceDep,
     year: Year = None,
     unit: UnitQuery = None,
 ) -> ScoresRead:
-    """Each unit's score for a year: the base minus its deductions."""
+    """Each unit's score for a year: the base minus its deductions (none annulled)."""
     the_year = _year(year, clock=clock)
     narrowed = viewer.narrow(unit)
-    scores = {s.unit_id: s for s in await supervision.scores(the_year, unit_id=narrowed)}
     names = await facts.unit_names()
-    known = [narrowed] if narrowed is not None else sorted(set(names) | set(scores))
-    base = service.settings.assessment_base_points
-    rows = [
-        UnitScoreRead(
-            **(scores.get(u) or UnitScore(unit_id=u, score=base, deducted=0.0, items=0)).__dict__,
-            unit_name=names.get(u),
-        )
-        for u in known
-    ]
-    return ScoresRead(year=the_year, base_points=base, units=rows)
+    scores = await supervision.scores(
+        the_year, unit_id=narrowed, units=[narrowed] if narrowed is not None else names
+    )
+    rows = [UnitScoreRead(**s.__dict__, unit_name=names.get(s.unit_id)) for s in scores]
+    return ScoresRead(year=the_year, base_points=supervision.base_points, units=rows)
 
 
 @router.post(
@@ -374,5 +367,30 @@ async def record_assessment(
         principal=principal,
         letter_id=body.letter_id,
         points=body.points,
+        trigger=body.trigger,
     )
+    return AssessmentItemRead.model_validate({**doc, "id": doc["_id"]})
+
+
+@router.post(
+    "/assessment/{item_id}/annul",
+    summary="Annul a deduction item (wrongly recorded, or its basis gone), with the reason.",
+    tags=["assessment"],
+    response_model=AssessmentItemRead,
+    responses={
+        **_NOT_FOUND,
+        **_FORBIDDEN,
+        409: {"description": "annulled already, for another reason"},
+    },
+)
+async def annul_assessment(
+    item_id: Annotated[str, Path(pattern=ID_PATTERN, description="assessment item id")],
+    body: AssessmentAnnul,
+    principal: OfficeHead,
+    supervision: SupervisionDep,
+) -> AssessmentItemRead:
+    """Annul a deduction item: it stays, marked annulled, and counts in no score or report.
+
+    Annulling it again for the same reason changes nothing."""
+    doc = await supervision.annul(item_id, reason=body.reason, principal=principal)
     return AssessmentItemRead.model_validate({**doc, "id": doc["_id"]})

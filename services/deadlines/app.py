@@ -115,7 +115,7 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
             app.state.calendar = calendar
             app.state.facts = facts
             app.state.timers = timers
-            app.state.supervision = SupervisionService(
+            supervision = SupervisionService(
                 deadlines=service,
                 reminders=reminders,
                 assessment=assessment,
@@ -123,8 +123,14 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
                 settings=settings,
                 clock=the_clock,
             )
+            app.state.supervision = supervision
             app.state.reports = ReportBuilder(
-                clocks=clocks, reminders=reminders, assessment=assessment, facts=facts
+                clocks=clocks,
+                reminders=reminders,
+                assessment=assessment,
+                facts=facts,
+                scores=supervision.scores,
+                base_points=supervision.base_points,
             )
             if settings.start_timers:
                 await timers.start_worker(wake_handler(service))

@@ -50,7 +50,10 @@ def on_time_chart(report: Report) -> bytes:
         no_data_text="本期无到期时限",
         disable_xml_declaration=False,
     )
-    chart.x_labels = [u.unit_name for u in units]
+    # The annual summary names each unit's assessment score beside it (Art. 25).
+    chart.x_labels = [
+        u.unit_name if u.score is None else f"{u.unit_name}（考核得分 {u.score:g}）" for u in units
+    ]
     chart.add(
         "按时办结率",
         [

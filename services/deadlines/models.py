@@ -22,6 +22,9 @@ UNIT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 FollowUp = Literal["reminder", "assessment"]
 TimerKind = Literal["due", "due_soon"]
 AssessmentKind = Literal["reminder_unanswered", "wrong_publication_mode", "manual"]
+# Art. 28 deducts a wrongly confirmed publication mode only once it drew a superior's
+# criticism (上级单位通报批评) or had a negative social impact (造成社会负面影响).
+AssessmentTrigger = Literal["superior_criticism", "negative_social_impact"]
 
 # The clocks that concern a unit (its handling, its answer to a reminder); the
 # others concern the office itself and never raise a reminder.
@@ -182,6 +185,17 @@ class ReminderDoc(BaseModel):
         return cls.model_validate(doc)
 
 
+class Annulment(BaseModel):
+    """Who annulled a deduction item, when and why (the item stays, counting nothing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by: str
+    by_name: str = ""
+    at: datetime
+    reason: str
+
+
 class AssessmentDoc(BaseModel):
     """A deduction item (考核扣分) for a unit."""
 
@@ -193,10 +207,12 @@ class AssessmentDoc(BaseModel):
     points: float
     year: int
     reason: str
+    trigger: AssessmentTrigger | None = None
     letter_id: str | None = None
     reminder_id: str | None = None
     recorded_at: datetime
     recorded_by: str
+    annulled: Annulment | None = None
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> AssessmentDoc:

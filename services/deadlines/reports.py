@@ -4,7 +4,11 @@ What counts in a period:
 - letters: received in it (by platform, source, nature, scope, reason, route, lead unit);
 - clocks: falling due in it (met, overdue — open or closed late —, still open, stopped);
 - extensions, returns and publications: decided / returned / published in it;
-- reminders: issued in it; deductions: recorded in it.
+- reminders: issued in it; deductions: recorded in it (a year: the items of that assessment
+  year, as its scores count them), annulled ones left out;
+- per unit, letters led and assisted: handed over to it in the period; its handling on-time rate:
+  its handling clocks falling due in it; and, in the annual summary, its score (Art. 25), by the
+  rule of `GET /assessment/scores`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -25,9 +29,10 @@ from services.deadlines.repository import (
     FactsRepository,
     ReminderRepository,
 )
+from services.deadlines.supervision import UnitScore
 from shared.clock import ensure_aware
 from shared.errors import Invalid
-from shared.events.vocabulary import LABELS_ZH, ClockState
+from shared.events.vocabulary import LABELS_ZH, ClockKind, ClockState
 
 UNDECIDED = "undecided"
 UNCLASSIFIED = "unclassified"
@@ -104,13 +109,25 @@ class UnitRow(BaseModel):
 
     unit_id: str
     unit_name: str
-    letters: int = 0
+    letters: int = Field(default=0, description="letters received in the period it leads")
+    letters_led: int = Field(default=0, description="handed over to it as lead unit in the period")
+    letters_assisted: int = Field(
+        default=0, description="handed over to it as an assisting unit in the period"
+    )
     clocks: ClockStats = Field(default_factory=ClockStats)
+    handling: ClockStats = Field(
+        default_factory=ClockStats, description="its handling clocks: the on-time handling rate"
+    )
     extensions_approved: int = 0
     reminders: int = 0
     returns: int = 0
     deduction_items: int = 0
     deduction_points: float = 0.0
+    score: float | None = Field(
+        default=None,
+        description="annual summary: the base minus the year's deductions (Art. 25), as"
+        " GET /assessment/scores gives it",
+    )
 
 
 class Report(BaseModel):
@@ -126,6 +143,9 @@ class Report(BaseModel):
     deductions: dict[str, float]
     publication_modes: dict[str, int]
     units: list[UnitRow]
+    base_points: float | None = Field(
+        default=None, description="annual summary: a unit's score without deductions"
+    )
 
 
 def _stats(clocks: Iterable[dict[str, Any]], *, now: datetime) -> ClockStats:
@@ -150,6 +170,12 @@ def _count(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items()))
 
 
+class Scores(Protocol):
+    """Units' assessment scores of a year (SupervisionService.scores)."""
+
+    async def __call__(self, year: int, *, units: Iterable[str] = ()) -> list[UnitScore]: ...
+
+
 class ReportBuilder:
     """Builds reports from the service's collections."""
 
@@ -160,11 +186,15 @@ class ReportBuilder:
         reminders: ReminderRepository,
         assessment: AssessmentRepository,
         facts: FactsRepository,
+        scores: Scores,
+        base_points: float,
     ) -> None:
         self._clocks = clocks
         self._reminders = reminders
         self._assessment = assessment
         self._facts = facts
+        self._scores = scores
+        self._base_points = base_points
 
     async def build(self, period: Period, *, now: datetime) -> Report:
         """The report of one period, as of `now`."""
@@ -174,7 +204,10 @@ class ReportBuilder:
             letters = await self._facts.active_in_year(int(period.label))
         clocks = await self._clocks.due_between(period.start, period.end)
         reminders = await self._reminders.issued_between(period.start, period.end)
-        items = await self._assessment.recorded_between(period.start, period.end)
+        if period.kind == "month":
+            items = await self._assessment.recorded_between(period.start, period.end)
+        else:
+            items = await self._assessment.for_year(int(period.label))
         names = await self._facts.unit_names()
 
         received = [f for f in letters if period.holds(f.get("received_at"))]
@@ -193,26 +226,47 @@ class ReportBuilder:
         approved = in_period("extensions_approved")
         returns = in_period("returns")
         publications = in_period("publications")
+        handed_over = [
+            f for f in letters if f.get("lead_unit_id") and period.holds(f.get("decided_at"))
+        ]
+        led = Counter(str(f["lead_unit_id"]) for f in handed_over)
+        assisted = Counter(
+            str(u) for f in handed_over for u in set(f.get("assisting_unit_ids") or [])
+        )
         units = sorted(
             set(by_unit)
             | set(counts.by_unit) - {NO_UNIT}
+            | set(led)
+            | set(assisted)
             | {r["unit_id"] for r in reminders}
             | {i["unit_id"] for i in items}
         )
+        scores: dict[str, UnitScore] = {}
+        if period.kind == "year":
+            scored = await self._scores(int(period.label), units=units)
+            scores = {s.unit_id: s for s in scored}
         rows = []
         for unit in units:
             unit_items = [i for i in items if i["unit_id"] == unit]
+            unit_clocks = by_unit.get(unit, [])
+            score = scores.get(unit)
             rows.append(
                 UnitRow(
                     unit_id=unit,
                     unit_name=names.get(unit, unit),
                     letters=counts.by_unit.get(unit, 0),
-                    clocks=_stats(by_unit.get(unit, []), now=now),
+                    letters_led=led[unit],
+                    letters_assisted=assisted[unit],
+                    clocks=_stats(unit_clocks, now=now),
+                    handling=_stats(
+                        (c for c in unit_clocks if c["kind"] == ClockKind.handling), now=now
+                    ),
                     extensions_approved=sum(1 for a in approved if a.get("unit_id") == unit),
                     reminders=sum(1 for r in reminders if r["unit_id"] == unit),
                     returns=sum(1 for r in returns if r.get("unit_id") == unit),
                     deduction_items=len(unit_items),
                     deduction_points=round(sum(float(i["points"]) for i in unit_items), 2),
+                    score=None if score is None else score.score,
                 )
             )
         answered = [r for r in reminders if r.get("answer")]
@@ -240,6 +294,7 @@ class ReportBuilder:
             },
             publication_modes=_count(str(p.get("mode") or p.get("kind")) for p in publications),
             units=rows,
+            base_points=self._base_points if period.kind == "year" else None,
         )
 
 
@@ -299,9 +354,14 @@ def to_csv(report: Report) -> str:
         section_values: dict[str, Any] = getattr(report, section)
         for key, value in section_values.items():
             writer.writerow((section, "total", key, label(key), value))
+    if report.base_points is not None:
+        writer.writerow(("assessment", "total", "base_points", "", report.base_points))
     for unit in report.units:
-        row = unit.model_dump(exclude={"unit_id", "unit_name", "clocks"})
+        row = unit.model_dump(exclude={"unit_id", "unit_name", "clocks", "handling", "score"})
         row.update({f"on_time_{k}": v for k, v in unit.clocks.model_dump().items()})
+        row.update({f"handling_{k}": v for k, v in unit.handling.model_dump().items()})
+        if unit.score is not None:
+            row["score"] = unit.score
         for metric, value in row.items():
             writer.writerow(
                 ("units", unit.unit_id, metric, unit.unit_name, "" if value is None else value)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.deadlines.calendar import YearStatus
-from services.deadlines.models import ID_PATTERN, UNIT_PATTERN
+from services.deadlines.models import ID_PATTERN, UNIT_PATTERN, AssessmentTrigger
 from shared.events.vocabulary import ClockKind, ClockState
 from shared.paging import Page
 
@@ -138,8 +138,17 @@ class ReminderAnswerCreate(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
 
+class AnnulmentRead(BaseModel):
+    """Who annulled a deduction item, when and why."""
+
+    by: str
+    by_name: str = ""
+    at: datetime
+    reason: str
+
+
 class AssessmentItemRead(BaseModel):
-    """A deduction item (考核扣分)."""
+    """A deduction item (考核扣分); an annulled one counts in no score or report."""
 
     id: str
     unit_id: str
@@ -147,10 +156,14 @@ class AssessmentItemRead(BaseModel):
     points: float
     year: int
     reason: str
+    trigger: AssessmentTrigger | None = Field(
+        default=None, description="wrong_publication_mode: what made it a deduction (Art. 28)"
+    )
     letter_id: str | None = None
     reminder_id: str | None = None
     recorded_at: datetime
     recorded_by: str
+    annulled: AnnulmentRead | None = None
 
 
 AssessmentPage = Page[AssessmentItemRead]
@@ -174,7 +187,8 @@ class AssessmentCreate(BaseModel):
                 {
                     "unit_id": "unit_market",
                     "kind": "wrong_publication_mode",
-                    "reason": "网上发布了应不公开的答复，引发批评（第二十八条）",
+                    "trigger": "superior_criticism",
+                    "reason": "网上发布了应不公开的答复，被市政府通报批评（第二十八条）",
                     "letter_id": "ltr_01JX",
                 }
             ]
@@ -184,13 +198,33 @@ class AssessmentCreate(BaseModel):
     unit_id: str = Field(pattern=UNIT_PATTERN)
     kind: Literal["wrong_publication_mode", "manual"]
     reason: str = Field(min_length=1, max_length=1000)
+    trigger: AssessmentTrigger | None = Field(
+        default=None,
+        description="wrong_publication_mode only, and required there (Art. 28): the mode drew"
+        " a superior's criticism (上级单位通报批评) or had a negative social impact"
+        " (造成社会负面影响)",
+    )
     letter_id: str = Field(
         pattern=ID_PATTERN,
-        description="the letter the unit handled: a deduction is about one (Art. 27, 28)",
+        description="the letter the unit handled (wrong_publication_mode: as its lead unit):"
+        " a deduction is about one (Art. 27, 28)",
     )
     points: float | None = Field(
         default=None, gt=0, le=100, description="default: the configured weight of the kind"
     )
+
+
+class AssessmentAnnul(BaseModel):
+    """Why a deduction item is annulled (wrongly recorded, or its basis is gone)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "国办发明电〔2026〕X号调休后该日为工作日，催办反馈未超期"}]
+        },
+    )
+
+    reason: str = Field(min_length=1, max_length=1000)
 
 
 class UnitScoreRead(BaseModel):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.deadlines.clocks import meets
 from services.deadlines.models import (
     PRODUCER,
+    Annulment,
+    AssessmentDoc,
     AssessmentKind,
+    AssessmentTrigger,
     ClockDoc,
     ReminderAnswer,
     ReminderDoc,
@@ -25,7 +29,7 @@ from shared.aggregate import Change
 from shared.audit import Actor, AuditEntry
 from shared.auth import Principal
 from shared.clock import Clock, to_shanghai
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events import make_event
 from shared.events.catalog import AssessmentRecorded, ReminderAnswered
 from shared.ids import new_id
@@ -137,9 +141,22 @@ class SupervisionService:
         principal: Principal,
         letter_id: str,
         points: float | None = None,
+        trigger: AssessmentTrigger | None = None,
     ) -> Document:
         """Record a deduction item (wrong publication mode, Art. 28, or a manual one)."""
-        await self._check_handled_by(letter_id, unit_id=unit_id)
+        if kind == "wrong_publication_mode":
+            if trigger is None:
+                raise _invalid(
+                    "trigger",
+                    "Art. 28 deducts a wrongly confirmed publication mode only once it drew"
+                    " a superior's criticism (superior_criticism) or had a negative social"
+                    " impact (negative_social_impact): name which",
+                )
+            await self._check_handled_by(letter_id, unit_id=unit_id, lead_only=True)
+        else:
+            if trigger is not None:
+                raise _invalid("trigger", "only a wrong_publication_mode deduction has a trigger")
+            await self._check_handled_by(letter_id, unit_id=unit_id)
         now = self._clock.now()
         item_id = new_id("asm")
         value = self._settings.weight(kind) if points is None else points
@@ -151,10 +168,12 @@ class SupervisionService:
             "points": value,
             "year": year,
             "reason": reason,
+            "trigger": trigger,
             "letter_id": letter_id,
             "reminder_id": None,
             "recorded_at": now,
             "recorded_by": principal.user_id,
+            "annulled": None,
         }
         event = make_event(
             AssessmentRecorded(
@@ -171,18 +190,64 @@ class SupervisionService:
             target_type="assessment",
             target_id=item_id,
             letter_id=letter_id,
-            after={"unit_id": unit_id, "kind": kind, "points": value, "year": year},
+            after={
+                "unit_id": unit_id,
+                "kind": kind,
+                "points": value,
+                "year": year,
+                "trigger": trigger,
+            },
             note=reason,
         )
         await self._assessment.create(doc, events=[event], audit=[audit])
         return doc
 
-    async def _check_handled_by(self, letter_id: str, *, unit_id: str) -> None:
-        """422 unless the letter was handed to units here and `unit_id` is one of them.
+    async def annul(self, item_id: str, *, reason: str, principal: Principal) -> Document:
+        """Annul a deduction item once: it stays, marked, and counts in no score or report.
+
+        The same annulment again (a retried request) changes nothing; another reason for
+        an item annulled already is a conflict, not a second annulment.
+        """
+        now = self._clock.now()
+
+        def decide(doc: Document) -> Change | None:
+            item = AssessmentDoc.of(doc)
+            if item.annulled is not None:
+                if item.annulled.reason == reason:
+                    return None
+                raise Conflict(
+                    f"assessment item {item.id} was annulled already, for another reason",
+                    details={"annulled": item.annulled.model_dump(mode="json")},
+                )
+            annulment = Annulment(
+                by=principal.user_id, by_name=principal.name, at=now, reason=reason
+            )
+            audit = AuditEntry(
+                at=now,
+                actor=actor_of(principal),
+                action="assessment.annulled",
+                target_type="assessment",
+                target_id=item.id,
+                letter_id=item.letter_id,
+                before={"annulled": None, "unit_id": item.unit_id, "points": item.points},
+                after={"annulled": True},
+                note=reason,
+            )
+            return Change(set={"annulled": annulment.model_dump()}, audit=[audit])
+
+        if await self._assessment.get(item_id) is None:
+            raise NotFound(f"assessment item {item_id} not found")
+        return await self._assessment.mutate(item_id, decide)
+
+    async def _check_handled_by(
+        self, letter_id: str, *, unit_id: str, lead_only: bool = False
+    ) -> None:
+        """422 unless the letter was handed to units here and `unit_id` is one of them
+        (`lead_only`: its lead unit).
 
         The regulation's deductions are about a unit's handling of a letter: an unanswered
         reminder on an overdue letter (Art. 27), a publication mode wrongly confirmed for a
-        letter (Art. 28).
+        letter (Art. 28) — which only the lead unit proposes, with its reply.
         """
         clock = await self._deadlines.clocks.get(handling_clock_id(letter_id))
         if clock is None:
@@ -191,22 +256,37 @@ class SupervisionService:
                 f"letter {letter_id} was never handed to a unit here (it has no handling"
                 " clock): a deduction is for a unit's handling of a letter (Art. 27, 28)",
             )
+        lead = clock.get("unit_id")
+        if lead_only and unit_id != lead:
+            raise _invalid(
+                "unit_id",
+                f"unit {unit_id} is not the lead unit of letter {letter_id} ({lead}): only"
+                " the lead unit proposes the publication mode (Art. 28)",
+            )
         known = await self._facts.get(letter_id) or {}
-        units = [u for u in (clock.get("unit_id"), *known.get("assisting_unit_ids", [])) if u]
+        units = [u for u in (lead, *known.get("assisting_unit_ids", [])) if u]
         if unit_id not in units:
             raise _invalid(
                 "unit_id",
                 f"unit {unit_id} did not handle letter {letter_id} (its units: {', '.join(units)})",
             )
 
-    async def scores(self, year: int, *, unit_id: str | None = None) -> list[UnitScore]:
-        """Each unit's score for a year: the base minus its deductions (never below zero)."""
+    @property
+    def base_points(self) -> float:
+        """The score of a unit without deductions."""
+        return self._settings.assessment_base_points
+
+    async def scores(
+        self, year: int, *, unit_id: str | None = None, units: Iterable[str] = ()
+    ) -> list[UnitScore]:
+        """Each unit's score for a year: the base minus its deductions (never below zero),
+        annulled items left out; every one of `units` too (the base, if nothing deducted)."""
         deducted: dict[str, float] = defaultdict(float)
         items: dict[str, int] = defaultdict(int)
         for doc in await self._assessment.for_year(year, unit_id=unit_id):
             deducted[doc["unit_id"]] += float(doc["points"])
             items[doc["unit_id"]] += 1
-        base = self._settings.assessment_base_points
+        base = self.base_points
         return [
             UnitScore(
                 unit_id=unit,
@@ -214,7 +294,7 @@ class SupervisionService:
                 deducted=round(deducted[unit], 2),
                 items=items[unit],
             )
-            for unit in sorted(deducted)
+            for unit in sorted(set(deducted) | set(units))
         ]
 
 

@@ -6,7 +6,7 @@ the events other services would and move the clock, then sweep directly.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -188,6 +188,7 @@ class Harness:
         unit_id: str,
         nature: Nature = Nature.complaint,
         unit_name: str | None = None,
+        assisting: Sequence[str] = (),
     ) -> Event:
         """`letter.accepted` from routing."""
         return await self.publish(
@@ -195,6 +196,7 @@ class Harness:
                 slip_id=f"slip-{letter_id}",
                 nature=nature,
                 lead_unit_id=unit_id,
+                assisting_unit_ids=list(assisting),
                 handed_over_at=handed_over_at,
                 lead_unit_name=unit_name,
             ),

@@ -281,6 +281,7 @@ async def test_only_office_heads_record_deductions(h: Harness) -> None:
     body = {
         "unit_id": UNIT,
         "kind": "wrong_publication_mode",
+        "trigger": "negative_social_impact",
         "reason": "应不公开却网上发布",
         "letter_id": letter,
     }
