@@ -138,6 +138,8 @@ DEADLINES: Table = {
     ("POST", "/reminders/{reminder_id}/answer"): UNITS,  # Art. 27: the reminded unit answers
     ("GET", "/assessment"): EVERYONE,
     ("POST", "/assessment"): frozenset({Role.office_head, Role.office_leader}),  # Art. 28
+    # Who records a deduction (委办公室, Art. 25) annuls a wrong one.
+    ("POST", "/assessment/{item_id}/annul"): frozenset({Role.office_head, Role.office_leader}),
     ("GET", "/assessment/scores"): EVERYONE,
     ("GET", "/letters/{letter_id}/supervision"): EVERYONE,  # units: their own letters only
     ("GET", "/calendar/{year}"): EVERYONE,
