@@ -282,8 +282,8 @@ def _supervision(record: Mapping[str, Any]) -> str:
     for reminder in supervision.get("reminders") or []:
         if not isinstance(reminder, Mapping):
             continue
-        answer = reminder.get("answer") if isinstance(reminder.get("answer"), Mapping) else {}
-        assert isinstance(answer, Mapping)
+        given = reminder.get("answer")
+        answer: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         in_time = answer.get("in_time")
         parts.append(
             _rows(
