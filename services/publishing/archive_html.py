@@ -273,6 +273,16 @@ def _clocks(record: Mapping[str, Any]) -> str:
     return f"<h2>九、办理时限</h2><table>{head}{body}</table>"
 
 
+def _annulled(item: Mapping[str, Any]) -> str:
+    annulled = item.get("annulled")
+    if not isinstance(annulled, Mapping):
+        return ""
+    return (
+        f"<br>已撤销（不计分）：{_text(annulled.get('reason'))} "
+        f"{_text(annulled.get('by_name') or annulled.get('by'))} {_when(annulled.get('at'))}"
+    )
+
+
 def _supervision(record: Mapping[str, Any]) -> str:
     supervision = record.get("supervision")
     head = "<h2>十、催办与考核（第二十七、二十八条）</h2>"
@@ -310,7 +320,7 @@ def _supervision(record: Mapping[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{_text(i.get('unit_id'))}</td>"
         f"<td>{_text(ASSESSMENT_KINDS.get(i.get('kind') or '', i.get('kind')))}</td>"
-        f"<td>{_text(i.get('points'))}</td><td>{_text(i.get('reason'))}</td>"
+        f"<td>{_text(i.get('points'))}</td><td>{_text(i.get('reason'))}{_annulled(i)}</td>"
         f"<td>{_when(i.get('recorded_at'))}</td></tr>"
         for i in items
     )

@@ -391,7 +391,11 @@ async def test_reminders_answers_and_deductions_are_filed_once_deadlines_recorde
     s.cases.supervisions[letter_id] = supervision(letter_id, reminders=[answered, late])
     outcome = await _run(client, letter_id)
     assert f"deductions for reminders ['{late['id']}'] are not recorded" in outcome["reason"]
-    item = deduction(letter_id, reminder_id=late["id"])
+    # Annulled later by the office (Art. 25): filed as deadlines shows it, marked.
+    annulment = {"by": "u_head_zhao", "by_name": "赵主任", "at": "2026-10-21T02:00:00Z"}
+    item = deduction(letter_id, reminder_id=late["id"]) | {
+        "annulled": annulment | {"reason": "单位已按时书面反馈，系统漏记"}
+    }
     s.cases.supervisions[letter_id] = supervision(
         letter_id, reminders=[answered, late], items=[item]
     )
@@ -412,5 +416,6 @@ async def test_reminders_answers_and_deductions_are_filed_once_deadlines_recorde
     assert "十、催办与考核" in page and "四、来信原件" in page
     assert answered["text"] in page and answered["answer"]["text"] in page
     assert item["reason"] in page and "催办未按时反馈" in page
+    assert "已撤销（不计分）：单位已按时书面反馈，系统漏记" in page
     assert s.cases.originals[letter_id]["raw_sha256"] in page
     assert "原样保存" in page and "非 UTF-8" in page
