@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from prometheus_client import Counter
 from pymongo import UpdateOne
 
+from shared.aio import cancel_and_wait
 from shared.audit import AuditLog
 from shared.events.envelope import Event
 from shared.locks import KeyedLocks
@@ -119,11 +120,7 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         """Stop; whatever is left is found by the next sweep."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def drain(self) -> None:

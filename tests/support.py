@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -71,13 +72,30 @@ def auth(role: Role, *, unit_id: str | None = None, user_id: str | None = None) 
     return {"Authorization": f"Bearer {token(role, unit_id=unit_id, user_id=user_id)}"}
 
 
+def _dump_tasks(what: str) -> None:
+    """Every task's stack on stderr: a lifespan that overruns shows what it waits for."""
+    print(f"--- {what} is slow; the tasks and where they wait:", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        print(f"task {task.get_name()}: {task.get_coro()!r}", file=sys.stderr)
+        task.print_stack(limit=8, file=sys.stderr)
+
+
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and give an in-process HTTP client to it."""
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    loop = asyncio.get_running_loop()
+    watch = loop.call_later(20, _dump_tasks, "start-up")
+    try:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+            watch.cancel()
+            transport = httpx.ASGITransport(app=manager.app)
+            try:
+                async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                    yield client
+            finally:
+                watch = loop.call_later(15, _dump_tasks, "shutdown")
+    finally:
+        watch.cancel()
 
 
 class EventProbe:

@@ -6,7 +6,6 @@ Run with `uvicorn services.deadlines.app:create_app --factory`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,6 +29,7 @@ from services.deadlines.settings import DeadlinesSettings
 from services.deadlines.supervision import SupervisionService
 from services.deadlines.tasks import wake_handler
 from services.deadlines.timers import Timers
+from shared.aio import cancel_and_wait
 from shared.clock import Clock, OffsetClock, SystemClock
 from shared.logging import configure_logging, get_logger
 from shared.mongo import ensure_indexes
@@ -143,9 +143,7 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
             try:
                 yield
             finally:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                await cancel_and_wait([sweeper])
                 await timers.stop()
 
     app = create_service_app(

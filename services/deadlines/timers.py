@@ -10,7 +10,6 @@ flush) therefore delays work until the next sweep and loses none.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from arq.worker import Worker, func
 from redis.commands.core import AsyncScript
 
 from services.deadlines.models import Timer, TimerKind
+from shared.aio import cancel_and_wait
 from shared.clock import Clock
 from shared.logging import get_logger
 
@@ -131,15 +131,10 @@ class Timers:
     async def stop(self) -> None:
         """Stop the worker and close the connection; queued timers stay in Redis."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
         if self._worker is not None:
-            running = list(self._worker.tasks.values())
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await cancel_and_wait(list(self._worker.tasks.values()))
             self._worker = None
         if self._pool is not None:
             await self._pool.aclose()

@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge
 from services.intake.leases import Leases
 from services.intake.repository import PlatformStateRepository
 from services.intake.service import IntakeService, PageOutcome
+from shared.aio import cancel_and_wait
 from shared.clock import Clock
 from shared.logging import get_logger
 from shared.platforms import PlatformClient, PlatformConfig, PlatformError
@@ -135,11 +136,7 @@ class Poller:
 
     async def stop(self) -> None:
         """Stop polling (a cycle in progress ends where it is) and give the leases up."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         with contextlib.suppress(Exception):
             await self.leases.release_all()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.intake.leases import Heartbeats
+from shared.aio import cancel_and_wait
 from shared.audit import AuditLog
 from shared.events import Event
 from shared.logging import get_logger
@@ -142,20 +143,14 @@ class LetterRelay:
     async def stop(self, *, timeout_s: float = 30.0) -> None:
         """Stop sweeping, relay what was submitted (bounded wait), then stop."""
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await cancel_and_wait([self._sweeper])
             self._sweeper = None
         with contextlib.suppress(TimeoutError):
             await self.drain(timeout_s=timeout_s)
         if self._heartbeats is not None:
             with contextlib.suppress(Exception):
                 await self._heartbeats.forget()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def drain(self, *, timeout_s: float = 60.0) -> None:

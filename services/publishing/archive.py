@@ -16,7 +16,6 @@ letter copy's change that points at the record.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +32,7 @@ from services.publishing.repository import (
 )
 from services.publishing.sources import CaseSources, SourceUnavailable
 from shared.aggregate import Change
-from shared.aio import wait_event
+from shared.aio import cancel_and_wait, wait_event
 from shared.audit import AuditEntry, AuditLog
 from shared.clock import Clock
 from shared.events.catalog import LetterArchived
@@ -233,9 +232,7 @@ class Archiver:
     async def stop(self) -> None:
         """Stop the periodic pass."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     async def _run(self) -> None:

@@ -42,7 +42,7 @@ from services.publishing.models import (
 from services.publishing.publication import describe_findings, private_reply, scan
 from services.publishing.repository import LetterRepository, UploadRepository
 from shared.aggregate import Change
-from shared.aio import wait_event
+from shared.aio import cancel_and_wait, wait_event
 from shared.audit import Actor, AuditEntry
 from shared.clock import Clock
 from shared.events import Event
@@ -130,16 +130,11 @@ class Uploader:
     async def stop(self) -> None:
         """Stop; uploads being worked are released for the next start (or another replica)."""
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            await cancel_and_wait([self._loop_task])
             self._loop_task = None
         tasks = list(self._inflight.items())
-        for _, task in tasks:
-            task.cancel()
-        for upload_id, task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([task for _, task in tasks])
+        for upload_id, _ in tasks:
             with contextlib.suppress(Exception):
                 await self._release(upload_id)
         self._inflight.clear()

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
 
+from shared.aio import cancel_and_wait
 from shared.locks import KeyedLocks
 from shared.logging import get_logger
 from shared.mongo import Collection, Document, IndexSpec
@@ -135,9 +136,7 @@ class NoticeRelay:
     async def stop(self) -> None:
         """Stop sweeping; the next start finds what is left."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     async def _loop(self) -> None:

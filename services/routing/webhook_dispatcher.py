@@ -9,7 +9,6 @@ at the same time, and a crash mid-attempt only delays it until the lease ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import random
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from services.routing.webhooks import (
     WebhookStore,
     sign,
 )
-from shared.aio import wait_event
+from shared.aio import cancel_and_wait, wait_event
 from shared.clock import Clock, SystemClock
 from shared.logging import get_logger
 from shared.mongo import Document
@@ -91,15 +90,9 @@ class WebhookDispatcher:
     async def stop(self) -> None:
         """Stop; unfinished deliveries stay pending and are sent after the next start."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
-        for task in list(self._in_flight.values()):
-            task.cancel()
-        for task in list(self._in_flight.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(list(self._in_flight.values()))
         if self._client is not None:
             await self._client.aclose()
             self._client = None

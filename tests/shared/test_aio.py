@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.aio import wait_event
+from shared.aio import cancel_and_wait, wait_event
 
 
 async def test_it_says_whether_the_event_was_set() -> None:
@@ -39,3 +39,35 @@ async def test_a_cancel_in_the_same_turn_as_a_wake_up_stops_the_loop() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert passes == [1]
+
+
+async def test_cancel_and_wait_ends_a_task_that_swallowed_its_cancellation() -> None:
+    # What a library's wait_for does on 3.11 when its future completes as the cancel lands.
+    swallowed: list[int] = []
+
+    async def worker() -> None:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            swallowed.append(1)  # and carries on, as the outbox worker did
+        await queue.get()
+
+    task = asyncio.create_task(worker())
+    await asyncio.sleep(0.01)
+    async with asyncio.timeout(5) as bound:
+        await cancel_and_wait([task], resend_after_s=0.05)
+    assert not bound.expired(), "the task ran on after one cancel"
+    assert swallowed == [1]
+    assert task.cancelled()
+
+
+async def test_cancel_and_wait_does_not_raise_a_tasks_error() -> None:
+    async def failing() -> None:
+        raise RuntimeError("boom")
+
+    task = asyncio.create_task(failing())
+    await asyncio.sleep(0)
+    await cancel_and_wait([task])
+    assert task.done()
+    assert isinstance(task.exception(), RuntimeError)
