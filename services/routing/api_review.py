@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from services.routing import service_review
 from services.routing.api import ACTION_ERRORS, ItemId, ServiceDep, VisibleLetter, read_for
-from services.routing.schemas import (
+from services.routing.schemas_read import LetterRead
+from services.routing.schemas_review import (
     ExtensionApprove,
     ExtensionRefuse,
     ReferralCreate,
@@ -15,7 +16,6 @@ from services.routing.schemas import (
     ReviewReturn,
     SensitivityCreate,
 )
-from services.routing.schemas_read import LetterRead
 from shared.auth import CurrentPrincipal
 
 router = APIRouter(prefix="/letters/{letter_id}", tags=["review"], responses=ACTION_ERRORS)

@@ -12,7 +12,6 @@ from services.routing.schemas import (
     Comment,
     ContactAttemptCreate,
     ContactInvalidCreate,
-    ExtensionCreate,
     HandlerCreate,
     OptionalComment,
     ReplyDraft,
@@ -20,6 +19,7 @@ from services.routing.schemas import (
     VersionOnly,
 )
 from services.routing.schemas_read import LetterRead
+from services.routing.schemas_review import ExtensionCreate
 from shared.auth import CurrentPrincipal
 
 router = APIRouter(prefix="/letters/{letter_id}", tags=["units"], responses=ACTION_ERRORS)

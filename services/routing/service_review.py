@@ -15,7 +15,7 @@ from services.routing.models import (
     SensitivityMark,
     to_document,
 )
-from services.routing.schemas import (
+from services.routing.schemas_review import (
     ExtensionApprove,
     ExtensionRefuse,
     ReferralCreate,

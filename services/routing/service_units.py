@@ -23,13 +23,13 @@ from services.routing.schemas import (
     Comment,
     ContactAttemptCreate,
     ContactInvalidCreate,
-    ExtensionCreate,
     HandlerCreate,
     OptionalComment,
     ReplyDraft,
     ReplySubmit,
     WriterInformedCreate,
 )
+from services.routing.schemas_review import ExtensionCreate
 from services.routing.service import (
     CLOCK_SKEW,
     NAMED_HANDLER_ACTIONS,
