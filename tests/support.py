@@ -24,6 +24,7 @@ from shared.auth import Role, TokenCodec
 from shared.events.envelope import Event
 from shared.ids import new_id
 from shared.mongo import make_client
+from shared.web import create_service_app
 
 MONGO_URL = os.environ.get("MAILBOX_MONGO_URL", "mongodb://127.0.0.1:27017/")
 AMQP_URL = os.environ.get("MAILBOX_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -213,3 +214,20 @@ def add_write_while_the_database_is_down(app: FastAPI) -> None:
             await client["t"]["letters"].insert_one({"_id": "ltr_1"})
         finally:
             await client.close()
+
+
+def bare_service_app() -> FastAPI:
+    """A service app from the common factory with nothing in its lifespan (2 KiB bodies)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    return create_service_app(
+        service="test",
+        title="t",
+        description="d",
+        version="1",
+        lifespan=lifespan,
+        max_body_bytes=2048,
+    )

@@ -8,8 +8,7 @@ checked against the schema its OpenAPI gives.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -29,8 +28,8 @@ from services.routing.app import create_app as create_routing
 from services.routing.settings import RoutingSettings
 from shared.auth import CurrentPrincipal
 from shared.settings import ServiceSettings
-from shared.web import ErrorBody, create_service_app
-from tests.support import add_write_while_the_database_is_down, common_settings
+from shared.web import ErrorBody
+from tests.support import add_write_while_the_database_is_down, bare_service_app, common_settings
 
 ERROR_BODY = "#/components/schemas/ErrorBody"
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -192,18 +191,7 @@ class Thing(BaseModel):
 
 
 def _app() -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-
-    app = create_service_app(
-        service="test",
-        title="t",
-        description="d",
-        version="1",
-        lifespan=lifespan,
-        max_body_bytes=2048,
-    )
+    app = bare_service_app()
 
     async def not_ready() -> bool:
         return False

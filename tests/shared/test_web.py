@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -23,8 +22,7 @@ from shared.auth import (
 )
 from shared.errors import InvalidTransition
 from shared.mongo import Database
-from shared.web import create_service_app
-from tests.support import TEST_SECRET, add_write_while_the_database_is_down, auth
+from tests.support import TEST_SECRET, add_write_while_the_database_is_down, auth, bare_service_app
 
 
 class Body(BaseModel):
@@ -32,18 +30,7 @@ class Body(BaseModel):
 
 
 def _app(db: Database) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-
-    app = create_service_app(
-        service="test",
-        title="t",
-        description="d",
-        version="1",
-        lifespan=lifespan,
-        max_body_bytes=2048,
-    )
+    app = bare_service_app()
     app.state.authenticator = Authenticator(TokenCodec(TEST_SECRET), RevokedTokens(db["revoked"]))
 
     @app.get("/me")
