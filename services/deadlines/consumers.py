@@ -128,6 +128,13 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
             event_id=event.id,
             closed=_first_acceptance_act(known),
         )
+        if _first_acceptance_act(known) is None:
+            # A submission or decision handled at the same time found no clock to close
+            # yet, and wrote its fact after this handler read them: read them again now
+            # that the clock exists (seen once as a due_soon for an accepted letter).
+            late = _first_acceptance_act(await facts.get(letter_id) or {})
+            if late is not None:
+                await service.close_clock(acceptance_clock_id(letter_id), at=late[0], why=late[1])
 
     @dispatcher.on(LetterClassified)
     async def on_classified(event: Event, data: LetterClassified) -> None:
