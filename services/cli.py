@@ -1,10 +1,14 @@
-"""`mailbox`: the operators' command-line tool.
+"""`mailbox`: the operators' command-line tool, the one entry point of the project.
 
-Each service contributes its own commands from its `cli.py`; this module only
-composes them, so that no service imports another.
+Each service contributes its own commands from its `cli.py`; this module only composes
+them, so that no service imports another. Where the development kit is present (a
+checkout, not the production image), its commands join: the local stack, the platform
+simulator, the demo and the benchmarks.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import typer
 
@@ -14,49 +18,31 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-bench_app = typer.Typer(help="Benchmarks; each prints JSON figures.", no_args_is_help=True)
 
 
 def _register_all() -> None:
     # Imported here, not at module top, so `mailbox --help` stays fast and a
     # command's heavy imports (jieba, holidays) load only when it runs.
-    from services import stack_cli
-
-    stack_cli.register(app)
-    app.add_typer(bench_app, name="bench")
     from services.deadlines import cli as deadlines_cli
-
-    deadlines_cli.register(app, bench=bench_app)
+    from services.intake import cli as intake_cli
+    from services.publishing import cli as publishing_cli
+    from services.routing import cli as routing_cli
+    from shared import dead_letters_cli
     from shared.events import cli as events_cli
 
-    events_cli.register(app, bench=bench_app)
-    from shared.platforms import cli as platforms_cli
+    for module in (
+        deadlines_cli,
+        events_cli,
+        dead_letters_cli,
+        publishing_cli,
+        routing_cli,
+        intake_cli,
+    ):
+        module.register(app)
+    if importlib.util.find_spec("devkit") is not None:
+        from devkit import cli as devkit_cli
 
-    platforms_cli.register(app, bench=bench_app)
-    from shared import dead_letters_cli
-
-    dead_letters_cli.register(app, bench=bench_app)
-    from services.publishing import cli as publishing_cli
-
-    publishing_cli.register(app, bench=bench_app)
-    from services.publishing import archive_cli
-
-    archive_cli.register(app, bench=bench_app)
-    from services.routing import cli as routing_cli
-
-    routing_cli.register(app, bench=bench_app)
-    from services.routing import admin_cli as routing_admin_cli
-
-    routing_admin_cli.register(app, bench=bench_app)
-    from services.intake import cli as intake_cli
-
-    intake_cli.register(app, bench=bench_app)
-    from services import demo_cli
-
-    demo_cli.register(app, bench=bench_app)
-    from services import bench_cli
-
-    bench_cli.register(app, bench=bench_app)
+        devkit_cli.register(app)
 
 
 def main() -> None:

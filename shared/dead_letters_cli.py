@@ -51,6 +51,6 @@ def requeue(
     typer.echo(orjson.dumps({"requeued": moved}).decode())
 
 
-def register(app: typer.Typer, *, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Add the `dlq` command group."""
     app.add_typer(dlq_app, name="dlq")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -16,3 +17,9 @@ def new_id(prefix: str) -> str:
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def instance_id() -> str:
+    """This process's name on the leases and claims it takes: readable for operators (host
+    and pid), unique per start."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_id('ins')}"

@@ -22,6 +22,7 @@ from shared.bus import EventBus, Handler
 from shared.clock import Clock
 from shared.events.catalog import EventData, TokenRevoked
 from shared.events.envelope import Event
+from shared.events.topology import SUBSCRIPTIONS
 from shared.locks import KeyedLocks
 from shared.logging import get_logger
 from shared.mongo import Database, Document, ensure_indexes, make_client, ping
@@ -66,6 +67,19 @@ class Dispatcher:
         return frozenset(self._handlers)
 
 
+def check_handlers(service: str, dispatcher: Dispatcher) -> None:
+    """Refuse to consume unless every subscribed type has a handler, and every handler a
+    subscription: an event type without one would be acked and dropped in silence."""
+    subscribed = frozenset(SUBSCRIPTIONS.get(service, ()))
+    unhandled = subscribed - dispatcher.event_types
+    unsubscribed = dispatcher.event_types - subscribed
+    if unhandled or unsubscribed:
+        raise RuntimeError(
+            f"{service}: subscribed without a handler {sorted(unhandled)},"
+            f" handled without a subscription {sorted(unsubscribed)}"
+        )
+
+
 @dataclass
 class Runtime:
     """Connected clients and the relay; one per service process."""
@@ -97,6 +111,7 @@ class Runtime:
         async def on_token_revoked(_: Event, data: TokenRevoked) -> None:
             await revoked.add(data.token_id, expires_at=data.expires_at)
 
+        check_handlers(self.service, dispatcher)
         handler: Handler = dispatcher
         await self.bus.consume(handler)
 

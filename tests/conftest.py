@@ -62,7 +62,23 @@ def _check_redis(url: str) -> None:
         client.close()
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test not marked `unit` needs the local stack: mark it `stack`, before `-m`
+    selects, so that `pytest -m unit` (the same as `-m "not stack"`) runs the rest in
+    seconds without any server."""
+    for item in items:
+        if item.get_closest_marker("unit") is None:
+            item.add_marker(pytest.mark.stack)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Check the stack answers, only when a selected test needs it."""
+    if any(item.get_closest_marker("stack") is not None for item in session.items):
+        _check_stack()
+
+
+def _check_stack() -> None:
     """Stop the run at once when a server of the local stack does not answer."""
     if os.environ.get("MAILBOX_SKIP_STACK_CHECK") == "1":
         return

@@ -11,22 +11,30 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.deadlines import api, api_admin, consumers
-from services.deadlines.calendar_admin import CalendarAdmin
-from services.deadlines.reports import ReportBuilder
-from services.deadlines.repository import (
-    ASSESSMENT_INDEXES,
+from services.deadlines import consumers
+from services.deadlines.calendar import api as calendar_api
+from services.deadlines.calendar.store import CalendarAdmin
+from services.deadlines.clocks import api as clocks_api
+from services.deadlines.clocks.repository import (
     CLOCK_INDEXES,
+    ClockRepository,
+)
+from services.deadlines.clocks.service import DeadlinesService
+from services.deadlines.reports import api as reports_api
+from services.deadlines.reports.repository import (
     FACTS_INDEXES,
+    FactsRepository,
+)
+from services.deadlines.reports.service import ReportBuilder
+from services.deadlines.settings import DeadlinesSettings
+from services.deadlines.supervision import api as supervision_api
+from services.deadlines.supervision.repository import (
+    ASSESSMENT_INDEXES,
     REMINDER_INDEXES,
     AssessmentRepository,
-    ClockRepository,
-    FactsRepository,
     ReminderRepository,
 )
-from services.deadlines.service import DeadlinesService
-from services.deadlines.settings import DeadlinesSettings
-from services.deadlines.supervision import SupervisionService
+from services.deadlines.supervision.service import SupervisionService
 from services.deadlines.tasks import wake_handler
 from services.deadlines.timers import Timers
 from shared.aio import cancel_and_wait
@@ -114,6 +122,8 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
             app.state.deadlines = service
             app.state.calendar = calendar
             app.state.facts = facts
+            app.state.reminders = reminders
+            app.state.assessment = assessment
             app.state.timers = timers
             supervision = SupervisionService(
                 deadlines=service,
@@ -158,8 +168,11 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
         max_body_bytes=settings.max_body_bytes,
         openapi_tags=TAGS,
     )
-    app.include_router(api.router)
-    app.include_router(api_admin.router)
+    app.include_router(clocks_api.router)
+    app.include_router(supervision_api.router)
+    app.include_router(calendar_api.router)
+    app.include_router(reports_api.router)
+    app.include_router(clocks_api.admin_router)
     if settings.clock_control:
-        app.include_router(api_admin.clock_router)
+        app.include_router(clocks_api.clock_router)
     return app

@@ -1,4 +1,4 @@
-"""`mailbox deadline` and `mailbox bench deadlines`: the working-day calendar, offline."""
+"""`mailbox deadline` (the working-day calendar, offline) and `mailbox report`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import orjson
 import typer
 
 if TYPE_CHECKING:
-    from services.deadlines.calendar import WorkingCalendar
+    from services.deadlines.calendar.working_days import WorkingCalendar
 
 # Lines written per flush: streams a long input without a syscall per line.
 _JSONL_CHUNK_LINES = 4096
@@ -43,7 +43,7 @@ def _load_calendar(
     # Imported here: the holidays data costs most of a second, and `mailbox --help` should not.
     from pydantic import ValidationError
 
-    from services.deadlines.calendar import DayOverride, WorkingCalendar
+    from services.deadlines.calendar.working_days import DayOverride, WorkingCalendar
 
     overrides: list[DayOverride] = []
     if overrides_path is not None:
@@ -162,25 +162,6 @@ def deadline(
         typer.echo(due.due.isoformat())
 
 
-def bench_deadlines(
-    count: Annotated[int, typer.Option(min=1, help="Computations per round.")] = 200_000,
-    rounds: Annotated[int, typer.Option(min=1, help="Rounds; the median is reported.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the random starts.")] = 0,
-    clocks: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Handling clocks to open end to end on the local stack (0: skip).",
-        ),
-    ] = 200,
-) -> None:
-    """Measure the deadlines service's throughput; print JSON figures."""
-    from services.deadlines.bench import deadlines_figures
-
-    figures = deadlines_figures(count=count, rounds=rounds, seed=seed, clocks=clocks)
-    typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
-
-
 def report(
     month: Annotated[
         str | None, typer.Option(help="Monthly report of YYYY-MM, e.g. 2026-10.")
@@ -203,7 +184,7 @@ def report(
     ] = None,
 ) -> None:
     """Fetch the monthly report or annual summary (and its chart) from the deadlines service."""
-    from services.deadlines.report_client import ReportRequest, fetch_report
+    from services.deadlines.reports.client import ReportRequest, fetch_report
 
     if (month is None) == (year is None):
         raise typer.BadParameter("give --month YYYY-MM or --year YYYY")
@@ -224,8 +205,7 @@ def report(
         typer.echo(f"chart written to {chart}", err=True)
 
 
-def register(app: typer.Typer, *, bench: typer.Typer) -> None:
-    """Add `deadline` and `report`, and `deadlines` under the `bench` group."""
+def register(app: typer.Typer) -> None:
+    """Add `deadline` and `report`."""
     app.command(name="deadline")(deadline)
     app.command(name="report")(report)
-    bench.command(name="deadlines")(bench_deadlines)

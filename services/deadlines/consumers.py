@@ -12,14 +12,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.deadlines.models import (
+from services.deadlines.clocks.models import (
     Adjustment,
     acceptance_clock_id,
     handling_clock_id,
     upload_clock_id,
 )
-from services.deadlines.repository import FactsRepository
-from services.deadlines.service import DeadlinesService
+from services.deadlines.clocks.service import DeadlinesService
+from services.deadlines.reports.repository import (
+    FactsRepository,
+)
 from shared.clock import ensure_aware, to_shanghai
 from shared.events import Event
 from shared.events.catalog import (

@@ -9,20 +9,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 
-from services.deadlines.calendar_admin import CalendarAdmin
-from services.deadlines.models import ID_PATTERN, UNIT_PATTERN, ReminderDoc
-from services.deadlines.reports import ReportBuilder
-from services.deadlines.repository import FactsRepository
-from services.deadlines.service import DeadlinesService
-from services.deadlines.supervision import SupervisionService
-from shared.auth import OFFICE_ROLES, UNIT_ROLES, CurrentPrincipal, Principal, Role
+from services.deadlines.calendar.store import CalendarAdmin
+from services.deadlines.clocks.models import ID_PATTERN, UNIT_PATTERN
+from services.deadlines.clocks.service import DeadlinesService
+from services.deadlines.reports.repository import FactsRepository
+from services.deadlines.reports.service import ReportBuilder
+from services.deadlines.supervision.models import ReminderDoc
+from services.deadlines.supervision.repository import AssessmentRepository, ReminderRepository
+from services.deadlines.supervision.service import SupervisionService
+from shared.auth import (
+    OFFICE_ROLES,
+    UNIT_ROLES,
+    CurrentPrincipal,
+    Principal,
+    Role,
+    require_roles,
+)
 from shared.clock import Clock
 from shared.errors import Forbidden, Invalid, NotFound
-from shared.paging import decode_cursor, encode_cursor
+from shared.paging import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+
+# What the routes of every domain share: error answers they document, the query
+# parameters of their lists, and the administrators' guard.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found, or outside the caller's unit"}
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "the caller's role may not do this"}
+}
+ADMIN_ONLY: dict[int | str, dict[str, Any]] = {403: {"description": "administrators only"}}
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=512, description="from the previous page")]
+UnitQuery = Annotated[str | None, Query(pattern=UNIT_PATTERN, description="unit id")]
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 
 
 def _service(request: Request) -> DeadlinesService:
@@ -50,6 +73,16 @@ def _reports(request: Request) -> ReportBuilder:
     return reports
 
 
+def _reminders(request: Request) -> ReminderRepository:
+    reminders: ReminderRepository = request.app.state.reminders
+    return reminders
+
+
+def _assessment(request: Request) -> AssessmentRepository:
+    assessment: AssessmentRepository = request.app.state.assessment
+    return assessment
+
+
 def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
@@ -60,6 +93,8 @@ SupervisionDep = Annotated[SupervisionService, Depends(_supervision)]
 CalendarDep = Annotated[CalendarAdmin, Depends(_calendar)]
 FactsDep = Annotated[FactsRepository, Depends(_facts)]
 ReportsDep = Annotated[ReportBuilder, Depends(_reports)]
+RemindersDep = Annotated[ReminderRepository, Depends(_reminders)]
+AssessmentDep = Annotated[AssessmentRepository, Depends(_assessment)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 
 

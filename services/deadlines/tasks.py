@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.deadlines.service import DeadlinesService
+from services.deadlines.clocks.service import DeadlinesService
 from services.deadlines.timers import WakeHandler
 
 

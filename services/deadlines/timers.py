@@ -22,7 +22,10 @@ from arq.utils import timestamp_ms
 from arq.worker import Worker, func
 from redis.commands.core import AsyncScript
 
-from services.deadlines.models import Timer, TimerKind
+from services.deadlines.clocks.models import (
+    Timer,
+    TimerKind,
+)
 from shared.aio import cancel_and_wait
 from shared.clock import Clock
 from shared.logging import get_logger

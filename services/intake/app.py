@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.intake import api
+from services.intake.letters import api as letters_api
+from services.intake.polling import api as polling_api
+from services.intake.quarantine import api as quarantine_api
 from services.intake.settings import IntakeSettings
 from services.intake.wiring import OUTBOX_COLLECTIONS, open_intake, platform_configs
 from shared.clock import Clock, SystemClock
@@ -46,6 +48,8 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
         ):
             runtime.install(app)
             app.state.intake = intake.service
+            app.state.quarantine = intake.quarantine
+            app.state.reprocess = intake.reprocess
             app.state.poller = intake.poller
             app.state.relay = intake.relay
             app.state.platform_status = intake.status
@@ -67,5 +71,8 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
         max_body_bytes=settings.max_body_bytes,
         openapi_tags=TAGS,
     )
-    app.include_router(api.router)
+    # In this order, so the OpenAPI document lists letters, platforms, quarantine.
+    app.include_router(letters_api.router)
+    app.include_router(polling_api.router)
+    app.include_router(quarantine_api.router)
     return app

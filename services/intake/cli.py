@@ -1,8 +1,7 @@
-"""`mailbox intake poll-once` and `mailbox bench intake`."""
+"""`mailbox intake poll-once`: one polling pass over the platforms, from the command line."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -12,7 +11,7 @@ intake_app = typer.Typer(
 )
 
 
-def _logs_to_stderr(level: str = "WARNING") -> None:
+def logs_to_stderr(level: str = "WARNING") -> None:
     """Project logging, on stderr: stdout carries the command's JSON."""
     import logging
     import sys
@@ -65,7 +64,7 @@ async def _poll_once(platform: str | None) -> list[dict[str, Any]]:
     if platform is not None and platform not in known:
         raise LookupError(f"no platform {platform!r}; configured: {', '.join(known)}")
     ids = [platform] if platform else [c.id for c in configs if c.enabled]
-    _logs_to_stderr()
+    logs_to_stderr()
     clock = SystemClock()
 
     try:
@@ -92,34 +91,6 @@ async def _poll_once(platform: str | None) -> list[dict[str, Any]]:
     return rows
 
 
-def bench_intake(
-    letters: int = typer.Option(5000, min=1, max=100_000, help="letters on the simulator"),
-    page_size: int = typer.Option(500, min=1, max=500, help="letters per platform page"),
-    concurrency: int = typer.Option(64, min=1, max=1024, help="publishes in flight"),
-    seed: int = typer.Option(0, help="seed of the generated letters"),
-    profile: Path | None = typer.Option(
-        None, dir_okay=False, help="write a cProfile of the run here (pstats format)"
-    ),
-) -> None:
-    """Letters/s from the simulator to registered-and-published, and peak memory (JSON)."""
-    import orjson
-
-    from services.intake.bench import intake_figures
-
-    _logs_to_stderr()
-    figures = intake_figures(
-        letters=letters,
-        page_size=page_size,
-        seed=seed,
-        concurrency=concurrency,
-        profile=str(profile) if profile else None,
-    )
-    typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
-    if "error" in figures:
-        raise typer.Exit(1)
-
-
-def register(app: typer.Typer, *, bench: typer.Typer) -> None:
-    """Add `intake poll-once` and `bench intake`."""
+def register(app: typer.Typer) -> None:
+    """Add `intake poll-once`."""
     app.add_typer(intake_app, name="intake")
-    bench.command(name="intake")(bench_intake)

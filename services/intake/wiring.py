@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from services.intake.leases import LEASE_INDEXES, Heartbeats, Leases
-from services.intake.models import MANUAL_PLATFORM
-from services.intake.poller import Poller
-from services.intake.relay import LetterRelay
-from services.intake.repository import (
-    LETTER_INDEXES,
-    QUARANTINE_INDEXES,
-    LetterRepository,
-    PlatformStateRepository,
-    QuarantineRepository,
-)
-from services.intake.service import IntakeService
+from services.intake.letters.models import MANUAL_PLATFORM
+from services.intake.letters.repository import LETTER_INDEXES, LetterRepository
+from services.intake.letters.service import IntakeService
+from services.intake.polling.leases import LEASE_INDEXES, Heartbeats, Leases
+from services.intake.polling.poller import Poller
+from services.intake.polling.relay import LetterRelay
+from services.intake.polling.repository import PlatformStateRepository
+from services.intake.polling.status import PlatformStatusReader
+from services.intake.quarantine.repository import QUARANTINE_INDEXES, QuarantineRepository
+from services.intake.quarantine.reprocess import ReprocessService
+from services.intake.quarantine.service import QuarantineService
 from services.intake.settings import IntakeSettings
-from services.intake.status import PlatformStatusReader
 from shared.aggregate import AGGREGATE_INDEXES, AggregateStore
 from shared.clock import Clock
-from shared.ids import new_id
+from shared.ids import instance_id
 from shared.mongo import ensure_indexes
-from shared.platforms import HttpPlatformClient, PlatformConfig, load_platform_configs
+from shared.platforms import PlatformConfig
+from shared.platforms.config import configured_platforms
+from shared.platforms.factory import platform_clients
 from shared.runtime import Runtime
 
 # The shared relay handles quarantine items (their audit entries); letters have their own.
@@ -35,18 +33,9 @@ OUTBOX_COLLECTIONS = ["quarantine"]
 
 def platform_configs(settings: IntakeSettings) -> list[PlatformConfig]:
     """The configured platforms, pointed at the simulator when `simulator_url` is set."""
-    configs = load_platform_configs(settings.platforms_file, simulator_url=settings.simulator_url)
-    if settings.simulator_url is not None and settings.platforms_file is not None:
-        base = settings.simulator_url.rstrip("/")
-        configs = [c.model_copy(update={"base_url": f"{base}/p/{c.id}"}) for c in configs]
-    if any(c.id == MANUAL_PLATFORM for c in configs):
-        raise ValueError(f"platform id '{MANUAL_PLATFORM}' is reserved for letters entered by hand")
-    return configs
-
-
-def instance_id() -> str:
-    """This process's name on its leases: readable for operators, unique per start."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_id('ins')}"
+    return configured_platforms(
+        settings.platforms_file, simulator_url=settings.simulator_url, reserved=MANUAL_PLATFORM
+    )
 
 
 @dataclass
@@ -54,6 +43,8 @@ class Intake:
     """The intake parts of one process."""
 
     service: IntakeService
+    quarantine: QuarantineService
+    reprocess: ReprocessService
     poller: Poller
     relay: LetterRelay
     status: PlatformStatusReader
@@ -91,18 +82,15 @@ async def open_intake(
     letters = LetterRepository(
         AggregateStore(db["letters"], clock=clock, relay=relay, locks=runtime.locks)
     )
-    quarantine = QuarantineRepository(runtime.store("quarantine"))
-    service = IntakeService(
-        letters=letters,
-        quarantine=quarantine,
-        relay=relay,
-        platforms=platforms,
-        clock=clock,
-        max_raw_bytes=settings.max_raw_bytes,
+    items = QuarantineRepository(runtime.store("quarantine"))
+    quarantine = QuarantineService(items, max_raw_bytes=settings.max_raw_bytes)
+    service = IntakeService(letters=letters, quarantine=quarantine, relay=relay, clock=clock)
+    reprocess = ReprocessService(
+        letters=service, quarantine=items, platforms=platforms, clock=clock
     )
     states = PlatformStateRepository(db["platform_state"])
     leases = Leases(db["leases"], owner=owner, clock=clock, lease_s=settings.lease_s)
-    clients = {pid: HttpPlatformClient(config) for pid, config in platforms.items()}
+    clients = platform_clients(platforms.values())
     poller = Poller(
         service=service,
         states=states,
@@ -120,7 +108,7 @@ async def open_intake(
         configs=platforms,
         states=states,
         leases=leases,
-        letters=letters,
+        letters=service,
         quarantine=quarantine,
         clock=clock,
     )
@@ -128,7 +116,14 @@ async def open_intake(
     if settings.poll_enabled if poll is None else poll:
         poller.start()
     try:
-        yield Intake(service=service, poller=poller, relay=relay, status=status)
+        yield Intake(
+            service=service,
+            quarantine=quarantine,
+            reprocess=reprocess,
+            poller=poller,
+            relay=relay,
+            status=status,
+        )
     finally:
         await poller.stop()
         await relay.stop()

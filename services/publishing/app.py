@@ -10,10 +10,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.publishing import api, api_archive, consumers
-from services.publishing.mailer import Mailer
+from services.publishing import consumers
+from services.publishing.archive import api as archive_api
+from services.publishing.archive.sources import CaseSources
+from services.publishing.letters import api as letters_api
 from services.publishing.settings import PublishingSettings
-from services.publishing.sources import CaseSources
+from services.publishing.uploads import api as uploads_api
+from services.publishing.uploads.mailer import Mailer
 from services.publishing.wiring import OUTBOX_COLLECTIONS, open_publishing, platform_configs
 from shared.clock import Clock, SystemClock
 from shared.logging import configure_logging
@@ -63,6 +66,7 @@ def create_app(
             runtime.install(app)
             app.state.settings = settings
             app.state.publishing = publishing.service
+            app.state.previews = publishing.previews
             app.state.uploader = publishing.uploader
             app.state.archiver = publishing.archiver
             app.state.archives = publishing.archives
@@ -89,6 +93,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         openapi_tags=TAGS,
     )
-    app.include_router(api.router)
-    app.include_router(api_archive.router)
+    app.include_router(letters_api.router)
+    app.include_router(uploads_api.router)
+    app.include_router(archive_api.router)
     return app

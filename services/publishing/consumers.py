@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.publishing.models import (
+from services.publishing.letters.models import (
     ApprovedReply,
     LockInfo,
     Notice,
     ReplyParts,
     SensitivityInfo,
 )
-from services.publishing.service import PublishingService
+from services.publishing.uploads.service import PublishingService
 from shared.events import Event
 from shared.events.catalog import (
     ClockClosed,

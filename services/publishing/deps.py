@@ -7,24 +7,39 @@ which Art. 3 keeps to the office: only office roles get through.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
-from services.publishing.archive import Archiver
-from services.publishing.models import LETTER_ID_PATTERN, UPLOAD_ID_PATTERN, LetterCopy, UploadDoc
-from services.publishing.repository import ArchiveRepository
-from services.publishing.service import PublishingService
+from services.publishing.archive.repository import ArchiveRepository
+from services.publishing.archive.service import Archiver
+from services.publishing.letters.models import LETTER_ID_PATTERN, LetterCopy
 from services.publishing.settings import PublishingSettings
+from services.publishing.uploads.models import UPLOAD_ID_PATTERN, UploadDoc
+from services.publishing.uploads.previews import LetterPreviews
+from services.publishing.uploads.service import PublishingService
 from shared.audit import AuditLog
 from shared.auth import OFFICE_ROLES, Principal, Role, require_roles
 from shared.errors import Invalid
 from shared.paging import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from shared.web import error_doc
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error_doc("no valid bearer token"),
+    403: error_doc("only the office sees writers' data and publications"),
+}
+READ_ERRORS = {**AUTH_ERRORS, 404: error_doc("no such letter or upload")}
+LIST_ERRORS = {**AUTH_ERRORS, 422: error_doc("a filter or the cursor is invalid")}
 
 
 def _service(request: Request) -> PublishingService:
     service: PublishingService = request.app.state.publishing
     return service
+
+
+def _previews(request: Request) -> LetterPreviews:
+    previews: LetterPreviews = request.app.state.previews
+    return previews
 
 
 def _archiver(request: Request) -> Archiver:
@@ -48,6 +63,7 @@ def _audit(request: Request) -> AuditLog:
 
 
 ServiceDep = Annotated[PublishingService, Depends(_service)]
+PreviewsDep = Annotated[LetterPreviews, Depends(_previews)]
 ArchiverDep = Annotated[Archiver, Depends(_archiver)]
 ArchivesDep = Annotated[ArchiveRepository, Depends(_archives)]
 SettingsDep = Annotated[PublishingSettings, Depends(_settings)]

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.publishing.redaction import RedactionConfig
+from services.publishing.redaction.service import RedactionConfig
 from shared.settings import ServiceSettings
 
 

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from services.publishing.archive import Archiver
-from services.publishing.copies import LetterCopies
-from services.publishing.mailer import Mailer, SmtpMailer
-from services.publishing.models import MANUAL_PLATFORM
-from services.publishing.repository import (
-    ARCHIVE_INDEXES,
-    LETTER_INDEXES,
-    UPLOAD_INDEXES,
-    ArchiveRepository,
-    LetterRepository,
-    UploadRepository,
-)
-from services.publishing.service import PublishingService
+from services.publishing.archive.repository import ARCHIVE_INDEXES, ArchiveRepository
+from services.publishing.archive.service import Archiver
+from services.publishing.archive.sources import CaseSources, HttpCaseSources
+from services.publishing.letters.models import MANUAL_PLATFORM
+from services.publishing.letters.repository import LETTER_INDEXES, LetterRepository
+from services.publishing.letters.service import LetterCopies
 from services.publishing.settings import PublishingSettings
-from services.publishing.sources import CaseSources, HttpCaseSources
-from services.publishing.uploader import Uploader
+from services.publishing.uploads.mailer import Mailer, SmtpMailer
+from services.publishing.uploads.previews import LetterPreviews
+from services.publishing.uploads.repository import UPLOAD_INDEXES, UploadRepository
+from services.publishing.uploads.service import PublishingService
+from services.publishing.uploads.uploader import Uploader
 from shared.auth import TokenCodec
 from shared.clock import Clock, SystemClock
-from shared.ids import new_id
+from shared.ids import instance_id
 from shared.mongo import ensure_indexes
 from shared.platforms import (
-    HttpPlatformClient,
     PlatformClient,
     PlatformConfig,
-    load_platform_configs,
 )
+from shared.platforms.config import configured_platforms
+from shared.platforms.factory import platform_clients
 from shared.runtime import Runtime
 
 OUTBOX_COLLECTIONS = ["letters", "uploads"]
@@ -41,18 +35,9 @@ OUTBOX_COLLECTIONS = ["letters", "uploads"]
 
 def platform_configs(settings: PublishingSettings) -> list[PlatformConfig]:
     """The configured platforms, pointed at the simulator when `simulator_url` is set."""
-    configs = load_platform_configs(settings.platforms_file, simulator_url=settings.simulator_url)
-    if settings.simulator_url is not None and settings.platforms_file is not None:
-        base = settings.simulator_url.rstrip("/")
-        configs = [c.model_copy(update={"base_url": f"{base}/p/{c.id}"}) for c in configs]
-    if any(c.id == MANUAL_PLATFORM for c in configs):
-        raise ValueError(f"platform id '{MANUAL_PLATFORM}' is reserved for letters entered by hand")
-    return configs
-
-
-def instance_id() -> str:
-    """This process's name on the uploads it claims: readable, unique per start."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_id('ins')}"
+    return configured_platforms(
+        settings.platforms_file, simulator_url=settings.simulator_url, reserved=MANUAL_PLATFORM
+    )
 
 
 @dataclass
@@ -60,6 +45,7 @@ class Publishing:
     """The publishing parts of one process."""
 
     service: PublishingService
+    previews: LetterPreviews
     uploader: Uploader
     archiver: Archiver
     archives: ArchiveRepository
@@ -88,7 +74,7 @@ async def open_publishing(
     owned_clients: dict[str, PlatformClient] = {}
     if clients is None:
         platforms = configs if configs is not None else platform_configs(settings)
-        owned_clients = {c.id: HttpPlatformClient(c) for c in platforms}
+        owned_clients = platform_clients(platforms)
         clients = owned_clients
     owned_sources = sources is None
     case_sources: CaseSources = sources or HttpCaseSources(
@@ -114,14 +100,16 @@ async def open_publishing(
         concurrency=settings.upload_concurrency,
         batch=settings.upload_batch,
     )
+    copies = LetterCopies(letters, clock=clock)
     service = PublishingService(
-        copies=LetterCopies(letters, clock=clock),
+        copies=copies,
         uploads=uploads,
         clock=clock,
         wall=wall,
         redaction=settings.redaction,
         wake_uploader=uploader.wake,
     )
+    previews = LetterPreviews(copies=copies, clock=clock, redaction=settings.redaction)
     archiver = Archiver(
         letters=letters,
         uploads=uploads,
@@ -137,7 +125,13 @@ async def open_publishing(
     if settings.archiver_enabled:
         archiver.start()
     try:
-        yield Publishing(service=service, uploader=uploader, archiver=archiver, archives=archives)
+        yield Publishing(
+            service=service,
+            previews=previews,
+            uploader=uploader,
+            archiver=archiver,
+            archives=archives,
+        )
     finally:
         await archiver.stop()
         await uploader.stop()

@@ -11,34 +11,31 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.routing import (
-    api,
-    api_admin,
-    api_admin_users,
-    api_letters,
-    api_notifications,
-    api_review,
-    api_search,
-    api_units,
-    consumers,
-)
-from services.routing.admin_runtime import ADMIN_OUTBOX_COLLECTIONS, AdminServices
-from services.routing.directory_data import load_directory
-from services.routing.notifications import INBOX_INDEXES, NoticeRelay, Notifier
-from services.routing.repository import (
-    DIRECTORY_INDEXES,
-    LETTER_INDEXES,
-    REPEAT_CANDIDATE_INDEXES,
-    InboxRepository,
-    LetterRepository,
-)
-from services.routing.rules import load_rules
-from services.routing.service import LetterService
+from services.routing import consumers
+from services.routing.classify import api as classify_api
+from services.routing.classify.segmentation import tokens_for_search
+from services.routing.directory import api as directory_api
+from services.routing.letters import api as letters_api
+from services.routing.letters.handling import api as handling_api
+from services.routing.letters.review import api as review_api
+from services.routing.letters.slip import api as slip_api
+from services.routing.notify import api as notify_api
+from services.routing.notify.service import Notifier
+from services.routing.search import api as search_api
+from services.routing.search.repository import LetterSearch
 from services.routing.settings import RoutingSettings
-from services.routing.tokens import tokens_for_search
+from services.routing.users import api as users_api
+from services.routing.wiring import (
+    OUTBOX_COLLECTIONS,
+    open_directory,
+    open_letters,
+    open_notifications,
+    open_rules,
+    open_users,
+)
 from shared.clock import Clock, SystemClock
 from shared.logging import configure_logging, get_logger
-from shared.mongo import Database, ensure_indexes
+from shared.mongo import Database
 from shared.runtime import Dispatcher, Runtime
 from shared.web import create_service_app
 
@@ -80,49 +77,37 @@ def create_app(
             service="routing",
             settings=settings,
             clock=clock,
-            outbox_collections=["letters", *ADMIN_OUTBOX_COLLECTIONS],
+            outbox_collections=list(OUTBOX_COLLECTIONS),
         ) as runtime:
-            db = runtime.db
-            await ensure_indexes(db["letters"], LETTER_INDEXES)
-            await ensure_indexes(db["repeat_candidates"], REPEAT_CANDIDATE_INDEXES)
-            await ensure_indexes(db["units"], DIRECTORY_INDEXES)
-            await ensure_indexes(db["recipients"], DIRECTORY_INDEXES)
-            await ensure_indexes(db["inbox"], INBOX_INDEXES)
-            admin = await AdminServices.open(runtime, settings=settings, clock=clock)
-            directory = admin.directory
-            if await directory.seed(load_directory(settings.directory_path)):
-                log.info("directory seeded", path=str(settings.directory_path or "sample"))
-            rules = admin.rules
-            await rules.seed(load_rules(settings.rules_path))
-            notifier = notifier_factory(db) if notifier_factory else admin.notifier
-            notices = NoticeRelay(
-                db["letters"],
-                notifier=notifier,
-                locks=runtime.locks,
-                interval_s=settings.notice_sweep_interval_s,
-            )
-            letters = LetterRepository(runtime.store("letters"), audit=runtime.audit)
-            if copied := await letters.backfill_candidates():
-                log.info("repeat candidates copied from the letters", letters=copied)
-            service = LetterService(
-                letters=letters,
+            directory = await open_directory(runtime, settings=settings, clock=clock)
+            users = await open_users(runtime, settings=settings, clock=clock, directory=directory)
+            rules = await open_rules(runtime, settings=settings, clock=clock)
+            notifications = await open_notifications(runtime, settings=settings)
+            notifier = notifier_factory(runtime.db) if notifier_factory else notifications.notifier
+            service, notices = await open_letters(
+                runtime,
+                settings=settings,
+                clock=clock,
                 directory=directory,
                 rules=rules,
-                notices=notices,
-                clock=clock,
-                settings=settings,
+                notifier=notifier,
             )
             runtime.install(app)
+            app.state.clock = clock
             app.state.letters = service
-            app.state.inbox = InboxRepository(db["inbox"])
             app.state.directory = directory
             app.state.rules = rules
+            app.state.users = users
             app.state.notifier = notifier
-            admin.install(app)
+            app.state.inbox = notifications.inbox
+            app.state.webhooks = notifications.webhooks
+            app.state.deliveries = notifications.deliveries
+            app.state.dispatcher = notifications.dispatcher
+            app.state.search = LetterSearch(runtime.db["letters"])
             # jieba loads its dictionary on first use (about a second): not on a letter's time.
             warm_up = asyncio.create_task(asyncio.to_thread(tokens_for_search, "预热"))
             notices.start()
-            admin.start()
+            notifications.dispatcher.start()
             dispatcher = Dispatcher()
             consumers.register(dispatcher, service=service)
             await runtime.start_consuming(dispatcher)
@@ -130,7 +115,7 @@ def create_app(
                 yield
             finally:
                 await notices.stop()
-                await admin.stop()
+                await notifications.dispatcher.stop()
                 await warm_up
 
     app = create_service_app(
@@ -146,12 +131,18 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         openapi_tags=TAGS,
     )
-    app.include_router(api_letters.router)
-    app.include_router(api_units.router)
-    app.include_router(api_review.router)
-    app.include_router(api.router)
-    app.include_router(api_admin.router)
-    app.include_router(api_admin_users.router)
-    app.include_router(api_notifications.router)
-    app.include_router(api_search.router)
+    # The letters' list and worklist before `/letters/{letter_id}`, which would take them.
+    for router in (
+        letters_api.router,
+        slip_api.router,
+        handling_api.router,
+        review_api.router,
+        letters_api.workflow_router,
+        notify_api.router,
+        directory_api.router,
+        classify_api.router,
+        users_api.router,
+        search_api.router,
+    ):
+        app.include_router(router)
     return app

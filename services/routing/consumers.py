@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.routing.models import (
+from services.routing.letters.models import (
     ArchiveInfo,
     AssessmentInfo,
     ClockInfo,
@@ -18,8 +18,8 @@ from services.routing.models import (
     ReminderInfo,
     to_document,
 )
-from services.routing.service import LetterService, Outcome
-from services.routing.workflow import Action, State, system_transition
+from services.routing.letters.service import LetterService, Outcome
+from services.routing.letters.workflow import Action, State, system_transition
 from shared.errors import NotFound
 from shared.events import Event
 from shared.events.catalog import (
@@ -41,7 +41,8 @@ from shared.runtime import Dispatcher
 
 log = get_logger(__name__)
 
-Decision = tuple[State | None, Outcome]
+# What a handler decides: the state the letter moves to (None: it stays), and the write.
+Transition = tuple[State | None, Outcome]
 
 
 def _clock_update(doc: Document, kind: str, **fields: Any) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(ClockScheduled)
     async def on_clock_scheduled(event: Event, data: ClockScheduled) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             clock = ClockInfo(
                 clock_id=data.clock_id,
                 kind=data.kind,
@@ -89,7 +90,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(ClockClosed)
     async def on_clock_closed(event: Event, data: ClockClosed) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             changes = _clock_update(
                 doc, data.kind.value, state=data.state.value, closed_at=data.closed_at
             )
@@ -99,7 +100,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(ClockDueSoon)
     async def on_due_soon(event: Event, data: ClockDueSoon) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             notices = []
             if data.unit_id:
                 payload = {"kind": data.kind.value, "due": data.due, "title": doc.get("title")}
@@ -111,7 +112,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(ClockOverdue)
     async def on_overdue(event: Event, data: ClockOverdue) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             notices = []
             if data.unit_id:
                 payload = {"kind": data.kind.value, "due": data.due, "title": doc.get("title")}
@@ -123,7 +124,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(ReminderIssued)
     async def on_reminder(event: Event, data: ReminderIssued) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             reminder = ReminderInfo(
                 reminder_id=data.reminder_id,
                 clock_id=data.clock_id,
@@ -146,7 +147,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(ReminderAnswered)
     async def on_reminder_answered(event: Event, data: ReminderAnswered) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             reminders = [dict(r) for r in doc.get("reminders") or []]
             for reminder in reminders:
                 if reminder.get("reminder_id") == data.reminder_id:
@@ -157,7 +158,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(AssessmentRecorded)
     async def on_assessment(event: Event, data: AssessmentRecorded) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             item = AssessmentInfo(
                 item_id=data.item_id,
                 unit_id=data.unit_id,
@@ -189,7 +190,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(LetterPublished)
     async def on_published(event: Event, data: LetterPublished) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             publication = PublicationInfo(
                 upload_id=data.upload_id,
                 platform=data.platform,
@@ -210,7 +211,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(LetterArchived)
     async def on_archived(event: Event, data: LetterArchived) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             archive = ArchiveInfo(
                 archive_id=data.archive_id, sha256=data.sha256, archived_at=data.archived_at
             )
@@ -225,7 +226,7 @@ def register(dispatcher: Dispatcher, *, service: LetterService) -> None:
 
     @dispatcher.on(UploadParked)
     async def on_upload_parked(event: Event, data: UploadParked) -> None:
-        def decide(doc: Document, now: datetime) -> Decision:
+        def decide(doc: Document, now: datetime) -> Transition:
             problem = {
                 "upload_key": data.upload_key,
                 "platform": data.platform,

@@ -32,6 +32,6 @@ def asyncapi(
         typer.echo(document.decode(), nl=False)
 
 
-def register(app: typer.Typer, *, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Add the `schemas` command group."""
     app.add_typer(schemas_app, name="schemas")

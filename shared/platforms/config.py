@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -113,6 +113,8 @@ class PlatformConfig(BaseModel):
 
     id: str = Field(pattern=_PLATFORM_ID_RE)
     name: str = Field(min_length=1, max_length=100)
+    # Which adapter speaks to it (`shared.platforms.factory.ADAPTERS`); the reference API.
+    kind: Literal["reference_http"] = "reference_http"
     # Prefix of the reference API: `{base_url}/letters`, `{base_url}/uploads`.
     base_url: str = Field(pattern=r"^https?://[^\s]+$")
     token: SecretStr
@@ -242,3 +244,18 @@ def dump_platform_configs(configs: Sequence[PlatformConfig], *, reveal_tokens: b
             row["token"] = config.token.get_secret_value()
         rows.append(row)
     return orjson.dumps({"platforms": rows}, option=orjson.OPT_INDENT_2)
+
+
+def configured_platforms(
+    platforms_file: Path | None, *, simulator_url: str | None, reserved: str
+) -> list[PlatformConfig]:
+    """The platforms a service talks to: the file's, or the simulator's three; with both,
+    the file's platforms pointed at the simulator. `reserved` is an id no platform may take
+    (the letters entered by hand)."""
+    configs = load_platform_configs(platforms_file, simulator_url=simulator_url)
+    if simulator_url is not None and platforms_file is not None:
+        base = simulator_url.rstrip("/")
+        configs = [c.model_copy(update={"base_url": f"{base}/p/{c.id}"}) for c in configs]
+    if any(c.id == reserved for c in configs):
+        raise ValueError(f"platform id '{reserved}' is reserved for letters entered by hand")
+    return configs

@@ -10,9 +10,9 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from services.bench_pipeline import TARGET_STAGES
+from devkit.bench.pipeline import TARGET_STAGES
+from devkit.launcher import SERVICES
 from services.cli import _register_all, app
-from services.launcher import SERVICES
 
 pytestmark = pytest.mark.timeout(600)
 

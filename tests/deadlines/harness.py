@@ -15,8 +15,10 @@ import httpx
 from redis.asyncio import Redis
 
 from services.deadlines.app import create_app
-from services.deadlines.models import ClockDoc
-from services.deadlines.service import DeadlinesService
+from services.deadlines.clocks.models import (
+    ClockDoc,
+)
+from services.deadlines.clocks.service import DeadlinesService
 from services.deadlines.settings import DeadlinesSettings
 from shared.clock import FixedClock
 from shared.events import Event, make_event

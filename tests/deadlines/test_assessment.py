@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.deadlines.models import handling_clock_id
+from services.deadlines.clocks.models import (
+    handling_clock_id,
+)
 from shared.auth import Role
 from tests.deadlines.harness import Harness, at, until
 from tests.support import auth

@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from services.deadlines.calendar import SHANGHAI, DayOverride, Due, WorkingCalendar
-from services.deadlines.calendar_data import official_years
+from services.deadlines.calendar.official import official_years
+from services.deadlines.calendar.working_days import SHANGHAI, DayOverride, Due, WorkingCalendar
+
+pytestmark = pytest.mark.unit  # needs no server
 
 CALENDAR = WorkingCalendar.build()
 PLUS_8 = timezone(timedelta(hours=8))

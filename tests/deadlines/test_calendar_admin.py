@@ -8,8 +8,11 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.deadlines.calendar import DayOverride, WorkingCalendar
-from services.deadlines.models import acceptance_clock_id, handling_clock_id
+from services.deadlines.calendar.working_days import DayOverride, WorkingCalendar
+from services.deadlines.clocks.models import (
+    acceptance_clock_id,
+    handling_clock_id,
+)
 from services.deadlines.settings import DeadlinesSettings
 from shared.auth import Role
 from shared.events.vocabulary import ClockState

@@ -10,8 +10,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from devkit.bench import cli as bench_cli
 from services.deadlines import cli as deadlines_cli
-from services.deadlines.calendar import WorkingCalendar
+from services.deadlines.calendar.working_days import WorkingCalendar
+
+pytestmark = pytest.mark.unit  # needs no server
 
 EXAMPLE = ["deadline", "--start", "2026-09-30T16:00:00+08:00", "--days", "3"]
 
@@ -21,7 +24,8 @@ def app() -> typer.Typer:
     root = typer.Typer()
     bench = typer.Typer()
     root.add_typer(bench, name="bench")
-    deadlines_cli.register(root, bench=bench)
+    deadlines_cli.register(root)
+    bench_cli.register(bench)
     return root
 
 

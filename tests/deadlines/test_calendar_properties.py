@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
+import pytest
 from holidays.countries.china import China
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.deadlines.calendar import DayOverride, WorkingCalendar
-from services.deadlines.calendar_data import official_years
+from services.deadlines.calendar.official import official_years
+from services.deadlines.calendar.working_days import DayOverride, WorkingCalendar
+
+pytestmark = pytest.mark.unit  # needs no server
 
 # Built independently of the code under test: one library instance over all the years, asked
 # one day at a time with its own is_working_day.

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.deadlines.calendar import WorkingCalendar
-from services.deadlines.models import (
+from services.deadlines.calendar.working_days import WorkingCalendar
+from services.deadlines.clocks.models import (
     ClockDoc,
     acceptance_clock_id,
     handling_clock_id,

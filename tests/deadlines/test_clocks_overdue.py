@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.deadlines.calendar import WorkingCalendar
-from services.deadlines.models import (
+from services.deadlines.calendar.working_days import WorkingCalendar
+from services.deadlines.clocks.models import (
     ClockDoc,
     answer_clock_id,
     handling_clock_id,
+)
+from services.deadlines.supervision.models import (
     reminder_id,
 )
 from shared.auth import Role

@@ -13,15 +13,21 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from services.deadlines.models import (
+from services.deadlines.clocks.follow_ups import record_unanswered
+from services.deadlines.clocks.models import (
     ClockDoc,
-    ReminderAnswer,
     answer_clock_id,
-    assessment_item_id,
     handling_clock_id,
+)
+from services.deadlines.supervision.models import (
+    ReminderAnswer,
+    assessment_item_id,
     reminder_id,
 )
-from services.deadlines.repository import AssessmentRepository
+from services.deadlines.supervision.repository import (
+    AssessmentRepository,
+    ReminderRepository,
+)
 from shared.aggregate import AggregateStore, Change
 from shared.auth import Role
 from shared.events.vocabulary import ClockState
@@ -124,7 +130,8 @@ async def test_a_late_answer_whose_closing_was_lost_records_one_deduction(h: Har
     answer = ReminderAnswer(
         text="已办结。", answered_at=answered_at, by="u-head", by_name="处长", in_time=False
     )
-    await h.service.reminders.mutate(
+    reminders: ReminderRepository = h.app.state.reminders
+    await reminders.mutate(
         rid, lambda _: Change(set={"answered": True, "answer": answer.model_dump()})
     )
 
@@ -244,7 +251,7 @@ async def test_an_answer_by_the_due_that_the_timer_overtook_costs_nothing(h: Har
 
     # The timer's follow-up, still holding the clock it read overdue, then the sweep:
     # neither records a deduction for an answer given in time.
-    await h.service._record_unanswered(timer_read)
+    await record_unanswered(h.service, timer_read)
     h.clock.set(at("2026-10-30T10:00:00"))
     await h.service.sweep()
     assert await _items(h, unit="unit_slow") == []

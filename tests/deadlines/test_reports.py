@@ -17,11 +17,13 @@ import uvicorn
 from typer.testing import CliRunner
 
 from services.deadlines import cli as deadlines_cli
-from services.deadlines.models import (
+from services.deadlines.clocks.models import (
     acceptance_clock_id,
     handling_clock_id,
-    reminder_id,
     upload_clock_id,
+)
+from services.deadlines.supervision.models import (
+    reminder_id,
 )
 from shared.auth import Role
 from shared.events.catalog import (
@@ -300,9 +302,8 @@ async def test_report_command_prints_the_report_and_writes_the_chart(
     try:
         await until(_started(server), what="uvicorn started")
         port = server.servers[0].sockets[0].getsockname()[1]
-        root, bench = typer.Typer(), typer.Typer()
-        root.add_typer(bench, name="bench")
-        deadlines_cli.register(root, bench=bench)
+        root = typer.Typer()
+        deadlines_cli.register(root)
         chart = tmp_path / "october.svg"
         args = ["report", "--month", "2026-10", "--url", f"http://127.0.0.1:{port}"]
         env = {"MAILBOX_TOKEN": token(Role.office_head)}

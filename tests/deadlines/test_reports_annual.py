@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from services.deadlines.models import handling_clock_id, reminder_id
+from services.deadlines.clocks.models import (
+    handling_clock_id,
+)
+from services.deadlines.supervision.models import (
+    reminder_id,
+)
 from shared.auth import Role
 from shared.events.vocabulary import ClockState
 from tests.deadlines.harness import Harness, at

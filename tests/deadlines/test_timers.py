@@ -12,8 +12,11 @@ import pytest
 from redis.asyncio import Redis
 
 from services.deadlines.app import create_app
-from services.deadlines.models import acceptance_clock_id, handling_clock_id
-from services.deadlines.timers import Timers, job_id
+from services.deadlines.clocks.models import (
+    acceptance_clock_id,
+    handling_clock_id,
+)
+from services.deadlines.timers import Timers
 from shared.clock import FixedClock
 from shared.events.vocabulary import ClockState
 from tests.deadlines.harness import Harness, at, until
@@ -60,14 +63,17 @@ async def test_a_timer_wakes_the_service_without_any_sweep(h: Harness) -> None:
 async def test_scheduling_is_idempotent(h: Harness) -> None:
     timers: Timers = h.app.state.timers
     when = h.clock.now() + timedelta(days=30)
+    before = await _pending(h)
     assert await timers.schedule("probe-clock", at=when, kind="due")
     assert not await timers.schedule("probe-clock", at=when, kind="due")
+    assert await _pending(h) == before + 1  # scheduled once, however often asked
+
     await timers.cancel("probe-clock", at=when, kind="due")
-    redis = Redis.from_url(FLUSHED_REDIS_URL)
-    try:
-        assert not await redis.exists(f"arq:job:{job_id('probe-clock', kind='due', at=when)}")
-    finally:
-        await redis.aclose()
+    assert await _pending(h) == before
+    # Cancelled for good: the same timer is new again, not "already scheduled".
+    assert await timers.schedule("probe-clock", at=when, kind="due")
+    await timers.cancel("probe-clock", at=when, kind="due")
+    assert await _pending(h) == before
 
 
 async def test_a_redis_flush_and_a_restart_lose_no_deadline(h: Harness) -> None:

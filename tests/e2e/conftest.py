@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from services.actors import CLERK, Api, Person
-from services.actors_script import Case
-from services.demo import DEMO_ENV, Outcome, play, smtp_env, wipe_namespace
-from services.demo_mail import MailSink
-from services.demo_scenarios import build_cases
-from services.launcher import LocalDeployment, free_ports
+from devkit.actors.people import CLERK, Api, Person
+from devkit.actors.script import Case
+from devkit.demo.mail import MailSink
+from devkit.demo.runner import DEMO_ENV, Outcome, play, smtp_env, wipe_namespace
+from devkit.demo.scenarios import build_cases
+from devkit.launcher import LocalDeployment, free_ports
 from tests.support import EventProbe, unique_name
 
 # Longest wait for any one asynchronous effect while the letters are driven.

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from services.actors_script import Case, Plan
-from services.demo_scenarios import SCENARIOS
+from devkit.actors.script import Case, Plan
+from devkit.demo.scenarios import SCENARIOS
 from shared.events.vocabulary import PublicationMode, Route
 from tests.e2e.conftest import Lifecycle
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.actors_script import Case
-from services.demo_scenarios import SCENARIOS
+from devkit.actors.script import Case
+from devkit.demo.scenarios import SCENARIOS
 from shared.events.vocabulary import Route
 from tests.e2e.conftest import Lifecycle
 from tests.e2e.test_lifecycle import PLANS, played

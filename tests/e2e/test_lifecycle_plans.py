@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.actors_script import DEFAULT_LEAD, Plan, slip_for
-from services.demo_scenarios import (
+import pytest
+
+from devkit.actors.script import DEFAULT_LEAD, Plan, slip_for
+from devkit.demo.scenarios import (
     DEV_LETTERS,
     ORDINARY,
     PLATFORMS,
@@ -18,6 +20,8 @@ from services.demo_scenarios import (
     simulator_payloads,
 )
 from shared.events.vocabulary import NotAcceptedReason, Route
+
+pytestmark = pytest.mark.unit  # needs no server
 
 
 def suggested(route: str, *, target: str, accepted: bool = True) -> dict[str, Any]:

@@ -9,18 +9,18 @@ from typing import Any
 import aio_pika
 import pytest
 
-from services.actors_script import Case
-from services.demo_scenarios import load_dev_letters
-from services.publishing.compose import (
+from devkit.actors.script import Case
+from devkit.demo.scenarios import load_dev_letters
+from services.publishing.letters.models import Notice, ReplyParts
+from services.publishing.redaction.service import PersonData, RedactionConfig
+from services.publishing.uploads.compose import (
     email_text,
     notice_text,
     notice_title,
     reply_text,
     reply_title,
 )
-from services.publishing.models import Notice, ReplyParts
-from services.publishing.publication import public_draft
-from services.publishing.redaction import PersonData, RedactionConfig
+from services.publishing.uploads.publication import public_draft
 from shared.events.topology import SUBSCRIPTIONS, dead_queue_name
 from tests.e2e.conftest import Lifecycle
 from tests.e2e.test_lifecycle import PLANS, expected_mode, played

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.stack import PrivateStack
+from tests.faults.harness import PrivateStack
 
 
 @pytest.fixture(scope="session")

@@ -20,15 +20,15 @@ from typing import Any
 
 import httpx
 
-from services.actors import ActorError, Json, Urls, enrol
-from services.actors_script import Case, Plan, Troupe
-from services.demo import DEMO_ENV, seed, wipe_namespace
-from services.demo_scenarios import SCENARIOS, build_cases
-from services.launcher import SERVICES, LocalDeployment, free_ports
-from services.routing.directory_data import load_directory
+from devkit.actors.people import ActorError, Json, Urls, enrol
+from devkit.actors.script import Case, Plan, Troupe
+from devkit.demo.runner import DEMO_ENV, seed, wipe_namespace
+from devkit.demo.scenarios import SCENARIOS, build_cases
+from devkit.launcher import SERVICES, LocalDeployment, free_ports
+from devkit.simulator.cli import DEFAULT_ADMIN_TOKEN
+from services.routing.directory.models import load_directory
 from shared.dead_letters import DeadLetter
-from shared.platforms.cli import DEFAULT_ADMIN_TOKEN
-from tests.faults.stack import PrivateStack
+from tests.faults.harness import PrivateStack
 from tests.faults.verdict import (
     DurableProbe,
     Verdict,

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.faults.harness import PrivateStack
 from tests.faults.load import DECIDED, Progress, fault_cases, fault_run
-from tests.faults.stack import PrivateStack
 from tests.faults.verdict import report
 
 pytestmark = pytest.mark.timeout(300)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from shared.platforms.config import default_platform_configs, dump_platform_configs
+from tests.faults.harness import PrivateStack
 from tests.faults.load import fault_cases, fault_run
-from tests.faults.stack import PrivateStack
 from tests.faults.verdict import report
 
 pytestmark = pytest.mark.timeout(300)

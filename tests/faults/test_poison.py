@@ -12,8 +12,8 @@ import pytest
 
 from shared.events.topology import SUBSCRIPTIONS
 from shared.ids import new_id
+from tests.faults.harness import REPO_ROOT, PrivateStack
 from tests.faults.load import DECIDED, FaultRun, fault_cases, fault_run
-from tests.faults.stack import REPO_ROOT, PrivateStack
 from tests.faults.verdict import report
 
 pytestmark = pytest.mark.timeout(300)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from tests.faults.harness import PrivateStack, Server
 from tests.faults.load import DECIDED, DEFAULT_PLANS, fault_cases, fault_run
-from tests.faults.stack import PrivateStack, Server
 from tests.faults.verdict import report
 
 pytestmark = pytest.mark.timeout(300)

@@ -21,13 +21,13 @@ from typing import Any
 
 import aio_pika
 
-from services.actors import Json
-from services.actors_script import Case
+from devkit.actors.people import Json
+from devkit.actors.script import Case
 from shared.dead_letters import DeadLetter, list_dead_letters
 from shared.events.envelope import Event
 from shared.events.topology import SUBSCRIPTIONS, queue_name, retry_queue_name
 from tests.e2e.test_lifecycle import expected_events
-from tests.faults.stack import REPO_ROOT
+from tests.faults.harness import REPO_ROOT
 
 FIGURES_PATH = REPO_ROOT / "var" / "log" / "faults-figures.jsonl"
 PROBE_SUFFIX = "faults-probe"

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from devkit.simulator.server import RunningSimulator
 from services.intake.app import create_app
-from services.intake.relay import LetterRelay
+from services.intake.polling.relay import LetterRelay
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
 from shared.clock import Clock
@@ -22,7 +23,6 @@ from shared.events import make_event
 from shared.events.catalog import TokenRevoked
 from shared.mongo import Database, make_client
 from shared.platforms.config import dump_platform_configs
-from shared.platforms.simulator_server import RunningSimulator
 from tests.support import (
     MONGO_URL,
     EventProbe,

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
+from devkit.simulator.server import running_simulator
 from shared.mongo import make_client
-from shared.platforms.simulator_server import running_simulator
 from tests.intake.harness import generate, names_and_probe, settle
 from tests.support import AMQP_URL, MONGO_URL
 

@@ -12,10 +12,10 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
+from devkit.simulator.server import running_simulator
 from shared.audit import AuditEntry
 from shared.auth import Role
 from shared.clock import FixedClock
-from shared.platforms.simulator_server import running_simulator
 from tests.intake.harness import CLERK, HEAD, UNIT, database, intake, names_and_probe, settle
 from tests.support import EventProbe, auth
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from services.intake.leases import Leases
+from devkit.simulator.server import RunningSimulator, running_simulator
+from services.intake.polling.leases import Leases
 from shared.clock import FixedClock
 from shared.platforms import HttpPlatformClient
-from shared.platforms.simulator_server import RunningSimulator, running_simulator
 from tests.intake.harness import (
     ADMIN,
     CLERK,

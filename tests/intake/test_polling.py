@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.platforms.simulator_server import RunningSimulator, running_simulator
+from devkit.simulator.server import RunningSimulator, running_simulator
 from tests.intake.harness import (
     ADMIN,
     PLATFORMS,

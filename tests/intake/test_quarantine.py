@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from shared.platforms.simulator_server import RunningSimulator, running_simulator
+from devkit.simulator.server import RunningSimulator, running_simulator
 from tests.intake.harness import (
     ADMIN,
     CLERK,

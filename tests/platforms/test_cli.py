@@ -12,8 +12,10 @@ import httpx
 import orjson
 import pytest
 
+from devkit.simulator.server import free_port
 from shared.platforms import HttpPlatformClient, default_platform_configs
-from shared.platforms.simulator_server import free_port
+
+pytestmark = pytest.mark.unit  # needs no server
 
 DEV_LETTERS = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev-letters.jsonl"
 MAILBOX = [sys.executable, "-m", "services.cli"]
@@ -89,7 +91,7 @@ def test_the_benchmark_prints_its_figures_as_json() -> None:
 
 
 def test_the_cli_default_admin_token_is_the_simulators() -> None:
-    from shared.platforms import cli
-    from shared.platforms.simulator_state import DEFAULT_ADMIN_TOKEN
+    from devkit.simulator import cli
+    from devkit.simulator.state import DEFAULT_ADMIN_TOKEN
 
     assert cli.DEFAULT_ADMIN_TOKEN == DEFAULT_ADMIN_TOKEN

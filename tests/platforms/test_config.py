@@ -15,6 +15,8 @@ from shared.platforms.config import (
     load_platform_configs,
 )
 
+pytestmark = pytest.mark.unit  # needs no server
+
 
 def test_the_three_platforms_of_article_2_are_the_defaults() -> None:
     configs = load_platform_configs(simulator_url="http://127.0.0.1:9999/")
@@ -87,3 +89,31 @@ def test_a_platform_configured_twice_is_refused(tmp_path: Path) -> None:
 def test_a_bad_mapping_is_refused(fields: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         FieldMapping.model_validate(fields)
+
+
+def test_every_kind_of_platform_has_an_adapter_and_gets_its_client() -> None:
+    from typing import get_args
+
+    from shared.platforms.config import PlatformConfig, default_platform_configs
+    from shared.platforms.factory import ADAPTERS, platform_clients
+    from shared.platforms.http import HttpPlatformClient
+
+    kinds = set(get_args(PlatformConfig.model_fields["kind"].annotation))
+    assert kinds == set(ADAPTERS)
+    clients = platform_clients(default_platform_configs())
+    assert set(clients) == {c.id for c in default_platform_configs()}
+    assert all(isinstance(client, HttpPlatformClient) for client in clients.values())
+
+
+def test_a_platform_may_not_take_the_id_of_letters_entered_by_hand(tmp_path: Path) -> None:
+    from shared.platforms.config import (
+        configured_platforms,
+        default_platform_configs,
+        dump_platform_configs,
+    )
+
+    taken = default_platform_configs()[0].model_copy(update={"id": "manual"})
+    path = tmp_path / "platforms.json"
+    path.write_bytes(dump_platform_configs([taken], reveal_tokens=True))
+    with pytest.raises(ValueError, match="reserved"):
+        configured_platforms(path, simulator_url=None, reserved="manual")

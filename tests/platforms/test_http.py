@@ -7,8 +7,10 @@ import random
 import httpx
 import pytest
 
+from devkit.simulator.server import free_port, running_simulator
 from shared.platforms import HttpPlatformClient, PlatformUnavailable, default_platform_configs
-from shared.platforms.simulator_server import free_port, running_simulator
+
+pytestmark = pytest.mark.unit  # needs no server
 
 
 def test_backoff_is_full_jitter_under_a_growing_capped_ceiling() -> None:

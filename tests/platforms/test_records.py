@@ -28,6 +28,8 @@ from shared.platforms.records import (
     record_bytes,
 )
 
+pytestmark = pytest.mark.unit  # needs no server
+
 CONFIGS = {c.id: c for c in default_platform_configs()}
 # 2025-06-03 10:15:30 in Chongqing is 02:15:30 UTC.
 INSTANT = datetime(2025, 6, 3, 2, 15, 30, tzinfo=UTC)

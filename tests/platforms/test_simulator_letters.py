@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from shared.platforms.simulator_letters import (
+from devkit.simulator.letters import (
     assign_platform,
     draft_letter,
     id_check_digit,
     load_jsonl_letters,
 )
-from shared.platforms.simulator_state import SimulatorState
+from devkit.simulator.state import SimulatorState
+
+pytestmark = pytest.mark.unit  # needs no server
 
 DEV_LETTERS = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev-letters.jsonl"
 

@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from devkit.simulator.server import RunningSimulator, running_simulator
 from services.publishing.app import create_app
 from services.publishing.settings import PublishingSettings
 from shared.clock import Clock, FixedClock
 from shared.events.vocabulary import Person
 from shared.ids import new_id
 from shared.platforms.config import dump_platform_configs
-from shared.platforms.simulator_server import RunningSimulator, running_simulator
 from tests.publishing.case_data import (
     ADMIN,
     CLERK,

@@ -22,9 +22,9 @@ import typer
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from services.publishing import archive_cli
-from services.publishing.archive import Archiver
-from services.publishing.archive_export import verify_package
+from services.publishing import cli as publishing_cli
+from services.publishing.archive.export import verify_package
+from services.publishing.archive.service import Archiver
 from shared.auth import Role
 from shared.events.catalog import LetterTransferred
 from shared.events.vocabulary import ClockKind, PublicationMode, Route
@@ -290,7 +290,7 @@ async def test_mailbox_archive_export_downloads_and_verifies_the_package(
     _, app, _ = env
     letter_id = await _archived_letter(env)
     cli_app = typer.Typer()
-    archive_cli.register(cli_app, bench=typer.Typer())
+    publishing_cli.register(cli_app)
     runner = CliRunner()
     out = tmp_path / "october.zip"
     async with serve(app, lifespan=False) as url:

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.publishing.models import MANUAL_PLATFORM, UploadState
+from services.publishing.letters.models import MANUAL_PLATFORM
+from services.publishing.uploads.models import UploadState
 from shared.events.vocabulary import Person, PublicationMode
 from shared.ids import new_id
 from tests.publishing.harness import (

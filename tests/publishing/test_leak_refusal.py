@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.publishing.redaction import RedactionConfig
+from services.publishing.redaction.service import RedactionConfig
 from shared.events.vocabulary import Person, PublicationMode
 from tests.publishing.harness import CLERK, HEAD, Stack, approved, stack
 

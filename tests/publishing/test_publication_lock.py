@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.publishing.uploader import Uploader
+from services.publishing.uploads.uploader import Uploader
 from shared.audit import AuditLog
 from shared.events import Event
 from shared.events.vocabulary import PublicationMode, Sensitivity

@@ -8,9 +8,11 @@ from typing import Any
 import orjson
 import pytest
 
-from services.publishing.leak_scan import leak_scan
-from services.publishing.redaction import PersonData, Redaction, redact, redact_fields
-from tests.publishing.letters import LETTERS, Letter
+from services.publishing.redaction.leak_scan import leak_scan
+from services.publishing.redaction.service import PersonData, Redaction, redact, redact_fields
+from tests.publishing.letters_data import LETTERS, Letter
+
+pytestmark = pytest.mark.unit  # needs no server
 
 DEV_LETTERS = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev-letters.jsonl"
 
@@ -278,7 +280,7 @@ def test_house_numbers_go_district_and_street_stay(text: str, expected: str) -> 
 
 
 def test_id_numbers_cards_and_emails() -> None:
-    from tests.publishing.letters import CARD, ID_X, bank_card
+    from tests.publishing.letters_data import CARD, ID_X, bank_card
 
     card_spaced = " ".join(CARD[i : i + 4] for i in range(0, 16, 4)) + " " + CARD[16:]
     other_card = bank_card("436742123456789")
@@ -302,7 +304,7 @@ def test_id_numbers_cards_and_emails() -> None:
 
 
 def test_an_id_number_in_any_grouping_and_messaging_accounts() -> None:
-    from tests.publishing.letters import ID_X, spaced
+    from tests.publishing.letters_data import ID_X, spaced
 
     grouped = spaced(ID_X, (4, 4, 4, 4, 2))
     result = redact(f"身份证 {grouped}，QQ：123456789，微信号：zhangsan_1988。")
@@ -357,7 +359,7 @@ def test_kept_digits_of_two_touching_masks_never_join_into_a_number() -> None:
 
 
 def test_a_disability_certificate_number_is_an_id_number() -> None:
-    from tests.publishing.letters import ID_X
+    from tests.publishing.letters_data import ID_X
 
     result = redact(f"我的残疾证号是{ID_X}11（二级）。")
     assert [span.kind for span in result.spans] == ["id_number"]
@@ -413,7 +415,7 @@ def test_more_house_number_shapes(text: str, expected: str) -> None:
 
 
 def test_an_id_number_with_a_wrong_check_digit_is_not_an_id() -> None:
-    from tests.publishing.letters import ID_X
+    from tests.publishing.letters_data import ID_X
 
     wrong = ID_X[:17] + ("0" if ID_X[17] != "0" else "1")
     kinds = {span.kind for span in redact(f"编号{wrong}").spans}
@@ -447,8 +449,8 @@ def test_redact_fields_masks_a_name_found_in_one_field_in_all() -> None:
 
 
 def test_config_changes_what_survives() -> None:
-    from services.publishing.redaction import RedactionConfig
-    from tests.publishing.letters import ID_X
+    from services.publishing.redaction.service import RedactionConfig
+    from tests.publishing.letters_data import ID_X
 
     config = RedactionConfig(
         mobile_keep_head=0,
@@ -498,8 +500,8 @@ def test_a_number_after_its_cue_is_masked_whatever_its_checksum(text: str, expec
     ],
 )
 def test_the_leak_scan_catches_numbers_the_patterns_miss(text: str) -> None:
-    from services.publishing.leak_scan import crude_number_leaks
-    from services.publishing.pii_patterns import normalise
+    from services.publishing.redaction.leak_scan import crude_number_leaks
+    from services.publishing.redaction.patterns import normalise
 
     assert leak_scan(text) != []
     # The crude rule alone, without the redaction's patterns, sees them too.

@@ -8,17 +8,17 @@ import typer
 from typer.testing import CliRunner
 
 from services.publishing.cli import register
-from services.publishing.leak_scan import leak_scan
-from services.publishing.redaction import PersonData, redact
-from tests.publishing.letters import CARD, ID_X
+from services.publishing.redaction.leak_scan import leak_scan
+from services.publishing.redaction.service import PersonData, redact
+from tests.publishing.letters_data import CARD, ID_X
+
+pytestmark = pytest.mark.unit  # needs no server
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
     root = typer.Typer()
-    bench = typer.Typer()
-    register(root, bench=bench)
-    root.add_typer(bench, name="bench")
+    register(root)
     return root
 
 

@@ -16,10 +16,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from services.publishing import bench
+from devkit.bench import redact as bench
 from services.publishing.cli import register
-from services.publishing.leak_scan import leak_scan
-from services.publishing.redaction import PersonData
+from services.publishing.redaction.leak_scan import leak_scan
+from services.publishing.redaction.service import PersonData
+
+pytestmark = pytest.mark.unit  # needs no server
 
 DATA = Path(__file__).resolve().parent / "data"
 HELDOUT = DATA / "heldout-letters.jsonl"
@@ -34,9 +36,8 @@ def letters() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def redacted(letters: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    root, bench_app = typer.Typer(), typer.Typer()
-    register(root, bench=bench_app)
-    root.add_typer(bench_app, name="bench")
+    root = typer.Typer()
+    register(root)
     stdin = "".join(
         orjson.dumps({"id": x["id"], "text": x["text"], "person": x["person"]}).decode() + "\n"
         for x in letters

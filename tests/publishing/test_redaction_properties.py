@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from services.publishing.leak_scan import CRUDE_PATTERNS, leak_scan
-from services.publishing.name_lexicon import surnames
-from services.publishing.name_reading import word_freq
-from services.publishing.redaction import PersonData, Redaction, apply_spans, redact
-from tests.publishing.letters import id_number
+from services.publishing.redaction.leak_scan import CRUDE_PATTERNS, leak_scan
+from services.publishing.redaction.name_lexicon import surnames
+from services.publishing.redaction.name_reading import word_freq
+from services.publishing.redaction.service import PersonData, Redaction, apply_spans, redact
+from tests.publishing.letters_data import id_number
+
+pytestmark = pytest.mark.unit  # needs no server
 
 # Everyday characters of complaint letters, and punctuation; no digits, so that a generated
 # number keeps its own boundaries.

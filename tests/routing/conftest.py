@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.routing.flow import Desk, Stack, routing_stack
+from tests.routing.harness import Desk, Stack, routing_stack
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.routing.models import default_not_accepted_text
+from services.routing.letters.models import default_not_accepted_text
 from shared.auth import Role
 from shared.events import make_event
 from shared.events.catalog import LetterArchived, LetterPublished
 from shared.events.vocabulary import LABELS_ZH, NotAcceptedReason, Person
 from shared.mongo import is_ferretdb, make_client
-from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, received
+from tests.routing.harness import ASSIST, LEAD, NOW, OTHER, Desk, received
 from tests.support import MONGO_URL
 
 

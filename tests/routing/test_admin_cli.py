@@ -9,19 +9,19 @@ import orjson
 import typer
 from typer.testing import CliRunner
 
-from services.routing import admin_cli
+from services.routing import cli as routing_cli
 from services.routing.app import create_app
-from services.routing.directory_data import SAMPLE_DIRECTORY_PATH
+from services.routing.directory.models import SAMPLE_DIRECTORY_PATH
 from shared.auth import Role
 from shared.clock import FixedClock
-from tests.routing.admin_flow import routing_settings, serving
-from tests.routing.flow import NOW
+from tests.routing.admin_harness import routing_settings, serving
+from tests.routing.harness import NOW
 from tests.support import delete_exchange_and_queues, drop_database, running, token
 
 
 def _root() -> typer.Typer:
-    root, bench = typer.Typer(), typer.Typer()
-    admin_cli.register(root, bench=bench)
+    root = typer.Typer()
+    routing_cli.register(root)
     return root
 
 

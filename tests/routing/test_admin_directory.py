@@ -10,8 +10,8 @@ import pytest
 from shared.auth import Role
 from shared.events.vocabulary import Person
 from shared.mongo import make_client
-from tests.routing.admin_flow import admin, admin_stack, as_unit, wait_until
-from tests.routing.flow import Desk, Stack, received
+from tests.routing.admin_harness import admin, admin_stack, as_unit, wait_until
+from tests.routing.harness import Desk, Stack, received
 from tests.support import MONGO_URL, auth
 
 DURIAN = {

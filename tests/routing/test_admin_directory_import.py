@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
-from services.routing.directory_data import SAMPLE_DIRECTORY_PATH
+from services.routing.directory.models import SAMPLE_DIRECTORY_PATH
 from shared.auth import Role
-from tests.routing.admin_flow import admin, admin_stack
-from tests.routing.flow import Stack
+from tests.routing.admin_harness import admin, admin_stack
+from tests.routing.harness import Stack
 from tests.support import auth
 
 

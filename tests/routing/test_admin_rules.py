@@ -10,8 +10,8 @@ import pytest
 from shared.auth import Role
 from shared.events.vocabulary import Person
 from shared.mongo import make_client
-from tests.routing.admin_flow import admin, admin_stack, as_unit, wait_until
-from tests.routing.flow import LEAD, Desk, Stack, received
+from tests.routing.admin_harness import admin, admin_stack, as_unit, wait_until
+from tests.routing.harness import LEAD, Desk, Stack, received
 from tests.support import MONGO_URL, auth
 
 TEXT = "小区门口的山竹专卖店每天在人行道上堆放纸箱，堵塞通行，请有关部门管一管。"

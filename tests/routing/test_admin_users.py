@@ -11,8 +11,8 @@ import pytest
 
 from shared.auth import Role
 from shared.mongo import make_client
-from tests.routing.admin_flow import admin, admin_stack, as_unit, routing_settings
-from tests.routing.flow import LEAD, Stack
+from tests.routing.admin_harness import admin, admin_stack, as_unit, routing_settings
+from tests.routing.harness import LEAD, Stack
 from tests.support import MONGO_URL, auth, eventually
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.routing.classifier import classify
-from services.routing.directory_data import Directory, load_directory
-from services.routing.matching import normalise
-from services.routing.rules import RuleSet, load_rules
-from services.routing.suggestion import EvidenceKind, LetterInput, Suggestion
+from services.routing.classify.classifier import classify
+from services.routing.classify.matching import normalise
+from services.routing.classify.rules import RuleSet, load_rules
+from services.routing.classify.suggestion import EvidenceKind, LetterInput, Suggestion
+from services.routing.directory.models import Directory, load_directory
 from shared.events.vocabulary import Nature, NotAcceptedReason, Person, Route
+
+pytestmark = pytest.mark.unit  # needs no server
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,13 @@ from typing import Any
 import orjson
 import pytest
 
-from services.routing.classifier import classify
-from services.routing.directory_data import load_directory
-from services.routing.evaluation import agreement, output_record
-from services.routing.rules import load_rules
-from services.routing.suggestion import LetterInput
+from services.routing.classify.classifier import classify
+from services.routing.classify.evaluation import agreement, output_record
+from services.routing.classify.rules import load_rules
+from services.routing.classify.suggestion import LetterInput
+from services.routing.directory.models import load_directory
+
+pytestmark = pytest.mark.unit  # needs no server
 
 DEV_LETTERS = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev-letters.jsonl"
 FLOORS = {

@@ -11,7 +11,9 @@ import typer
 from typer.testing import CliRunner
 
 from services.routing import cli as routing_cli
-from services.routing.rules import DEFAULT_RULES_PATH
+from services.routing.classify.rules import DEFAULT_RULES_PATH
+
+pytestmark = pytest.mark.unit  # needs no server
 
 DEV_LETTERS = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev-letters.jsonl"
 ANSWER_KEYS = {"id", "nature", "accepted", "not_accepted_reason", "route", "unit", "why"}
@@ -20,9 +22,7 @@ ANSWER_KEYS = {"id", "nature", "accepted", "not_accepted_reason", "route", "unit
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
     root = typer.Typer()
-    bench = typer.Typer()
-    root.add_typer(bench, name="bench")
-    routing_cli.register(root, bench=bench)
+    routing_cli.register(root)
     return root
 
 

@@ -6,12 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.routing.classifier import classify
-from services.routing.directory_data import Directory, load_directory
-from services.routing.rules import RuleSet, load_rules
-from services.routing.similarity import RecentLetter, same_writer, text_similarity, writer_key
-from services.routing.suggestion import EvidenceKind, LetterInput
+from services.routing.classify.classifier import classify
+from services.routing.classify.rules import RuleSet, load_rules
+from services.routing.classify.similarity import (
+    RecentLetter,
+    same_writer,
+    text_similarity,
+    writer_key,
+)
+from services.routing.classify.suggestion import EvidenceKind, LetterInput
+from services.routing.directory.models import Directory, load_directory
 from shared.events.vocabulary import NotAcceptedReason, Person
+
+pytestmark = pytest.mark.unit  # needs no server
 
 NOW = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
 COMPLAINT = "我在观音桥商场办的预付卡，商家突然关门跑路，卡里还有三千元无法退还，请帮忙追回。"

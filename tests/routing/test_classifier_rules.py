@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from services.routing.classifier import classify
-from services.routing.directory_data import Directory, load_directory
-from services.routing.rules import DEFAULT_RULES_PATH, RuleSet, load_rules
-from services.routing.suggestion import LetterInput
+from services.routing.classify.classifier import classify
+from services.routing.classify.rules import DEFAULT_RULES_PATH, RuleSet, load_rules
+from services.routing.classify.suggestion import LetterInput
+from services.routing.directory.models import Directory, load_directory
 from shared.events.vocabulary import Nature, NotAcceptedReason, Route
+
+pytestmark = pytest.mark.unit  # needs no server
 
 LETTER = LetterInput(text="夜市摊位出租，日租金低至50元，欢迎入驻。")
 

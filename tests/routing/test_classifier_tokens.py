@@ -6,7 +6,11 @@ import subprocess
 import sys
 import textwrap
 
-from services.routing.tokens import STOPWORDS, segment, tokens_for_search
+import pytest
+
+from services.routing.classify.segmentation import STOPWORDS, segment, tokens_for_search
+
+pytestmark = pytest.mark.unit  # needs no server
 
 
 def test_search_tokens_include_the_parts_of_long_words() -> None:
@@ -50,7 +54,7 @@ def test_the_first_use_in_a_worker_thread_leaves_the_warning_filters_alone() -> 
     script = textwrap.dedent(
         """
         import threading, warnings
-        from services.routing import tokens
+        from services.routing.classify import segmentation as tokens
         swaps = []
         real = warnings.catch_warnings
         warnings.catch_warnings = lambda *a, **k: (swaps.append(1), real(*a, **k))[1]

@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from services.routing.directory_data import (
+from services.routing.directory.models import (
     SAMPLE_DIRECTORY_PATH,
     Directory,
     RecipientKind,
     UnitKind,
     load_directory,
 )
+
+pytestmark = pytest.mark.unit  # needs no server
 
 # 26 districts, 8 counties and 4 autonomous counties (国务院批复的现行区划).
 CHONGQING_DISTRICTS = {

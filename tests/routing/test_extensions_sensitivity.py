@@ -14,7 +14,7 @@ from shared.events import make_event
 from shared.events.catalog import AssessmentRecorded, ClockDueSoon, ReminderIssued
 from shared.events.topology import queue_name
 from shared.events.vocabulary import ClockKind
-from tests.routing.flow import (
+from tests.routing.harness import (
     HANDLER,
     LEAD,
     NOW,

@@ -12,7 +12,7 @@ from shared.auth import Role
 from shared.events import make_event
 from shared.events.catalog import LetterArchived, LetterPublished
 from shared.events.vocabulary import ReturnReason
-from tests.routing.flow import (
+from tests.routing.harness import (
     ASSIST,
     HANDLER,
     LEAD,

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from services.routing.notifications import InboxNotifier, NoticeRelay
+from services.routing.notify.service import InboxNotifier, NoticeRelay
 from shared.locks import KeyedLocks
 from shared.mongo import Database, make_client
-from tests.routing.flow import NOW
+from tests.routing.harness import NOW
 from tests.support import MONGO_URL, unique_name
 
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from services.routing.app import create_app
-from services.routing.webhook_dispatcher import RetryPolicy, WebhookDispatcher
-from services.routing.webhooks import DeliveryStore, WebhookStore
+from services.routing.notify.dispatcher import RetryPolicy, WebhookDispatcher
+from services.routing.notify.webhooks import DeliveryStore, WebhookStore
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events import make_event
 from shared.events.catalog import ReminderIssued
 from shared.mongo import make_client
-from tests.routing.admin_flow import (
+from tests.routing.admin_harness import (
     Receiver,
     admin,
     admin_stack,
@@ -28,7 +28,7 @@ from tests.routing.admin_flow import (
     wait_until,
     webhook_receiver,
 )
-from tests.routing.flow import ASSIST, LEAD, NOW, OTHER, Desk, Stack
+from tests.routing.harness import ASSIST, LEAD, NOW, OTHER, Desk, Stack
 from tests.support import (
     MONGO_URL,
     EventProbe,

@@ -7,7 +7,7 @@ not offered, so a client shows no button that can only fail.
 from __future__ import annotations
 
 from shared.auth import Role
-from tests.routing.flow import Desk
+from tests.routing.harness import Desk
 
 REFERRAL = {
     "agency": "public_security",

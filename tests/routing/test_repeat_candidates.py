@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from services.routing.repository import LetterRepository
+from services.routing.letters.repository import LetterRepository
 from shared.aggregate import AggregateStore
 from shared.audit import AuditLog
 from shared.events.vocabulary import Person
 from shared.mongo import make_client
-from tests.routing.flow import NOW, Desk, Stack, received, routing_stack
+from tests.routing.harness import NOW, Desk, Stack, received, routing_stack
 from tests.support import MONGO_URL
 
 OTHER_MATTER = "我想咨询一下今年家电以旧换新补贴的申领条件和办理流程，请问应向哪个部门提出申请？"

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.auth import Role
-from tests.routing.flow import NOW, WRITER_INFORMED, Desk
+from tests.routing.harness import NOW, WRITER_INFORMED, Desk
 
 
 async def _unit_approved(desk: Desk) -> str:

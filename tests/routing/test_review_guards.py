@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from shared.auth import Role
 from shared.events.catalog import ReplyReturned
-from tests.routing.flow import LEAD, NOW, Desk
+from tests.routing.harness import LEAD, NOW, Desk
 
 RETURN = {"reason": "off_topic", "comment": "答复未回应退款诉求，请重新办理。"}
 

@@ -14,8 +14,8 @@ from shared.events import Event, make_event
 from shared.events.catalog import LetterReceived
 from shared.events.vocabulary import LetterSource, Person
 from shared.ids import new_id
-from tests.routing.admin_flow import admin, admin_stack, as_unit
-from tests.routing.flow import LEAD, NOW, OTHER, Desk, Stack
+from tests.routing.admin_harness import admin, admin_stack, as_unit
+from tests.routing.harness import LEAD, NOW, OTHER, Desk, Stack
 from tests.support import auth
 
 OTHER_PLATFORM = "cq-12345-hotline"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.routing.workflow import (
+from services.routing.letters.workflow import (
     DECISION_STATES,
     RULES,
     TRANSITIONS,
@@ -20,6 +20,8 @@ from services.routing.workflow import (
 )
 from shared.auth import Role
 from shared.errors import Forbidden, InvalidTransition
+
+pytestmark = pytest.mark.unit  # needs no server
 
 OFF = Party.office
 L = Party.lead

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.auth import Role
 from shared.events.vocabulary import ClockKind
-from tests.routing.flow import ASSIST, HANDLER, LEAD, NOW, OTHER, Desk, clock_scheduled
+from tests.routing.harness import ASSIST, HANDLER, LEAD, NOW, OTHER, Desk, clock_scheduled
 
 QUESTION = {"unit_id": ASSIST, "question": "请提供该商家预付卡备案情况。"}
 

@@ -23,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from devkit.simulator.server import RunningSimulator, running_simulator
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events import Event, make_event
@@ -30,7 +31,6 @@ from shared.events.catalog import LetterReceived
 from shared.events.vocabulary import LetterSource, Person
 from shared.ids import new_id
 from shared.platforms.config import dump_platform_configs
-from shared.platforms.simulator_server import RunningSimulator, running_simulator
 from tests.security import BUILT, NOW, SETTINGS_CLASSES, UNIT_A, UNIT_ASSIST, headers
 from tests.support import (
     EventProbe,

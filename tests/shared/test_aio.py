@@ -8,6 +8,8 @@ import pytest
 
 from shared.aio import cancel_and_wait, wait_event
 
+pytestmark = pytest.mark.unit  # needs no server
+
 
 async def test_it_says_whether_the_event_was_set() -> None:
     event = asyncio.Event()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from shared.events.asyncapi import build_asyncapi
 from shared.events.catalog import EVENT_TYPES
 from shared.events.cli import DOC_PATH, render
+
+pytestmark = pytest.mark.unit  # needs no server
 
 
 def test_the_committed_document_matches_the_code() -> None:

@@ -1,0 +1,200 @@
+"""House-number parts of addresses (门牌号码): Art. 24 hides them, district and street stay.
+
+`民族路118号` loses `118号`; `金科世界城8栋2786室` loses `8栋2786室`; `渝办发〔2008〕108号`,
+`108号文件`, `10月1号` and `3号线` keep theirs, because a lone `N号` counts only right after a
+street-like word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from services.publishing.redaction.patterns import Hit, after_business_cue
+
+_NUM = r"(?:(?<![\d.])\d{1,5}|(?<![A-Za-z])[A-Za-z]|[一二三四五六七八九十百零〇两]{1,4})"
+UNIT_RE = re.compile(
+    rf"(?P<pre>附|之)?(?P<num>{_NUM})(?P<suf>号楼|号院|号|栋|幢|座|单元|楼|层|室|房间|房|户|弄|舍)"
+    r"(?P<tail>(?:-\d{1,4}){0,2})"
+)
+TRIPLE_RE = re.compile(r"(?<![\d\-.])(\d{1,3})-(\d{1,2})-(\d{1,4})(?![\d\-])(?:号|室)?")
+DOUBLE_RE = re.compile(r"(?<![\d\-.])\d{1,3}-\d{1,4}(?![\d\-])(?:号|室)?")
+# A flat named only by its number, next to the writer's: `楼上602住的是…`, `隔壁1203`.
+NEIGHBOUR_ROOM_RE = re.compile(
+    r"(?:楼上|楼下|隔壁|对门|对面|斜对门)的?"
+    r"(?P<room>[1-9]\d{2,3})(?![\d.%元万千百号栋幢座楼层室户年月日岁个人次米平分秒])"
+)
+# A room number written bare after a building or unit: `A座1203`, `3单元502`.
+BARE_ROOM_RE = re.compile(
+    r"\d{1,5}(?:-\d{1,4}){0,2}(?![\d.%元万千百号栋幢座楼层室户年月日岁个人次])"
+)
+
+# A lone `N号` is a house number only after one of these (the end of a street or estate name).
+_STREET_END = frozenset("路街道巷里村社组队弄院苑园城庭府寓厦墅湾居坊镇乡庄屯坝坪湖桥舍宅")
+_STREET_END_WORDS = ("小区", "花园", "家园", "公寓", "大厦", "广场", "新村", "社区", "胡同", "大道")
+# A house number in Chinese numerals (正街十八号) only after a street's own ending or an address
+# cue: 十八号 alone is far more often a date.
+_CHINESE_STREET_END = frozenset("路街道巷里弄")
+# Words that end like a street but are none: 家里15号停水, 知道二十号要交.
+_NOT_STREET = re.compile(r"(?:[这那哪家心夜屋手梦眼店]里|[知报难频渠味]道|[逛满过]街)$")
+_ADDRESS_CUE = re.compile(r"(?:门牌|地址|住址|家住|住在|居住在|户籍地)[^，。！？；,.!?;\n]*$")
+_ADDRESS_CUE_REACH = 24
+_PUBLIC_ADDRESS_REACH = 40
+# The address of a public body is published on purpose: 调解委员会（地址：人和街74号）,
+# 向调解委员会申请调解（地址：…）.
+_PUBLIC_ADDRESS_CUE = re.compile(
+    r"(?:委员会|管委会|局|中心|医院|法院|检察院|政府|办事处|派出所|大厅|支行|分行|营业厅|服务站)"
+    r"(?:[^，。！？；,!?;\n]{0,10}[（(]|[（(]?)(?:办公)?(?:地址|地点)(?:[:：]|在|位于|为)?"
+    r"[^，。！？；,!?;\n（）()]*$"
+)
+# ... and not when what follows makes it a line, a document, a count or a part of a building
+# open to the public (3号门, 2号馆, 5号口); `8号路` is a street's own name.
+_NOT_HOUSE_AFTER = re.compile(
+    r"(?:文件|文|令|线|公告|通知|字|档|窗口|台风|码头|口岸|仓|球员|场次|选手|门(?!面|市)|馆|厅|"
+    r"口|车厢|站台|泊位|地块|展位|摊位|柜台|床|桌|机位|路|街|巷|大道|公路)"
+)
+# Units that stand alone as a house number; 楼/层/户/号 alone are floors, counts or dates.
+_ALONE_OK = frozenset({"栋", "幢", "单元", "室", "号楼", "号院", "弄", "舍"})
+_LAYOUT_AFTER = re.compile(r"\d?[一二两三四五]?厅")  # 3室2厅 is a flat's layout, not a room
+
+
+class _Unit(NamedTuple):
+    start: int
+    end: int
+    suffix: str
+    arabic: bool
+
+
+def _units(norm: str) -> list[_Unit]:
+    found: list[_Unit] = []
+    for m in UNIT_RE.finditer(norm):
+        num = m.group("num")
+        if m.group("suf") == "号" and _NOT_HOUSE_AFTER.match(norm, m.end()):
+            continue  # 8号路, 3号门: not a unit of any address, even next to one
+        found.append(_Unit(m.start(), m.end(), m.group("suf"), not _is_chinese_numeral(num)))
+    for m in TRIPLE_RE.finditer(norm):
+        if _date_like(m.group(1), m.group(2), m.group(3)) or after_business_cue(norm, m.start()):
+            continue  # 取件码6-2-1135 is a pick-up code
+        found.append(_Unit(m.start(), m.end(), "-", True))
+    found.sort()
+    return found
+
+
+def _is_chinese_numeral(num: str) -> bool:
+    return not num.isascii()
+
+
+def _date_like(a: str, b: str, c: str) -> bool:
+    return len(c) == 4 and c[:2] in {"19", "20"} and int(a) <= 31 and int(b) <= 12
+
+
+def _street_before(norm: str, start: int) -> bool:
+    if start == 0:
+        return False
+    if norm[start - 1] in _STREET_END:
+        return True
+    if any(norm.endswith(w, 0, start) for w in _STREET_END_WORDS):
+        return True
+    # 门牌号：88号, 住址是88号: an address cue earlier in the same clause.
+    return _ADDRESS_CUE.search(norm, max(0, start - _ADDRESS_CUE_REACH), start) is not None
+
+
+def _runs(norm: str, units: list[_Unit]) -> Iterator[list[_Unit]]:
+    """Chains of units that touch (or are one space apart): `26号17栋4单元1702室`."""
+    run: list[_Unit] = []
+    for unit in units:
+        if run and unit.start < run[-1].end:
+            continue  # overlapping alternative reading of the same characters
+        gap = norm[run[-1].end : unit.start] if run else ""
+        if run and len(gap) <= 1 and gap.strip(" \t\u3000-") == "":
+            run.append(unit)
+            continue
+        if run:
+            yield run
+        run = [unit]
+    if run:
+        yield run
+
+
+def _chinese_house_number(norm: str, unit: _Unit) -> bool:
+    """`正街十八号`, `地址：…一百零八号`: a lone Chinese-numeral 号 after a street or a cue."""
+    if unit.suffix != "号" or unit.start == 0 or _NOT_HOUSE_AFTER.match(norm, unit.end):
+        return False
+    if norm.endswith("大道", 0, unit.start) or norm[unit.start - 1] in _CHINESE_STREET_END:
+        return _NOT_STREET.search(norm, max(0, unit.start - 2), unit.start) is None
+    reach = max(0, unit.start - _ADDRESS_CUE_REACH)
+    return _ADDRESS_CUE.search(norm, reach, unit.start) is not None
+
+
+def _alone_is_house(norm: str, unit: _Unit) -> bool:
+    if not unit.arabic:
+        return _chinese_house_number(norm, unit)
+    if unit.suffix == "-":
+        return True
+    if unit.suffix in {"室", "房"} and _LAYOUT_AFTER.match(norm, unit.end):
+        return False
+    if unit.suffix in _ALONE_OK:
+        return True
+    if unit.suffix == "座":
+        return norm[unit.start].isalpha()
+    if unit.suffix == "号":
+        if _NOT_STREET.search(norm, max(0, unit.start - 2), unit.start):
+            return False  # 家里15号停水: a date
+        return _street_before(norm, unit.start) and not _NOT_HOUSE_AFTER.match(norm, unit.end)
+    return False
+
+
+def _public_address(norm: str, start: int) -> bool:
+    reach = max(0, start - _PUBLIC_ADDRESS_REACH)
+    return _PUBLIC_ADDRESS_CUE.search(norm, reach, start) is not None
+
+
+def house_number_spans(norm: str) -> list[tuple[int, int]]:
+    """(start, end) of every house-number run in a normalised text."""
+    spans: list[tuple[int, int]] = []
+    for run in _runs(norm, _units(norm)):
+        if len(run) == 1 and not _alone_is_house(norm, run[0]):
+            continue
+        if _public_address(norm, run[0].start):
+            continue
+        if not any(u.arabic for u in run) and not _street_before(norm, run[0].start):
+            continue  # 两栋楼 is a count; 阳光小区三栋二单元 is an address
+        end = run[-1].end
+        if run[-1].suffix in {"栋", "幢", "座", "单元", "楼", "号楼", "舍"}:
+            bare = BARE_ROOM_RE.match(norm, end)
+            if bare:
+                end = bare.end()
+        spans.append((run[0].start, end))
+    for m in DOUBLE_RE.finditer(norm):
+        if _public_address(norm, m.start()):
+            continue
+        if _street_before(norm, m.start()) and not any(s <= m.start() < e for s, e in spans):
+            spans.append((m.start(), m.end()))
+    for m in NEIGHBOUR_ROOM_RE.finditer(norm):
+        if not any(s < m.end() and m.start("room") < e for s, e in spans):
+            spans.append((m.start("room"), m.end()))
+    return sorted(spans)
+
+
+def find_house_numbers(norm: str, *, marker: str) -> Iterator[Hit]:
+    """House-number runs, each replaced whole by the marker."""
+    for start, end in house_number_spans(norm):
+        yield Hit(start, end, "house_number", marker)
+
+
+def own_address_hits(norm: str, address: str, *, marker: str) -> Iterator[Hit]:
+    """In each occurrence of the writer's own address, the number part (any unit, any digits)."""
+    address = address.strip()
+    if len(address) < 4:
+        return
+    start = norm.find(address)
+    while start != -1:
+        end = start + len(address)
+        runs = list(_runs(address, _units(address)))
+        for run in runs:
+            yield Hit(start + run[0].start, start + run[-1].end, "address", marker)
+        if not runs:
+            for m in re.finditer(r"\d[\d\-]*", address):
+                yield Hit(start + m.start(), start + m.end(), "address", marker)
+        start = norm.find(address, end)

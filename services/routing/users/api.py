@@ -1,0 +1,138 @@
+"""Administration of people: users with roles and units, and the bearer tokens issued to them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from services.routing.deps import (
+    GET_ONE,
+    READ,
+    WRITE,
+    Admin,
+    Cursor,
+    Limit,
+    Reader,
+    UsersDep,
+)
+from services.routing.directory.schemas import VersionBody
+from services.routing.letters.service import actor_of
+from services.routing.users.schemas import (
+    TokenCreate,
+    TokenIssued,
+    TokenRevocation,
+    UserCreate,
+    UserRead,
+    UserRole,
+    UserUpdate,
+    user_read,
+)
+from shared.auth import Role
+from shared.paging import Page, id_cursor, next_id_cursor
+
+UserIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
+TokenIdPath = Annotated[str, Path(pattern=r"^tok_[0-9A-Z]{26}$")]
+
+router = APIRouter(prefix="/admin", tags=["users"])
+
+
+@router.get("/users", summary="Users, by id.", responses=READ)
+async def list_users(
+    _: Reader,
+    users: UsersDep,
+    role: UserRole | None = None,
+    unit_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
+    active: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[UserRead]:
+    """Users by role, unit and whether active."""
+    docs = await users.page(
+        role=Role(role.value) if role is not None else None,
+        unit_id=unit_id,
+        active=active,
+        after=id_cursor(cursor),
+        limit=limit,
+    )
+    return Page[UserRead](
+        items=[user_read(d) for d in docs[:limit]], next_cursor=next_id_cursor(docs, limit=limit)
+    )
+
+
+@router.get("/users/{user_id}", summary="One user with the tokens issued.", responses=GET_ONE)
+async def get_user(_: Reader, users: UsersDep, user_id: UserIdPath) -> UserRead:
+    """A user with its version (to change it) and its tokens (ids only)."""
+    return user_read(await users.get(user_id))
+
+
+@router.post("/users", summary="Add a user.", status_code=201, responses=WRITE)
+async def create_user(principal: Admin, users: UsersDep, body: UserCreate) -> UserRead:
+    """A unit role needs an active unit of the directory (422 naming `unit_id` otherwise)."""
+    doc = await users.create(
+        user_id=body.id,
+        name=body.name,
+        role=Role(body.role.value),
+        unit_id=body.unit_id,
+        actor=actor_of(principal),
+    )
+    return user_read(doc)
+
+
+@router.put("/users/{user_id}", summary="Change a user's name, role or unit.", responses=WRITE)
+async def update_user(
+    principal: Admin, users: UsersDep, user_id: UserIdPath, body: UserUpdate
+) -> UserRead:
+    """On the version read (409 when stale); a new role or unit revokes the user's tokens."""
+    doc = await users.update(
+        user_id,
+        name=body.name,
+        role=Role(body.role.value),
+        unit_id=body.unit_id,
+        version=body.version,
+        actor=actor_of(principal),
+    )
+    return user_read(doc)
+
+
+@router.post(
+    "/users/{user_id}/deactivate",
+    summary="Deactivate a user and revoke their tokens.",
+    responses=WRITE,
+)
+async def deactivate_user(
+    principal: Admin, users: UsersDep, user_id: UserIdPath, body: VersionBody
+) -> UserRead:
+    """Kept for the audit trail; every live token of theirs is revoked (`token.revoked`)."""
+    doc = await users.deactivate(user_id, version=body.version, actor=actor_of(principal))
+    return user_read(doc)
+
+
+@router.post(
+    "/users/{user_id}/tokens",
+    summary="Issue a bearer token (shown once).",
+    status_code=201,
+    responses=WRITE,
+)
+async def issue_token(
+    principal: Admin, users: UsersDep, user_id: UserIdPath, body: TokenCreate
+) -> TokenIssued:
+    """Signed with the secret every service shares; the user keeps only its id."""
+    issued = await users.issue_token(
+        user_id, ttl=timedelta(days=body.ttl_days), note=body.note, actor=actor_of(principal)
+    )
+    return TokenIssued(
+        token=issued.token, token_id=issued.token_id, user_id=user_id, expires_at=issued.expires_at
+    )
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    summary="Revoke a token: every service refuses it from now on.",
+    responses=WRITE,
+)
+async def revoke_token(principal: Admin, users: UsersDep, token_id: TokenIdPath) -> TokenRevocation:
+    """This service at once; the others when `token.revoked` reaches them (idempotent)."""
+    record = await users.revoke_token(token_id, actor=actor_of(principal))
+    return TokenRevocation.model_validate(record)
