@@ -116,9 +116,7 @@ async def unit_send_back(
     principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: Comment
 ) -> LetterRead:
     """The unit head or leader sends the reply back to the handler with a comment."""
-    updated = await commands.unit_decide(
-        service, doc, body, approve=False, principal=principal
-    )
+    updated = await commands.unit_decide(service, doc, body, approve=False, principal=principal)
     return read_for(principal, updated)
 
 

@@ -58,9 +58,7 @@ async def approve_extension(
     body: ExtensionApprove,
 ) -> LetterRead:
     """The office head grants the extension as asked, or with other days or another date."""
-    updated = await commands.decide_extension(
-        service, doc, extension_id, body, principal=principal
-    )
+    updated = await commands.decide_extension(service, doc, extension_id, body, principal=principal)
     return read_for(principal, updated)
 
 
@@ -73,9 +71,7 @@ async def refuse_extension(
     body: ExtensionRefuse,
 ) -> LetterRead:
     """The office head refuses the extension with the reason; the unit is told."""
-    updated = await commands.decide_extension(
-        service, doc, extension_id, body, principal=principal
-    )
+    updated = await commands.decide_extension(service, doc, extension_id, body, principal=principal)
     return read_for(principal, updated)
 
 

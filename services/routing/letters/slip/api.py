@@ -101,9 +101,7 @@ async def submit_slip(
     principal: CurrentPrincipal, doc: VisibleLetter, service: ServiceDep, body: VersionOnly
 ) -> LetterRead:
     """The clerk submits the drafted slip for the office head's approval (Art. 13)."""
-    updated = await commands.submit_slip(
-        service, doc, version=body.version, principal=principal
-    )
+    updated = await commands.submit_slip(service, doc, version=body.version, principal=principal)
     return read_for(principal, updated)
 
 
