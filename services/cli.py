@@ -39,6 +39,13 @@ def _register_all() -> None:
         intake_cli,
     ):
         module.register(app)
+    eval_app = typer.Typer(
+        help="Quality on annotated letters: redaction, classification (JSON figures).",
+        no_args_is_help=True,
+    )
+    publishing_cli.register_eval(eval_app)
+    routing_cli.register_eval(eval_app)
+    app.add_typer(eval_app, name="eval")
     if importlib.util.find_spec("devkit") is not None:
         from devkit import cli as devkit_cli
 

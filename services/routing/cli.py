@@ -50,37 +50,29 @@ def _first_error(error: Exception) -> str:
     return str(error)
 
 
-def _parse(raw: bytes) -> tuple[object, LetterInput, dict[str, Any]]:
-    """The id, the letter and the whole object of one input line; ValueError if unusable."""
+def _letter(data: dict[str, Any]) -> LetterInput:
+    """The letter of one input object; ValueError if unusable."""
     from pydantic import ValidationError
 
     from services.routing.classify.suggestion import LetterInput
 
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise ValueError(f"not JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise ValueError('expected an object {"id", "title", "text", "person"}')
-    letter_id = data.get("id")
-    if letter_id is not None and not isinstance(letter_id, str | int):
-        raise ValueError('"id" must be a string or an integer')
     fields = {key: data[key] for key in ("title", "text", "person") if key in data}
     if fields.get("title") is None:
         fields.pop("title", None)
     try:
-        letter = LetterInput.model_validate(fields)
+        return LetterInput.model_validate(fields)
     except ValidationError as error:
         raise ValueError(_first_error(error)) from None
-    return letter_id, letter, data
 
 
-def _lines(path: Path | None) -> Iterator[tuple[int, bytes]]:
+def _objects(path: Path | None) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    from shared.jsonl import read_objects
+
     if path is None:
-        yield from enumerate(sys.stdin.buffer, start=1)
+        yield from read_objects(sys.stdin.buffer)
         return
     with path.open("rb") as source:
-        yield from enumerate(source, start=1)
+        yield from read_objects(source)
 
 
 def _run_jsonl(rules: RuleSet, directory: Directory) -> int:
@@ -91,15 +83,19 @@ def _run_jsonl(rules: RuleSet, directory: Directory) -> int:
     sink = sys.stdout.buffer
     failures = 0
     pending: list[bytes] = []
-    for number, raw in _lines(None):
-        if not raw.strip():
-            continue
-        try:
-            letter_id, letter, _ = _parse(raw)
-            answer = output_record(letter_id, classify(letter, rules=rules, directory=directory))
-        except ValueError as error:
+    for number, item in _objects(None):
+        if isinstance(item, str):
             failures += 1
-            answer = {"line": number, "error": str(error)}
+            answer: dict[str, Any] = {"line": number, "error": item}
+        else:
+            try:
+                letter = _letter(item)
+                answer = output_record(
+                    item["id"], classify(letter, rules=rules, directory=directory)
+                )
+            except ValueError as error:
+                failures += 1
+                answer = {"line": number, "id": item["id"], "error": str(error)}
         pending.append(orjson.dumps(answer))
         if len(pending) >= _JSONL_CHUNK_LINES:
             sink.write(b"\n".join(pending) + b"\n")
@@ -116,18 +112,18 @@ def _evaluate(path: Path, *, rules: RuleSet, directory: Directory) -> dict[str, 
 
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     skipped: list[dict[str, Any]] = []
-    for number, raw in _lines(path):
-        if not raw.strip():
-            continue
+    for number, item in _objects(path):
         try:
-            letter_id, letter, data = _parse(raw)
-            labels = data.get("labels")
+            if isinstance(item, str):
+                raise ValueError(item)
+            letter = _letter(item)
+            labels = item.get("labels")
             if not isinstance(labels, dict):
                 raise ValueError('no "labels" object')
         except ValueError as error:
             skipped.append({"line": number, "error": str(error)})
             continue
-        got = output_record(letter_id, classify(letter, rules=rules, directory=directory))
+        got = output_record(item["id"], classify(letter, rules=rules, directory=directory))
         pairs.append((got, labels))
     return {
         "rules_version": rules.version,
@@ -267,6 +263,28 @@ def export_command(url: Url = "http://127.0.0.1:8002", token: Token = None) -> N
     body = _call("GET", f"{url.rstrip('/')}/admin/directory", token=token)
     sys.stdout.buffer.write(body + b"\n")
     sys.stdout.buffer.flush()
+
+
+def eval_classify(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="labelled letters (JSONL)")
+    ],
+    rules: Annotated[
+        Path | None, typer.Option(help="rule set (JSON); default the built-in")
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option(help="directory (JSON); default the sample")
+    ] = None,
+) -> None:
+    """Accuracy by field with the nature confusion matrix, on labelled letters."""
+    rule_set, directory_data = _load(rules_path=rules, directory_path=directory)
+    figures = _evaluate(file, rules=rule_set, directory=directory_data)
+    typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+
+
+def register_eval(group: typer.Typer) -> None:
+    """Add `eval classify`."""
+    group.command("classify")(eval_classify)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,13 +29,13 @@ def test_jsonl_in_order_with_spans_and_a_bad_line(app: typer.Typer) -> None:
         {"id": "b", "text": "家住民族路118号", "person": None},
         {"id": "c", "text": 5},
         {"id": "d", "text": "联系我", "person": {"phone": 13812345678}},
-        {"id": 7, "text": "根据渝办发〔2008〕108号文件"},
+        {"id": "e", "text": "根据渝办发〔2008〕108号文件"},
     ]
     stdin = "\n".join(x if isinstance(x, str) else orjson.dumps(x).decode() for x in lines) + "\n"
     result = CliRunner().invoke(app, ["redact", "--jsonl"], input=stdin)
     assert result.exit_code == 1
     out = [orjson.loads(line) for line in result.stdout.splitlines()]
-    assert [o.get("id", o.get("line")) for o in out] == ["a", 2, "b", 4, 5, 7]
+    assert [o.get("line", o.get("id")) for o in out] == ["a", 2, "b", 4, 5, "e"]
     first = out[0]
     assert first["text"] == "我叫欧阳某，电话138 **** 5678。"
     assert [s["kind"] for s in first["spans"]] == ["name", "phone"]
@@ -47,14 +47,38 @@ def test_jsonl_in_order_with_spans_and_a_bad_line(app: typer.Typer) -> None:
     assert out[2]["text"] == "家住民族路×××"
     assert "text" in out[3]["error"]
     assert "person.phone" in out[4]["error"]
-    assert out[5] == {"id": 7, "text": "根据渝办发〔2008〕108号文件", "spans": []}
+    assert out[3]["id"] == "c"  # an error record names the letter when it can
+    assert out[5] == {"id": "e", "text": "根据渝办发〔2008〕108号文件", "spans": []}
 
 
 def test_jsonl_all_good_exits_zero(app: typer.Typer) -> None:
-    stdin = orjson.dumps({"id": 1, "text": "经办人刘洋"}).decode() + "\n\n"
+    stdin = orjson.dumps({"id": "1", "text": "经办人刘洋"}).decode() + "\n\n"
     result = CliRunner().invoke(app, ["redact", "--jsonl"], input=stdin)
     assert result.exit_code == 0
     assert orjson.loads(result.stdout)["text"] == "经办人刘某"
+
+
+def test_jsonl_needs_a_string_id_reads_past_a_bom_and_names_a_bad_byte(
+    app: typer.Typer,
+) -> None:
+    stdin = (
+        b"\xef\xbb\xbf"
+        + orjson.dumps({"id": "bom", "text": "你好"})
+        + b"\n"
+        + orjson.dumps({"text": "没有编号"})
+        + b"\n"
+        + orjson.dumps({"id": 7, "text": "编号是数字"})
+        + b"\n"
+        + b'{"id": "x", "text": "\xff\xfe"}\n'
+    )
+    result = CliRunner().invoke(app, ["redact", "--jsonl"], input=stdin)
+    assert result.exit_code == 1
+    out = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert out[0] == {"id": "bom", "text": "你好", "spans": []}
+    assert out[1] == {"line": 2, "error": '"id" must be a non-empty string'}
+    assert out[2] == {"line": 3, "error": '"id" must be a non-empty string'}
+    assert out[3]["line"] == 4
+    assert out[3]["error"].startswith("not UTF-8: byte 0xff")
 
 
 def test_one_text_with_metadata_options(app: typer.Typer) -> None:

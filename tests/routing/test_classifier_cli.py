@@ -43,7 +43,7 @@ def test_jsonl_in_and_out(app: typer.Typer, runner: CliRunner) -> None:
             "text": "商场的预付卡商家跑路，卡里钱无法退还。",
             "person": None,
         },
-        {"id": 7, "title": "", "text": "在超市买的食品过期变质，商家拒绝赔偿。"},
+        {"id": "b", "title": "", "text": "在超市买的食品过期变质，商家拒绝赔偿。"},
         {"id": "c", "text": "专业代开发票，价格优惠，有意者加微信。", "person": {"phone": "1"}},
         {"id": "d", "text": "涉及多个部门，不知道该找哪个部门。"},
     ]
@@ -53,7 +53,7 @@ def test_jsonl_in_and_out(app: typer.Typer, runner: CliRunner) -> None:
 
     assert result.exit_code == 0, result.output
     answers = _lines(result.stdout)
-    assert [a["id"] for a in answers] == ["a", 7, "c", "d"]
+    assert [a["id"] for a in answers] == ["a", "b", "c", "d"]
     assert all(set(a) == ANSWER_KEYS for a in answers)
     direct, forward, advert, escalate = answers
     assert (direct["route"], direct["unit"], direct["nature"]) == (
@@ -91,6 +91,21 @@ def test_a_bad_line_is_reported_and_the_rest_answered(app: typer.Typer, runner: 
     assert answers[3]["id"] == "ok"
     assert answers[3]["nature"] == "consultation"
     assert "nickname" in str(answers[4]["error"])
+    assert answers[1]["id"] == "no-text"  # an error record names the letter when it can
+
+
+def test_bad_lines_are_reported_as_by_mailbox_redact(app: typer.Typer, runner: CliRunner) -> None:
+    stdin = (
+        b"\xef\xbb\xbf" + json.dumps({"id": "bom", "text": "你好"}).encode() + b"\n"
+        b'{"text": "no id"}\n{"id": 7, "text": "an integer id"}\n'
+        b'{"id": "x", "text": "\xff"}\n'
+    )
+    result = runner.invoke(app, ["classify", "--jsonl"], input=stdin)
+    answers = _lines(result.stdout)
+    assert answers[0]["id"] == "bom"
+    assert answers[1] == {"line": 2, "error": '"id" must be a non-empty string'}
+    assert answers[2] == {"line": 3, "error": '"id" must be a non-empty string'}
+    assert str(answers[3]["error"]).startswith("not UTF-8: byte 0xff")
 
 
 def test_other_rules_from_a_file(app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
@@ -99,7 +114,7 @@ def test_other_rules_from_a_file(app: typer.Typer, runner: CliRunner, tmp_path: 
     raw["nature"]["default"] = "help"
     path = tmp_path / "rules.json"
     path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
-    stdin = '{"id": 1, "text": "关于步行街改造的一些情况。"}\n'
+    stdin = '{"id": "1", "text": "关于步行街改造的一些情况。"}\n'
 
     default = runner.invoke(app, ["classify", "--jsonl"], input=stdin)
     edited = runner.invoke(app, ["classify", "--jsonl", "--rules", str(path)], input=stdin)
@@ -144,8 +159,8 @@ def test_evaluate_skips_unlabelled_lines(
 ) -> None:
     path = tmp_path / "letters.jsonl"
     path.write_text(
-        '{"id": 1, "text": "你好"}\n'
-        '{"id": 2, "text": "你好", "labels": {"nature": "other", "accepted": false,'
+        '{"id": "1", "text": "你好"}\n'
+        '{"id": "2", "text": "你好", "labels": {"nature": "other", "accepted": false,'
         ' "not_accepted_reason": "empty", "route": null}}\n',
         encoding="utf-8",
     )

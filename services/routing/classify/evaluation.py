@@ -67,6 +67,10 @@ def agreement(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> d
     """
     tallies = {name: _Tally() for name in ("nature", "accepted", "not_accepted_reason", "route")}
     every_field = _Tally()
+    # Letters labelled with `commerce` (whether the matter is the commission's at all):
+    # a foreign matter suggested for an own unit, and a commerce matter for the right one.
+    foreign = _Tally()
+    commerce = _Tally()
     confusion: defaultdict[str, Counter[str]] = defaultdict(Counter)
     mismatches: list[dict[str, Any]] = []
     for got, labels in pairs:
@@ -93,12 +97,23 @@ def agreement(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> d
                     {"id": got["id"], "field": name, "expected": expected[name], "got": got[name]}
                 )
         every_field.add(all(checked.values()))
+        to_own_unit = got["accepted"] is True and got["route"] == "direct"
+        if labels.get("commerce") is False:
+            foreign.add(to_own_unit)
+        elif labels.get("commerce") is True:
+            unit = labels.get("unit")
+            commerce.add(to_own_unit and (unit is None or got["unit"] == unit))
         confusion[str(expected["nature"])][str(got["nature"])] += 1
     natures = [nature.value for nature in Nature]
     return {
         "letters": every_field.total,
         **{name: tally.figures() for name, tally in tallies.items()},
         "all_fields": every_field.figures(),
+        "foreign_matters_to_own_unit": {
+            "share": foreign.figures()["accuracy"],
+            "letters": foreign.total,
+        },
+        "commerce_matters_to_right_unit": commerce.figures(),
         "nature_confusion": {
             "rows": "labelled",
             "columns": "suggested",
