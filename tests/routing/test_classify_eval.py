@@ -28,7 +28,7 @@ def _got(letter_id: str, *, route: str | None, unit: str | None) -> dict[str, An
 
 
 def test_foreign_and_commerce_matters_are_counted_apart() -> None:
-    pairs = [
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = [
         (_got("a", route="direct", unit="office"), {"nature": "complaint", "commerce": False}),
         (_got("b", route="forward", unit="housing"), {"nature": "complaint", "commerce": False}),
         (
