@@ -51,7 +51,7 @@ def test_an_unannotated_mask_is_a_false_mask_and_an_unmasked_secret_a_miss() -> 
     # Remove the phone from the gold: its mask is now false; add a secret nobody masks.
     letter = {
         **LETTER,
-        "pii": [LETTER["pii"][0], _span(TEXT, "物业", "name")],  # type: ignore[index]
+        "pii": [LETTER["pii"][0], _span(TEXT, "物业", "name")],
     }
     figures = evaluate([letter], examples=True)
     assert figures["by_kind"]["phone"]["precision"] == 0.0
