@@ -104,8 +104,23 @@ class LocalDeployment:
         """Base URL of a server of this deployment."""
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    async def add_instance(self, service: str) -> str:
+        """Start one more instance of a service on a free port; its name (`routing@2`).
+
+        It shares the first instance's databases, queues and leases (competing consumers);
+        the other services and the people still reach the first instance's URL.
+        """
+        count = 1 + sum(1 for name in self.processes if name.split("@")[0] == service)
+        name = f"{service}@{count}"
+        self.ports = {**self.ports, **free_ports((name,))}
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        await self._spawn(name)
+        await self.wait_ready(name)
+        return name
+
     def _command(self, name: str) -> list[str]:
         port = str(self.ports[name])
+        service = name.split("@")[0]
         if name == "simulator":
             return [
                 sys.executable,
@@ -122,7 +137,7 @@ class LocalDeployment:
             sys.executable,
             "-m",
             "uvicorn",
-            f"services.{name}.app:create_app",
+            f"services.{service}.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -72,6 +72,24 @@ class Principal(BaseModel):
         return self.role in UNIT_ROLES
 
 
+# Who reads a writer's personal data — name, contacts and the unmasked text (Art. 3 严格保密):
+# the office and its leaders, the units a letter is assigned to, and the service account that
+# files the archive record (Art. 16 keeps the letter as received). The admin runs the system
+# and reads no letter. docs/architecture.md (Security) lists what each read path withholds.
+WRITER_DATA_ROLES = OFFICE_ROLES | {Role.service}
+
+
+def sees_writer(principal: Principal, *, assigned_units: Iterable[str | None] = ()) -> bool:
+    """Whether the caller may see the writer's name, contacts and the letter's own words."""
+    if principal.role in WRITER_DATA_ROLES:
+        return True
+    return (
+        principal.is_unit
+        and principal.unit_id is not None
+        and principal.unit_id in set(assigned_units)
+    )
+
+
 class IssuedToken(BaseModel):
     token: str
     token_id: str
@@ -126,17 +144,24 @@ class TokenCodec:
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "jti", "iss"]},
             )
-            return Principal(
+            role = Role(claims["role"])
+            unit_id = claims.get("unit") or None
+            principal = Principal(
                 user_id=claims["sub"],
                 name=claims.get("name") or claims["sub"],
-                role=Role(claims["role"]),
-                unit_id=claims.get("unit"),
+                role=role,
+                unit_id=unit_id,
                 token_id=claims["jti"],
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("token expired") from exc
         except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
             raise Unauthorized("invalid token") from exc
+        if role in UNIT_ROLES and unit_id is None:
+            # `issue` never signs one; a unit role without its unit would otherwise read as
+            # "no unit filter" and see every unit's letters, so it sees nothing anywhere.
+            raise Unauthorized("invalid token: a unit role without a unit")
+        return principal
 
 
 class RevokedTokens:

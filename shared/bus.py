@@ -6,6 +6,15 @@ after the effect is stored. A failing message is re-published to a delay queue
 (TTL, dead-lettered back to the main queue) with its attempt count, and after
 `max_attempts` parked in the service's dead-letter queue with its last error —
 never lost, never blocking the queue.
+
+Every queue is a quorum queue: durable and replicated across a cluster's nodes (on a
+single node it is just durable). A handler that raises is the application's retry
+above; a process that dies holding a message (a poison message that crashes it each
+time, or the machine lost) returns it to the queue, and the broker counts those
+returns: after `delivery_limit` of them it dead-letters the message into the same
+parking queue, so it cannot loop forever. Dead-lettering (the delay queues' way back
+and that parking) is at-least-once: the broker keeps the message until the target
+queue has it, which needs `x-overflow: reject-publish` (RabbitMQ ≥ 3.10).
 """
 
 from __future__ import annotations
@@ -43,6 +52,16 @@ EVENTS_HANDLED = Counter(
     "mailbox_events_handled_total", "Events consumed", ["queue", "type", "outcome"]
 )
 
+# Replicated queues. At-least-once dead-lettering keeps a message in its queue until the
+# target confirms it (the default, at-most-once, drops it should that fail, as when the
+# target's leader is on a node being lost); RabbitMQ accepts it only with `reject-publish`
+# overflow, which matters only for a queue with a length limit (none here).
+_QUORUM: dict[str, Any] = {
+    "x-queue-type": "quorum",
+    "x-dead-letter-strategy": "at-least-once",
+    "x-overflow": "reject-publish",
+}
+
 
 class EventBus:
     """Publishes events and runs this service's consumer."""
@@ -56,6 +75,7 @@ class EventBus:
         retry_delays_s: Sequence[float] = (0.5, 2.0, 10.0, 30.0, 120.0),
         max_attempts: int = 6,
         prefetch: int = 32,
+        delivery_limit: int = 10,
     ) -> None:
         if not retry_delays_s:
             raise ValueError("at least one retry delay")
@@ -65,6 +85,7 @@ class EventBus:
         self._retry_delays_s = tuple(retry_delays_s)
         self._max_attempts = max_attempts
         self._prefetch = prefetch
+        self._delivery_limit = delivery_limit
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
@@ -74,8 +95,36 @@ class EventBus:
 
     @property
     def connected(self) -> bool:
-        """Whether the broker connection is up."""
-        return self._connection is not None and not self._connection.is_closed
+        """Whether the broker connection is up (not closed, not reconnecting)."""
+        connection = self._connection
+        # `is_closed` of a robust connection turns true only when we close it: while the
+        # broker is down it stays false and the connection reconnects in the background.
+        return (
+            connection is not None
+            and not connection.is_closed
+            and connection.connected.is_set()
+            and connection.transport is not None
+        )
+
+    async def ready(self, *, timeout_s: float) -> bool:
+        """Whether the broker answers now: a channel opened and closed within `timeout_s`.
+
+        The connection's state is not enough: a hung broker keeps it open until missed
+        heartbeats close it, a minute later. The channel is the connection's own, not a
+        robust one, so nothing tries to restore it.
+        """
+        connection = self._connection
+        if connection is None or not self.connected or connection.transport is None:
+            return False
+        amqp = connection.transport.connection
+        try:
+            async with asyncio.timeout(timeout_s):
+                channel = await amqp.channel(publisher_confirms=False, timeout=timeout_s)
+                await channel.close()
+        except Exception as exc:  # a timeout, or the connection lost meanwhile
+            log.warning("broker not ready", error=f"{type(exc).__name__}: {exc}"[:300])
+            return False
+        return True
 
     async def start(self) -> None:
         """Connect and declare the whole topology (idempotent)."""
@@ -86,10 +135,31 @@ class EventBus:
         )
         await self._declare_topology(self._publish_channel, self._exchange)
 
+    def _main_arguments(self, service: str) -> dict[str, Any]:
+        """A service's queue: quorum, and parked by the broker after `delivery_limit` returns.
+
+        Every declaration of it must carry exactly these, or the broker refuses it
+        (PRECONDITION_FAILED: inequivalent arguments).
+        """
+        return {
+            **_QUORUM,
+            "x-delivery-limit": self._delivery_limit,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dead_queue_name(self._exchange_name, service),
+        }
+
     async def _declare_topology(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
         for service, event_types in SUBSCRIPTIONS.items():
             main = queue_name(self._exchange_name, service)
-            queue = await channel.declare_queue(main, durable=True)
+            # The parking queue first: the main queue dead-letters into it.
+            await channel.declare_queue(
+                dead_queue_name(self._exchange_name, service),
+                durable=True,
+                arguments={"x-queue-type": "quorum"},
+            )
+            queue = await channel.declare_queue(
+                main, durable=True, arguments=self._main_arguments(service)
+            )
             for event_type in event_types:
                 await queue.bind(exchange, routing_key=event_type)
             for step, delay_s in enumerate(self._retry_delays_s):
@@ -97,12 +167,14 @@ class EventBus:
                     retry_queue_name(self._exchange_name, service, step=step),
                     durable=True,
                     arguments={
+                        **_QUORUM,
+                        # One TTL for the whole queue: a quorum queue expires messages
+                        # only at its head, which is then always the oldest.
                         "x-message-ttl": int(delay_s * 1000),
                         "x-dead-letter-exchange": "",
                         "x-dead-letter-routing-key": main,
                     },
                 )
-            await channel.declare_queue(dead_queue_name(self._exchange_name, service), durable=True)
 
     async def delete_topology(self) -> None:
         """Delete the exchange and every queue of it (tests clean up with this)."""
@@ -160,7 +232,9 @@ class EventBus:
         channel = await self._connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._prefetch)
         name = queue_name(self._exchange_name, self._service)
-        queue = await channel.declare_queue(name, durable=True)
+        queue = await channel.declare_queue(
+            name, durable=True, arguments=self._main_arguments(self._service)
+        )
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._handle(channel, name, message, handler)

@@ -1,4 +1,4 @@
-"""`mailbox dlq list|requeue`: the dead-letter queues for operators."""
+"""`mailbox dlq list|requeue`: the dead-letter queues for operators; `mailbox bus migrate`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,30 @@ def requeue(
     typer.echo(orjson.dumps({"requeued": moved}).decode())
 
 
+bus_app = typer.Typer(help="The event bus's queues.", no_args_is_help=True)
+
+
+@bus_app.command()
+def migrate(amqp_url: str = _URL, exchange: str = _EXCHANGE) -> None:
+    """Move the classic queues of before into the quorum queues (every service stopped)."""
+    from shared.bus_migration import migrate_classic_queues
+    from shared.settings import ServiceSettings
+
+    # The services' own values (MAILBOX_RETRY_DELAYS_S, MAILBOX_CONSUMER_DELIVERY_LIMIT):
+    # the queues are declared with them.
+    settings = ServiceSettings()
+    moved = asyncio.run(
+        migrate_classic_queues(
+            amqp_url,
+            exchange=exchange,
+            retry_delays_s=settings.retry_delays_s,
+            delivery_limit=settings.consumer_delivery_limit,
+        )
+    )
+    typer.echo(orjson.dumps({"moved": moved}).decode())
+
+
 def register(app: typer.Typer) -> None:
-    """Add the `dlq` command group."""
+    """Add the `dlq` and `bus` command groups."""
     app.add_typer(dlq_app, name="dlq")
+    app.add_typer(bus_app, name="bus")

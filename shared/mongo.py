@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -18,13 +19,32 @@ Collection = AsyncCollection[Document]
 Database = AsyncDatabase[Document]
 
 
-def make_client(url: str, *, timeout_ms: int = 10_000) -> AsyncMongoClient[Document]:
-    """A client that returns aware UTC datetimes; build it in a lifespan, not at import."""
+def make_client(
+    url: str,
+    *,
+    socket_timeout_s: float = 10.0,
+    connect_timeout_s: float = 2.0,
+    server_selection_timeout_s: float = 3.0,
+    heartbeat_s: float = 1.0,
+) -> AsyncMongoClient[Document]:
+    """A client that returns aware UTC datetimes; build it in a lifespan, not at import.
+
+    A hung server (stopped, not down: connections accepted, nothing answered) fails calls
+    within seconds instead of hanging them: the monitor's hello, every `heartbeat_s`,
+    times out after `connect_timeout_s`; the server is then marked unknown, the calls on
+    its connections are interrupted and new ones fail after `server_selection_timeout_s`
+    (a `ConnectionFailure`: 503). `socket_timeout_s` bounds any one wait for an answer.
+    Not PyMongo's `timeoutMS`: it would bound a whole `to_list` over many batches, select
+    the server for that long too (no quick 503), and it adds `maxTimeMS` to every command,
+    which FerretDB v1 refuses on some (`distinct`).
+    """
     return AsyncMongoClient(
         url,
         tz_aware=True,
-        serverSelectionTimeoutMS=timeout_ms,
-        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=round(socket_timeout_s * 1000),
+        connectTimeoutMS=round(connect_timeout_s * 1000),
+        serverSelectionTimeoutMS=round(server_selection_timeout_s * 1000),
+        heartbeatFrequencyMS=round(heartbeat_s * 1000),
         retryWrites=False,  # FerretDB v1 has no retryable writes; MongoDB does not need them here
     )
 
@@ -76,10 +96,12 @@ async def ensure_indexes(collection: Collection, specs: Sequence[IndexSpec]) -> 
         await collection.create_index(list(spec.keys), **options)
 
 
-async def ping(client: AsyncMongoClient[Document]) -> bool:
-    """Whether the server answers."""
+async def ping(client: AsyncMongoClient[Document], *, timeout_s: float) -> bool:
+    """Whether the server answers within `timeout_s` (a hung one is not ready)."""
     try:
-        await client.admin.command("ping")
+        # The whole round trip, server selection included.
+        with pymongo.timeout(timeout_s):
+            await client.admin.command("ping")
     except Exception:
         return False
     return True

@@ -119,12 +119,9 @@ class Runtime:
         """Hand the clients to the app's dependencies and readiness checks."""
         app.state.runtime = self
         app.state.authenticator = self.authenticator
-        app.state.readiness_checks["mongo"] = lambda: ping(self.mongo)
-
-        async def bus_ready() -> bool:
-            return self.bus.connected
-
-        app.state.readiness_checks["rabbitmq"] = bus_ready
+        timeout_s = self.settings.readiness_timeout_s
+        app.state.readiness_checks["mongo"] = lambda: ping(self.mongo, timeout_s=timeout_s)
+        app.state.readiness_checks["rabbitmq"] = lambda: self.bus.ready(timeout_s=timeout_s)
 
     @classmethod
     @asynccontextmanager
@@ -137,7 +134,13 @@ class Runtime:
         outbox_collections: Sequence[str],
     ) -> AsyncIterator[Runtime]:
         """Connect everything; yield; close everything."""
-        mongo = make_client(settings.mongo_url)
+        mongo = make_client(
+            settings.mongo_url,
+            socket_timeout_s=settings.mongo_socket_timeout_s,
+            connect_timeout_s=settings.mongo_connect_timeout_s,
+            server_selection_timeout_s=settings.mongo_server_selection_timeout_s,
+            heartbeat_s=settings.mongo_heartbeat_s,
+        )
         db = mongo[settings.mongo_db]
         await ensure_indexes(db["audit"], AUDIT_INDEXES)
         await ensure_indexes(db["revoked_tokens"], REVOKED_INDEXES)
@@ -150,6 +153,7 @@ class Runtime:
             retry_delays_s=settings.retry_delays_s,
             max_attempts=settings.consumer_max_attempts,
             prefetch=settings.consumer_prefetch,
+            delivery_limit=settings.consumer_delivery_limit,
         )
         await bus.start()
         audit = AuditLog(db["audit"])

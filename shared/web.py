@@ -7,6 +7,7 @@ where they can happen (see `ServiceApp.openapi`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,10 +36,14 @@ from shared.errors import (
 )
 from shared.ids import new_id
 from shared.logging import get_logger
+from shared.validation import body_problems, query_problems
 
 log = get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# Each check bounds its own round trip (`readiness_timeout_s`); a check that has not answered
+# by this time anyway counts as failed: a hung server makes /readyz answer 503, not hang.
+READINESS_BACKSTOP_S = 5.0
 
 HTTP_REQUESTS = Counter(
     "mailbox_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
@@ -88,6 +93,13 @@ class Readiness(BaseModel):
 
     status: Literal["ready", "not_ready"]
     checks: dict[str, bool]
+
+
+async def _within_backstop(check: ReadinessCheck) -> bool:
+    try:
+        return await asyncio.wait_for(check(), READINESS_BACKSTOP_S)
+    except TimeoutError:
+        return False
 
 
 def _error_response(
@@ -140,6 +152,32 @@ class BodyLimitMiddleware:
                 break
         body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay(body, then=receive), send)
+
+
+class InputScreenMiddleware:
+    """Answers 422, naming the field, for a NUL character in a query parameter or a JSON
+    string, and for a JSON integer too long to convert (see `shared.validation`).
+
+    It runs inside `BodyLimitMiddleware`, which hands the whole body over in one message.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problems = query_problems(scope.get("query_string", b""))
+        message = await receive()
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        # FastAPI reads a body without a content type as JSON too.
+        if not content_type or b"json" in content_type.split(b";")[0]:
+            problems += body_problems(message.get("body", b""))
+        if problems:
+            await _validation_response(problems)(scope, receive, send)
+            return
+        await self.app(scope, _replay(message, then=receive), send)
 
 
 def _replay(first: Message, *, then: Receive) -> Receive:
@@ -351,6 +389,7 @@ def create_service_app(
     )
     app.max_body_bytes = max_body_bytes
     app.state.readiness_checks = {}
+    app.add_middleware(InputScreenMiddleware)  # inside the next: it sees the whole body
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
 
     @app.exception_handler(AppError)
@@ -383,7 +422,7 @@ def create_service_app(
         )
 
     @app.exception_handler(ConnectionFailure)
-    async def database_unavailable(_: Request, exc: ConnectionFailure) -> JSONResponse:
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
         # MongoDB did not answer (restarting, failing over): a 503 the caller can act on,
         # not a 500 with a traceback. A write whose answer was lost may have been applied,
         # so the caller reads again before retrying (the version check catches a repeat).
@@ -395,6 +434,11 @@ def create_service_app(
             details={},
             headers={"Retry-After": "1"},
         )
+
+    # The server's own time limits (maxTimeMS, a write concern's wtimeout) are timeouts too,
+    # though PyMongo raises them as operation failures.
+    app.add_exception_handler(ExecutionTimeout, database_unavailable)
+    app.add_exception_handler(WTimeoutError, database_unavailable)
 
     @app.middleware("http")
     async def observe(
@@ -431,7 +475,8 @@ def create_service_app(
     async def readyz() -> JSONResponse:
         """Readiness: MongoDB and RabbitMQ (and Redis where used) answer."""
         checks: dict[str, ReadinessCheck] = app.state.readiness_checks
-        results = {name: await check() for name, check in checks.items()}
+        answers = await asyncio.gather(*(_within_backstop(check) for check in checks.values()))
+        results = dict(zip(checks, answers, strict=True))
         ok = bool(results) and all(results.values())
         readiness = Readiness(status="ready" if ok else "not_ready", checks=results)
         return JSONResponse(readiness.model_dump(), status_code=200 if ok else 503)

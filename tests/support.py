@@ -209,7 +209,7 @@ def add_write_while_the_database_is_down(app: FastAPI) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))  # a free port, released: nobody listens there
             port: int = sock.getsockname()[1]
-        client = make_client(f"mongodb://127.0.0.1:{port}/", timeout_ms=200)
+        client = make_client(f"mongodb://127.0.0.1:{port}/", server_selection_timeout_s=0.2)
         try:
             await client["t"]["letters"].insert_one({"_id": "ltr_1"})
         finally:

@@ -16,6 +16,7 @@ This module holds the people, their HTTP calls and the waiting; `office` and
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ MAX_STALE_RETRIES = 12
 MAX_LOST_ANSWERS = 6
 LOST_ANSWER_PAUSE_S = 0.5
 TOKEN_TTL = timedelta(hours=12)
+# Passwords set at once through the admin API: routing hashes a few at a time anyway.
+PASSWORD_SETTERS = 4
 
 
 class ActorError(RuntimeError):
@@ -199,6 +202,8 @@ class Cast:
     how: str
     units: tuple[str, ...] = ()
     staff: dict[str, tuple[Person, Person, Person]] = field(default_factory=dict)
+    # user id -> the first password an admin set (changed at the first sign-in); demo only.
+    passwords: dict[str, str] = field(default_factory=dict)
 
     def api(self, person: Person, *, client: httpx.AsyncClient, urls: Urls) -> Api:
         """A person's API client."""
@@ -227,27 +232,51 @@ def mint(person: Person, *, secret: str) -> str:
 
 
 async def enrol(
-    client: httpx.AsyncClient, *, urls: Urls, secret: str, units: tuple[str, ...]
+    client: httpx.AsyncClient,
+    *,
+    urls: Urls,
+    secret: str,
+    units: tuple[str, ...],
+    passwords: bool = False,
 ) -> Cast:
-    """Tokens for the office and the units' staff.
+    """Tokens for the office and the units' staff (and, asked, a first password each).
 
     The first admin token is minted with the deployment's secret, as a bootstrap would.
     When routing has its admin API for users, every person is created there and given a
     token by that admin; otherwise each token is minted the same way as the admin's.
+    With `passwords`, the admin also sets each person a random first password there, so
+    that people can sign in (development only: the demo prints them).
     """
     people, staff = everybody(units)
     admin_token = mint(ADMIN, secret=secret)
     tokens = {ADMIN.user_id: admin_token}
     admin = Api(client, urls=urls, person=ADMIN, token=admin_token)
     how = "minted with the deployment's token secret (routing has no user admin API)"
+    first: dict[str, str] = {}
     if await _has_user_api(admin):
         for person in people:
             tokens[person.user_id] = await _issue_through_routing(admin, person=person)
         how = "created through routing's admin API (POST /admin/users, …/tokens)"
+        if passwords:
+            first = await _set_passwords(admin, people=people)
     else:
         tokens.update({person.user_id: mint(person, secret=secret) for person in people})
     everyone = {p.user_id: p for p in (ADMIN, *people)}
-    return Cast(tokens=tokens, people=everyone, how=how, units=units, staff=staff)
+    return Cast(tokens=tokens, people=everyone, how=how, units=units, staff=staff, passwords=first)
+
+
+async def _set_passwords(admin: Api, *, people: list[Person]) -> dict[str, str]:
+    """A random first password per person, set by the admin (PUT …/password)."""
+    gate = asyncio.Semaphore(PASSWORD_SETTERS)
+    chosen = {person.user_id: f"demo-{secrets.token_urlsafe(9)}" for person in people}
+
+    async def one(person: Person) -> None:
+        async with gate:
+            body = {"password": chosen[person.user_id]}
+            await admin.routing.put(f"/admin/users/{person.user_id}/password", body=body)
+
+    await asyncio.gather(*(one(person) for person in people))
+    return chosen
 
 
 async def _has_user_api(admin: Api) -> bool:

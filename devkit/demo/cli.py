@@ -71,6 +71,7 @@ def demo(
             progress.stop()
             show(console, outcome=outcome)
             if keep_running:
+                sign_ins(console, outcome=outcome)
                 console.print(
                     "[bold green]The services stay up for exploration; Ctrl-C stops them.[/]"
                 )
@@ -134,6 +135,26 @@ def show(console: Console, *, outcome: Outcome) -> None:
         console.print(f"  {service:<11} {outcome.urls.of(service)}/docs")
     console.print(f"  {'simulator':<11} {outcome.urls.simulator}/docs")
     _report(console, outcome=outcome)
+
+
+def sign_ins(console: Console, *, outcome: Outcome) -> None:
+    """Each person's user name and first password (development only: a fresh one each run)."""
+    cast = outcome.cast
+    if not cast.passwords:
+        console.print("[yellow]No passwords: routing has no sign-in in this build.[/]")
+        return
+    table = Table(title="Sign-in (demo only): first passwords, changed at the first sign-in")
+    for column in ("user name", "name", "role", "unit", "password"):
+        table.add_column(column)
+    for user_id, password in cast.passwords.items():
+        person = cast.people[user_id]
+        table.add_row(user_id, person.name, person.role.value, person.unit_id or "—", password)
+    console.print(table)
+    console.print(
+        f"Sign in: POST {outcome.urls.routing}/auth/login {{user_id, password}} answers 403"
+        " password_change_required; POST /auth/password {user_id, old_password, new_password}"
+        " sets your own and answers your token."
+    )
 
 
 def _clock(clock: dict[str, Any]) -> str:

@@ -93,8 +93,12 @@ async def play(
     phase: Callable[[str], None] | None = None,
     timeout_s: float = 120.0,
     mail: MailSink | None = None,
+    passwords: bool = False,
 ) -> Outcome:
-    """Enrol, seed the simulator, drive every case, let time pass, collect the results."""
+    """Enrol, seed the simulator, drive every case, let time pass, collect the results.
+
+    With `passwords`, every person also gets a first password to sign in with.
+    """
     started = time.monotonic()
     say = phase or (lambda _text: None)
     urls = Urls.from_lookup(deployment.url)
@@ -104,7 +108,9 @@ async def play(
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
         say("enrolling the office and the units")
-        cast = await enrol(client, urls=urls, secret=deployment.token_secret, units=units)
+        cast = await enrol(
+            client, urls=urls, secret=deployment.token_secret, units=units, passwords=passwords
+        )
         troupe = Troupe(cast, client, urls, timeout_s=timeout_s)
         say(f"putting {len(cases)} letters on the simulator's three platforms")
         await seed(client, urls=urls, cases=cases)
@@ -292,6 +298,8 @@ async def run_demo(
             phase=phase,
             timeout_s=options.timeout_s,
             mail=mail,
+            # Only a demo left running is explored by people signing in.
+            passwords=options.keep_running,
         )
         if on_ready is not None:
             on_ready(outcome)

@@ -343,8 +343,8 @@ def register(dispatcher: Dispatcher, *, service: DeadlinesService, facts: FactsR
             },
             **_when(data.approved_at),
         )
-        if data.unit_name:
-            await facts.name_unit(data.unit_id, data.unit_name)
+        # `unit_name` here is the reply's free-text 承办单位 as the unit typed it, not the
+        # directory's name: reports name units only from `letter.accepted` (the directory's).
 
     @dispatcher.on(ExtensionRequested)
     async def on_extension_requested(event: Event, data: ExtensionRequested) -> None:

@@ -31,6 +31,7 @@ from services.routing.wiring import (
     open_letters,
     open_notifications,
     open_rules,
+    open_sign_in,
     open_users,
 )
 from shared.clock import Clock, SystemClock
@@ -52,6 +53,7 @@ TAGS = [
     {"name": "workflow", "description": "The state machine every action follows."},
     {"name": "directory", "description": "Units, external recipients, the city office (admin)."},
     {"name": "users", "description": "People, their roles and units, and their tokens (admin)."},
+    {"name": "sign-in", "description": "A person's token for their user name and password."},
     {"name": "rules", "description": "The classifier's rules as data the office edits."},
     {"name": "notifications", "description": "A unit's inbox and its signed webhook."},
     {"name": "search", "description": "Letters by words (Chinese segmented)."},
@@ -89,6 +91,7 @@ def create_app(
                 settings=settings,
                 clock=clock,
                 directory=directory,
+                users=users,
                 rules=rules,
                 notifier=notifier,
             )
@@ -98,6 +101,7 @@ def create_app(
             app.state.directory = directory
             app.state.rules = rules
             app.state.users = users
+            app.state.sign_in = open_sign_in(runtime, settings=settings, clock=clock, users=users)
             app.state.notifier = notifier
             app.state.inbox = notifications.inbox
             app.state.webhooks = notifications.webhooks
@@ -142,6 +146,7 @@ def create_app(
         directory_api.router,
         classify_api.router,
         users_api.router,
+        users_api.auth_router,
         search_api.router,
     ):
         app.include_router(router)

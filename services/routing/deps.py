@@ -19,6 +19,7 @@ from services.routing.notify.dispatcher import WebhookDispatcher
 from services.routing.notify.store import InboxStore
 from services.routing.notify.webhooks import DeliveryStore, WebhookStore
 from services.routing.search.repository import LetterSearch
+from services.routing.users.sign_in import SignIn
 from services.routing.users.store import UserStore
 from shared.auth import OFFICE_ROLES, CurrentPrincipal, Principal, Role, require_roles
 from shared.clock import Clock
@@ -86,6 +87,12 @@ def get_users(request: Request) -> UserStore:
     return users
 
 
+def get_sign_in(request: Request) -> SignIn:
+    """Passwords and signing in."""
+    sign_in: SignIn = request.app.state.sign_in
+    return sign_in
+
+
 def get_inbox(request: Request) -> InboxStore:
     """The units' inboxes."""
     inbox: InboxStore = request.app.state.inbox
@@ -126,6 +133,7 @@ ServiceDep = Annotated[LetterService, Depends(get_service)]
 DirectoryDep = Annotated[DirectoryStore, Depends(get_directory)]
 RulesDep = Annotated[RulesStore, Depends(get_rules)]
 UsersDep = Annotated[UserStore, Depends(get_users)]
+SignInDep = Annotated[SignIn, Depends(get_sign_in)]
 InboxDep = Annotated[InboxStore, Depends(get_inbox)]
 WebhooksDep = Annotated[WebhookStore, Depends(get_webhooks)]
 DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]

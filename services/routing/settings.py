@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
@@ -43,6 +44,22 @@ class RoutingSettings(ServiceSettings):
         description="with no active admin at start-up: create user 'admin', write its token here",
     )
     token_max_ttl_days: int = Field(default=90, ge=1, le=3650)
+    # Signing in with a password (users.sign_in).
+    session_ttl_h: int = Field(
+        default=12, ge=1, le=720, description="lifetime of the token a sign-in answers"
+    )
+    sign_in_max_failures: int = Field(
+        default=5, ge=1, le=100, description="failed sign-ins in a row that lock the account"
+    )
+    sign_in_failure_window_s: int = Field(
+        default=900, ge=1, le=86_400, description="failures older than this do not count"
+    )
+    sign_in_lockout_s: int = Field(
+        default=900,
+        ge=0,
+        le=30 * 86_400,
+        description="how long a lock lasts; 0: until an admin unlocks the account",
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_backoff_base_s: float = Field(default=2.0, gt=0, le=3600)
     webhook_backoff_max_s: float = Field(default=900.0, gt=0, le=86_400)
@@ -50,3 +67,25 @@ class RoutingSettings(ServiceSettings):
     webhook_poll_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="how often due webhook retries are looked for"
     )
+    webhook_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "hosts a webhook may point at although they resolve to loopback, link-local,"
+            " private or reserved addresses (comma-separated): an intranet receiver"
+        ),
+    )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts_list(cls, value: object) -> object:
+        # One comma-separated variable (MAILBOX_ROUTING_WEBHOOK_ALLOWED_HOSTS=a,b) or a list.
+        if isinstance(value, str):
+            return tuple(host.strip() for host in value.split(",") if host.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _session_within_token_limit(self) -> RoutingSettings:
+        # A sign-in issues a token like an admin does: no longer than any token may live.
+        if self.session_ttl_h > self.token_max_ttl_days * 24:
+            raise ValueError("session_ttl_h is longer than token_max_ttl_days allows")
+        return self

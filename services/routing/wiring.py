@@ -22,6 +22,7 @@ from services.routing.letters.service import LetterService
 from services.routing.notify.dispatcher import RetryPolicy, WebhookDispatcher
 from services.routing.notify.service import InboxNotifier, NoticeRelay, Notifier
 from services.routing.notify.store import INBOX_INDEXES, InboxStore
+from services.routing.notify.targets import TargetGuard
 from services.routing.notify.webhooks import (
     DELIVERY_INDEXES,
     DeliveryStore,
@@ -29,6 +30,8 @@ from services.routing.notify.webhooks import (
     WebhookStore,
 )
 from services.routing.settings import RoutingSettings
+from services.routing.users.passwords import Lockout, Passwords
+from services.routing.users.sign_in import SignIn
 from services.routing.users.store import USER_INDEXES, UserStore
 from shared.clock import Clock
 from shared.logging import get_logger
@@ -39,7 +42,7 @@ log = get_logger(__name__)
 
 # Collections whose documents carry an outbox (the letters' events; audit entries and
 # `token.revoked` of the directory, users and rules).
-OUTBOX_COLLECTIONS = ("letters", "units", "recipients", "users", "rules")
+OUTBOX_COLLECTIONS = ("letters", "units", "recipients", "users", "minted_tokens", "rules")
 
 
 async def open_directory(
@@ -73,6 +76,7 @@ async def open_users(
         revoked=runtime.authenticator.revoked,
         clock=clock,
         max_ttl=timedelta(days=settings.token_max_ttl_days),
+        minted=runtime.store("minted_tokens"),
     )
     if settings.bootstrap_admin_token_file is not None:
         await users.bootstrap_admin(
@@ -80,6 +84,25 @@ async def open_users(
             ttl=timedelta(days=settings.token_max_ttl_days),
         )
     return users
+
+
+def open_sign_in(
+    runtime: Runtime, *, settings: RoutingSettings, clock: Clock, users: UserStore
+) -> SignIn:
+    """Passwords, sign-in and its lockout, over the same user documents."""
+    lockout_s = settings.sign_in_lockout_s
+    return SignIn(
+        runtime.store("users"),
+        users=users,
+        passwords=Passwords(),
+        lockout=Lockout(
+            max_failures=settings.sign_in_max_failures,
+            window=timedelta(seconds=settings.sign_in_failure_window_s),
+            period=timedelta(seconds=lockout_s) if lockout_s else None,
+        ),
+        session_ttl=timedelta(hours=settings.session_ttl_h),
+        clock=clock,
+    )
 
 
 @dataclass
@@ -110,6 +133,7 @@ async def open_notifications(runtime: Runtime, *, settings: RoutingSettings) -> 
         ),
         timeout_s=settings.webhook_timeout_s,
         poll_interval_s=settings.webhook_poll_interval_s,
+        guard=TargetGuard(allowed_hosts=settings.webhook_allowed_hosts),
     )
     notifier = WebhookNotifier(
         InboxNotifier(db["inbox"]),
@@ -132,6 +156,7 @@ async def open_letters(
     settings: RoutingSettings,
     clock: Clock,
     directory: DirectoryStore,
+    users: UserStore,
     rules: RulesStore,
     notifier: Notifier,
 ) -> tuple[LetterService, NoticeRelay]:
@@ -151,6 +176,7 @@ async def open_letters(
     service = LetterService(
         letters=letters,
         directory=directory,
+        people=users,
         rules=rules,
         notices=notices,
         clock=clock,

@@ -57,9 +57,22 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The queues are quorum queues since `v2`. RabbitMQ refuses to redeclare a queue with
+# another type (PRECONDITION_FAILED), so they carry a new name instead of the classic
+# queues `{exchange}.{service}` of before; `mailbox bus migrate` moves what those still
+# hold (docs/runbook.md, "Moving to quorum queues").
+QUEUE_VERSION = "v2"
+
+
 def queue_name(exchange: str, service: str) -> str:
     """The durable queue a service consumes from (named after the exchange it serves)."""
-    return f"{exchange}.{service}"
+    return f"{exchange}.{service}.{QUEUE_VERSION}"
+
+
+def classic_queue_names(exchange: str, service: str, *, retry_steps: int) -> list[str]:
+    """A service's classic queues of before `v2`: its delay queues, its queue, its dead one."""
+    main = f"{exchange}.{service}"
+    return [*(f"{main}.retry.{step}" for step in range(retry_steps)), main, f"{main}.dead"]
 
 
 def retry_queue_name(exchange: str, service: str, *, step: int) -> str:

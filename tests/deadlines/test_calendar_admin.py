@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -147,7 +148,7 @@ def test_clock_control_is_refused_in_production() -> None:
         DeadlinesSettings(
             environment="production",
             clock_control=True,
-            token_secret="a-real-production-secret-of-enough-length-123",
+            token_secret=secrets.token_hex(32),  # a secret in the repository is refused
             amqp_url="amqp://mailbox:pw@127.0.0.1:5672/",
         )
 

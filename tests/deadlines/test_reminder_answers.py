@@ -150,7 +150,7 @@ async def _assessment_unreachable(h: Harness) -> AsyncIterator[None]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))  # a free port, released: nobody listens there
         port: int = sock.getsockname()[1]
-    client = make_client(f"mongodb://127.0.0.1:{port}/", timeout_ms=200)
+    client = make_client(f"mongodb://127.0.0.1:{port}/", server_selection_timeout_s=0.2)
     working = h.service.assessment
     h.service.assessment = AssessmentRepository(
         AggregateStore(client["gone"]["assessment"], clock=h.clock)

@@ -7,6 +7,7 @@ client exists, `config` validates the file against compose's own schema too.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +30,7 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 APP_SERVICES = {"intake": 8001, "routing": 8002, "deadlines": 8003, "publishing": 8004}
 SERVERS = ("mongo", "rabbitmq", "redis")
 SECRETS = {
-    "MAILBOX_TOKEN_SECRET": "0123456789abcdef0123456789abcdef",
+    "MAILBOX_TOKEN_SECRET": secrets.token_hex(32),  # production refuses committed ones
     "MAILBOX_MONGO_PASSWORD": "mongo-test-password",
     "MAILBOX_AMQP_PASSWORD": "amqp-test-password",
 }
@@ -320,7 +321,8 @@ def test_only_intake_and_publishing_get_the_platforms_secret(
             assert secret_file == host_file
         for name, service in loaded["services"].items():
             service_env = service.get("environment") or {}
-            if name in PLATFORM_SERVICES:
+            # The `ha` profile's replicas (intake-ha, …) as the services they run.
+            if name.removesuffix("-ha") in PLATFORM_SERVICES:
                 assert _secret_sources(service) == ["platforms"], name
                 assert service_env["MAILBOX_PLATFORMS_FILE"] == SECRET_PATH, name
             else:
@@ -347,3 +349,101 @@ def test_only_intake_and_publishing_get_the_platforms_secret(
                     for c in default_platform_configs(simulator_url="http://simulator:8900")
                 ]
             assert urls == expected, (name, demo)
+
+
+HA_SERVERS = {"mongo": ("m1", "m2", "m3"), "rabbitmq": ("rabbitmq1", "rabbitmq2", "rabbitmq3")}
+HA_SECRETS = {
+    "MAILBOX_MONGO_KEYFILE": secrets.token_urlsafe(96),
+    "MAILBOX_ERLANG_COOKIE": secrets.token_hex(32),
+}
+RABBITMQ_CLUSTER_CONF = REPO_ROOT / "deploy" / "ha" / "rabbitmq-cluster.conf"
+
+
+def _render_profile(client: list[str], env: dict[str, str], profile: str) -> dict[str, Any]:
+    """The file as compose resolves it with one profile on (validated by compose itself)."""
+    done = subprocess.run(
+        [*client, "-f", str(COMPOSE_FILE), "--profile", profile, "config"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = yaml.safe_load(done.stdout)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_the_broker_is_rabbitmq_4(services: dict[str, dict[str, Any]]) -> None:
+    assert str(services["rabbitmq"]["image"]).startswith("rabbitmq:4")
+
+
+def test_the_ha_profile_validates_and_goes_beyond_one_machine() -> None:
+    client = _compose_client()
+    if client is None:
+        pytest.skip("no compose client here: neither `docker compose` nor docker-compose")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+    loaded = _render_profile(client, {**base_env, **SECRETS, **HA_SECRETS}, "ha")
+    found = loaded["services"]
+
+    # A three-member replica set, initiated by m1's health check, members sharing one key.
+    members = HA_SERVERS["mongo"]
+    for name in members:
+        member = found[name]
+        assert member["profiles"] == ["ha"], name
+        assert str(member["image"]).startswith("mongo:"), name
+        start = " ".join(member["entrypoint"])
+        assert "--replSet rs0" in start and "--keyFile" in start, name
+        assert member["environment"]["MONGO_KEYFILE_CONTENT"] == HA_SECRETS["MAILBOX_MONGO_KEYFILE"]
+    initiate = " ".join(found["m1"]["healthcheck"]["test"])
+    assert "rs.initiate({_id: 'rs0'" in initiate
+    for name in members:
+        assert f"host: '{name}:27017'" in initiate, name
+
+    # Three RabbitMQ 4 nodes with one cookie, clustered by the mounted formation config and
+    # reached by the name they share.
+    nodes = HA_SERVERS["rabbitmq"]
+    conf = RABBITMQ_CLUSTER_CONF.read_text(encoding="utf-8")
+    assert "cluster_formation.peer_discovery_backend = classic_config" in conf
+    for name in nodes:
+        node = found[name]
+        assert str(node["image"]).startswith("rabbitmq:4"), name
+        assert node["environment"]["ERLANG_COOKIE"] == HA_SECRETS["MAILBOX_ERLANG_COOKIE"]
+        assert "/var/lib/rabbitmq/.erlang.cookie" in " ".join(node["entrypoint"])
+        assert f"rabbit@{node['hostname']}" in conf, name
+        mounts = [str(v) for v in node["volumes"]]
+        assert any(str(RABBITMQ_CLUSTER_CONF) in m and "/etc/rabbitmq/conf.d/" in m for m in mounts)
+        assert "rabbitmq-cluster" in node["networks"]["default"]["aliases"], name
+
+    # Two or more replicas of each service, on the replica set (majority writes) and the
+    # cluster, started once all of it is healthy.
+    for name in APP_SERVICES:
+        service = found[f"{name}-ha"]
+        assert service["profiles"] == ["ha"], name
+        assert service["deploy"]["replicas"] >= 2, name
+        assert service["command"] == found[name]["command"], name
+        env = service["environment"]
+        mongo_url = env["MAILBOX_MONGO_URL"]
+        assert "@m1:27017,m2:27017,m3:27017/" in mongo_url, mongo_url
+        assert "replicaSet=rs0" in mongo_url and "w=majority" in mongo_url, mongo_url
+        assert "@rabbitmq-cluster:5672/" in env["MAILBOX_AMQP_URL"]
+        for other in APP_SERVICES:
+            assert env[f"MAILBOX_{other.upper()}_URL"].startswith(f"http://{other}-ha:"), name
+        assert set(service["depends_on"]) == {*members, *nodes, "redis"}, name
+        assert {d["condition"] for d in service["depends_on"].values()} == {"service_healthy"}
+
+
+def test_the_single_machine_deployment_needs_none_of_the_ha_secrets() -> None:
+    client = _compose_client()
+    if client is None:
+        pytest.skip("no compose client here: neither `docker compose` nor docker-compose")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+    accepted = _run_config(client, {**base_env, **SECRETS}, demo=False)
+    assert accepted.returncode == 0, accepted.stderr
+    # Without its key and cookie the ha profile still renders, but its members refuse to
+    # start: the entrypoints test for them.
+    loaded = _render_profile(client, {**base_env, **SECRETS}, "ha")
+    for name in (*HA_SERVERS["mongo"], *HA_SERVERS["rabbitmq"]):
+        assert loaded["services"][name]["entrypoint"][2].startswith("test -n "), name

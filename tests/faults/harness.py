@@ -9,11 +9,14 @@ stack.sh call names its own ports and directory explicitly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,6 +37,13 @@ FAULTS_VAR = REPO_ROOT / "var" / "faults-stack"
 KEEP_STOPPED = 3
 
 Server = Literal["rabbitmq", "redis", "mongo"]
+# What a server's command line holds (stack.sh's `marker_of`): a pid file left by another
+# process must never be signalled.
+_MARKERS: dict[Server, tuple[bytes, ...]] = {
+    "rabbitmq": (b"beam",),
+    "redis": (b"redis-server",),
+    "mongo": (b"ferretdb-local", b"mongod"),
+}
 
 
 def _free(port: int) -> bool:
@@ -161,6 +171,27 @@ class PrivateStack:
         _, err = await asyncio.wait_for(proc.communicate(), STACK_TIMEOUT_S)
         if proc.returncode != 0:
             raise RuntimeError(f"stack.sh restart {server} failed:\n{err.decode()[-3000:]}")
+
+    def server_pid(self, server: Server) -> int:
+        """The pid of one server's own process (RabbitMQ's Erlang VM, not its wrapper), from
+        the pid file stack.sh keeps, checked against the process's command line."""
+        port = {"rabbitmq": self.amqp_port, "redis": self.redis_port, "mongo": self.mongo_port}
+        pid = int((self.var_dir / "run" / f"{server}-{port[server]}.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        if not any(marker in cmdline for marker in _MARKERS[server]):
+            raise RuntimeError(f"pid {pid} is not this stack's {server}: {cmdline[:200]!r}")
+        return pid
+
+    @contextlib.asynccontextmanager
+    async def hung(self, server: Server) -> AsyncIterator[None]:
+        """SIGSTOP one server for the body, SIGCONT after, whatever happened: connections
+        stay open and new ones are accepted (by the kernel), nothing is answered."""
+        pid = self.server_pid(server)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
 
     async def flush_redis(self) -> None:
         """FLUSHALL on this stack's Redis (never the default one)."""

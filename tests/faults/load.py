@@ -336,8 +336,13 @@ async def fault_run(
     name: str,
     cases: list[Case],
     extra_env: dict[str, str] | None = None,
+    instances: int = 1,
 ) -> AsyncIterator[FaultRun]:
-    """A fresh deployment on the private stack with the probe listening; removed afterwards."""
+    """A fresh deployment on the private stack with the probe listening; removed afterwards.
+
+    With `instances` > 1 each service runs that many processes (`routing@2`, …) on the same
+    databases and queues; people and the other services reach the first one.
+    """
     begun = time.monotonic()
     ports = free_ports(("intake", "routing", "deadlines", "publishing", "simulator"))
     deployment = LocalDeployment(
@@ -352,6 +357,9 @@ async def fault_run(
     try:
         await probe.start()
         await deployment.start()
+        for _ in range(instances - 1):
+            for service in SERVICES:
+                await deployment.add_instance(service)
         async with httpx.AsyncClient(transport=transport, timeout=30.0) as client:
             yield FaultRun(
                 name=name,

@@ -78,11 +78,19 @@ async def routing_stack(**overrides: Any) -> AsyncIterator[Stack]:
     await probe.start()
     try:
         async with running(create_app(settings, clock=clock)) as client:
+            await enrol_handler(client)
             yield Stack(client=client, probe=probe, clock=clock, settings=settings)
     finally:
         await probe.close()
         await delete_exchange_and_queues(exchange)
         await drop_database(db)
+
+
+async def enrol_handler(client: httpx.AsyncClient) -> None:
+    """HANDLER as a person of the lead unit: a unit names only its own people (Art. 14)."""
+    handler = {"id": HANDLER, "name": "李华", "role": "unit_handler", "unit_id": LEAD}
+    created = await client.post("/admin/users", json=handler, headers=auth(Role.admin))
+    assert created.status_code in (201, 409), created.text  # 409: enrolled already
 
 
 def received(
@@ -260,6 +268,7 @@ class Desk:
         """From `assigned` (or `returned`) to `unit_approved`, ready to submit."""
         letter = await self.letter(letter_id)
         if letter["state"] == "assigned":
+            await enrol_handler(self.client)
             await self.call(
                 letter_id, "/handler", Role.unit_head, {"user_id": HANDLER, "name": "李华"}
             )

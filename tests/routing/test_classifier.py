@@ -58,7 +58,8 @@ def test_nature_without_any_cue_is_the_default_with_low_confidence(
 ) -> None:
     suggestion = _classify("关于本市步行街改造的一些情况说明。", rules, directory)
 
-    assert suggestion.nature.value is rules.nature.default
+    # A letter of substance without a cue is most often a complaint (the rules' choice).
+    assert suggestion.nature.value is (rules.nature.substantive_default or rules.nature.default)
     assert suggestion.nature.reasons[0].kind is EvidenceKind.default
     assert suggestion.nature.confidence < 0.5
 
@@ -167,8 +168,10 @@ def test_direct_with_assisting_units(rules: RuleSet, directory: Directory) -> No
     assert competence.lead_unit_id not in competence.assisting_unit_ids
 
 
-def test_nothing_matched_goes_to_the_default_unit(rules: RuleSet, directory: Directory) -> None:
-    competence = _classify("感谢你们一直以来的辛勤工作。", rules, directory).competence
+def test_nothing_matched_but_the_commission_named_goes_to_the_default_unit(
+    rules: RuleSet, directory: Directory
+) -> None:
+    competence = _classify("感谢市商务委一直以来的辛勤工作。", rules, directory).competence
 
     assert competence.route is Route.direct
     assert competence.lead_unit_id == rules.competence.default_unit_id

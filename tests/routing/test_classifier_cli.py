@@ -111,7 +111,7 @@ def test_bad_lines_are_reported_as_by_mailbox_redact(app: typer.Typer, runner: C
 def test_other_rules_from_a_file(app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
     raw = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
     raw["version"] += 1
-    raw["nature"]["default"] = "help"
+    raw["nature"]["substantive_default"] = "help"
     path = tmp_path / "rules.json"
     path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     stdin = '{"id": "1", "text": "关于步行街改造的一些情况。"}\n'
@@ -119,7 +119,7 @@ def test_other_rules_from_a_file(app: typer.Typer, runner: CliRunner, tmp_path: 
     default = runner.invoke(app, ["classify", "--jsonl"], input=stdin)
     edited = runner.invoke(app, ["classify", "--jsonl", "--rules", str(path)], input=stdin)
 
-    assert _lines(default.stdout)[0]["nature"] == "other"
+    assert _lines(default.stdout)[0]["nature"] == "complaint"
     assert _lines(edited.stdout)[0]["nature"] == "help"
 
 

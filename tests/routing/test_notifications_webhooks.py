@@ -41,13 +41,18 @@ from tests.support import (
 )
 
 SECRET = "unit-webhook-secret-0123456789"
+# The receivers listen on the loopback, which webhooks may reach only when the operator allows.
+LOOPBACK = ("127.0.0.1",)
 KINDS = ("letter.assigned", "extension.approved", "reply.returned", "reminder.issued")
 
 
 @pytest.fixture(scope="module")
 async def stack() -> AsyncIterator[Stack]:
     settings = routing_settings(
-        webhook_backoff_base_s=0.05, webhook_backoff_max_s=0.2, webhook_max_attempts=4
+        webhook_backoff_base_s=0.05,
+        webhook_backoff_max_s=0.2,
+        webhook_max_attempts=4,
+        webhook_allowed_hosts=LOOPBACK,
     )
     async with admin_stack(settings) as running_stack:
         yield running_stack
@@ -300,7 +305,9 @@ async def test_webhook_urls_are_http_only_and_versions_are_checked(stack: Stack)
 
 async def test_a_pending_delivery_is_sent_after_a_restart() -> None:
     # A back-off longer than a shutdown: the retry falls to the next process.
-    settings = routing_settings(webhook_backoff_base_s=3.0, webhook_backoff_max_s=3.0)
+    settings = routing_settings(
+        webhook_backoff_base_s=3.0, webhook_backoff_max_s=3.0, webhook_allowed_hosts=LOOPBACK
+    )
     probe = EventProbe(settings.exchange_name)
     await probe.start()
     try:

@@ -273,6 +273,10 @@ async def _seed_routing_and_deadlines(found: Deployment, seeded: Seeded) -> None
     seeded.user = (
         await call(routing, "POST", "/admin/users", role=Role.admin, body=user, expect=201)
     )["id"]
+    # The handler a unit head names is a person of the unit: the one the tests' unit_handler
+    # tokens name (tests.support.token).
+    handler = {"id": "u_unit_handler", "name": "李华", "role": "unit_handler", "unit_id": UNIT_A}
+    await call(routing, "POST", "/admin/users", role=Role.admin, body=handler, expect=201)
     seeded.ids["routing"] = {
         "letter_id": letter,
         "unit_id": UNIT_A,

@@ -31,6 +31,9 @@ from tests.security.conftest import Deployment, Seeded
 OPERATIONAL = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 )
+# Signing in (routing) is how a person gets a token: these take a user name and password
+# instead, and refuse wrong ones with 401 without telling which names exist (test_sign_in).
+SIGN_IN = frozenset({"/auth/login", "/auth/password"})
 
 
 async def _not_refused(deployed: Deployment, op: Operation) -> list[str]:
@@ -59,7 +62,7 @@ async def test_every_documented_endpoint_refuses_missing_and_bad_tokens(
     failures: list[str] = []
     covered = 0
     for op in operations(service, deployed.apps[service]):
-        if op.path in OPERATIONAL:
+        if op.path in OPERATIONAL or (service == "routing" and op.path in SIGN_IN):
             continue
         covered += 1
         failures += await _not_refused(deployed, op)

@@ -59,7 +59,8 @@ ROUTING: Table = {
     ("GET", "/letters"): EVERYONE,  # units: their own only (test_isolation)
     ("GET", "/letters/worklist"): EVERYONE,  # each role its own waiting letters
     ("GET", _LETTER): EVERYONE,
-    ("GET", f"{_LETTER}/dossier"): OFFICE | ADMIN | {Role.service},  # the archive's view
+    # The archive's view, whole: not the admin, who reads no writer's data (Art. 3).
+    ("GET", f"{_LETTER}/dossier"): OFFICE | {Role.service},
     ("GET", f"{_LETTER}/slip.html"): OFFICE | UNITS | {Role.service},  # names the writer
     # Art. 13: the clerk drafts the slip, the office head approves it.
     ("PUT", f"{_LETTER}/slip"): _CLERK,
@@ -115,6 +116,12 @@ ROUTING: Table = {
     ("PUT", "/admin/users/{user_id}"): ADMIN,
     ("POST", "/admin/users/{user_id}/deactivate"): ADMIN,
     ("POST", "/admin/users/{user_id}/tokens"): ADMIN,
+    ("PUT", "/admin/users/{user_id}/password"): ADMIN,
+    ("POST", "/admin/users/{user_id}/unlock"): ADMIN,
+    # Signing in takes no token; signing out ends the caller's own token, whoever they are.
+    ("POST", "/auth/login"): EVERYONE,
+    ("POST", "/auth/password"): EVERYONE,
+    ("POST", "/auth/logout"): EVERYONE,
     ("DELETE", "/admin/tokens/{token_id}"): ADMIN,
     ("GET", "/units/{unit_id}/inbox"): OFFICE | UNITS | ADMIN,
     ("POST", "/units/{unit_id}/inbox/{notice_id}/read"): UNITS,  # the office only reads

@@ -40,6 +40,7 @@ from shared.clock import Clock, FixedClock, OffsetClock, ensure_aware, to_shangh
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.vocabulary import LABELS_ZH, ClockState
 from shared.mongo import Document
+from shared.validation import LATEST
 
 router = APIRouter()
 # The operators' routes: the sweep (always), the clock control (only when it is enabled).
@@ -202,6 +203,13 @@ def move_clock(clock: Clock, *, body: ClockControl) -> None:
     )
     if delta < timedelta(0):
         raise Invalid("time only moves forward", details={"now": now.isoformat()})
+    if now + delta >= LATEST:
+        # Past it the calendar has no years and every clock read would fail (a 500).
+        field = "advance_s" if body.advance_s is not None else "set_to"
+        raise Invalid(
+            f"{field}: the service's time must stay before {LATEST.isoformat()}",
+            details={"field": field, "now": now.isoformat()},
+        )
     if isinstance(clock, FixedClock | OffsetClock):
         clock.advance(delta)
         return

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.vocabulary import ClockKind, ClockState
 from shared.paging import Page
+from shared.validation import Instant
 
 _EXAMPLE_DUE = "2026-10-16T23:59:59+08:00"
 
@@ -86,7 +87,7 @@ class ClockControl(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"advance_s": 86400}]}
     )
 
-    set_to: AwareDatetime | None = Field(default=None, description="an instant with offset")
+    set_to: Instant | None = Field(default=None, description="an instant with offset")
     advance_s: float | None = Field(default=None, ge=0, le=10 * 366 * 86400)
 
 

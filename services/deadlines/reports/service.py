@@ -339,12 +339,32 @@ def _letter_counts(received: list[dict[str, Any]]) -> LetterCounts:
 
 
 CSV_HEADER = ("section", "dimension", "key", "label", "value")
+# A spreadsheet program runs a cell that starts with one of these as a formula
+# (`=cmd|' /C calc'!A0`); tab and CR too, as some strip them first (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a leading `'` where it would be a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """A CSV writer whose every cell went through `csv_cell`."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([csv_cell(value) for value in row])
 
 
 def to_csv(report: Report) -> str:
     """The report as CSV: section, dimension, key, label (Chinese where known), value."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(CSV_HEADER)
     names = {u.unit_id: u.unit_name for u in report.units}
 

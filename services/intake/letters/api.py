@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AwareDatetime
 
 from services.intake.deps import (
     AUTH_ERRORS,
@@ -31,9 +30,11 @@ from services.intake.letters.schemas import (
     letter_read,
     letter_summary,
 )
+from shared.auth import sees_writer
 from shared.errors import NotFound
 from shared.events.vocabulary import LetterSource
 from shared.mongo import Document
+from shared.validation import Instant
 from shared.web import error_doc
 
 
@@ -68,8 +69,8 @@ async def list_letters(
         str | None, Query(pattern=PLATFORM_PATTERN, description="platform id, or 'manual'")
     ] = None,
     source: Annotated[LetterSource | None, Query()] = None,
-    received_from: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
-    received_to: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    received_from: Annotated[Instant | None, Query(description="inclusive")] = None,
+    received_to: Annotated[Instant | None, Query(description="exclusive")] = None,
     cursor: Cursor = None,
     limit: Limit = None,
 ) -> LetterPage:
@@ -91,9 +92,13 @@ async def list_letters(
     summary="One letter, with the record exactly as received (also to service accounts).",
     responses=READ_ERRORS,
 )
-async def get_letter(doc: KnownLetter) -> LetterRead:
-    """One letter in full, including the raw payload, its checksum and the attachments."""
-    return letter_read(doc)
+async def get_letter(principal: LetterReader, doc: KnownLetter) -> LetterRead:
+    """One letter in full, including the raw payload, its checksum and the attachments.
+
+    The writer's data, the text and the raw record only for the office and service accounts;
+    the admin gets the rest, with `withheld` naming what is left out.
+    """
+    return letter_read(doc, show_writer=sees_writer(principal))
 
 
 @router.post(
@@ -124,4 +129,4 @@ async def register_letter(
     )
     if not created:
         response.status_code = 200
-    return letter_read(doc)
+    return letter_read(doc, show_writer=sees_writer(principal))

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.letters.models import (
     EXTERNAL_ID_PATTERN,
@@ -21,6 +21,7 @@ from shared.clock import to_shanghai
 from shared.events.vocabulary import LetterSource, Person
 from shared.mongo import Document
 from shared.paging import Page
+from shared.validation import Instant
 
 _EXAMPLE_PERSON: dict[str, Any] = {"name": "张某某", "phone": "13800000000"}
 
@@ -70,13 +71,21 @@ class LetterSummary(BaseModel):
 class LetterRead(LetterSummary):
     """One letter as registered, with the record exactly as received."""
 
-    text: str
-    person: Person
+    text: str | None = Field(description="null when withheld from you (see `withheld`)")
+    person: Person | None = Field(description="the writer (Art. 3); null when withheld")
     attachments: list[Attachment]
     taken_by_name: str | None = None
-    raw_json: str = Field(description="the record as received, verbatim (its sha256 is raw_sha256)")
-    raw: Any = Field(description="the same record parsed (null if it is not JSON)")
+    raw_json: str | None = Field(
+        description="the record as received, verbatim (its sha256 is raw_sha256); null when"
+        " withheld"
+    )
+    raw: Any = Field(description="the same record parsed (null if it is not JSON, or withheld)")
     published: bool = Field(description="whether `letter.received` has left the outbox")
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="the parts not shown to you: the writer's data and the letter's words are"
+        " for the office and the archive only, not the admin (Art. 3)",
+    )
 
 
 def letter_summary(doc: Document) -> LetterSummary:
@@ -84,8 +93,23 @@ def letter_summary(doc: Document) -> LetterSummary:
     return LetterSummary.model_validate(_letter_fields(doc))
 
 
-def letter_read(doc: Document) -> LetterRead:
-    """A stored letter in full."""
+# What a reader who may not see the writer's data (the admin) does not get of a letter.
+WITHHELD = ["text", "person", "attachments", "raw_json", "raw"]
+
+
+def letter_read(doc: Document, *, show_writer: bool) -> LetterRead:
+    """A stored letter in full, or without the writer's data (`shared.auth.sees_writer`)."""
+    if not show_writer:
+        return LetterRead.model_validate(
+            {
+                **_letter_fields(doc),
+                **dict.fromkeys(["text", "person", "raw_json", "raw"]),
+                "attachments": [],
+                "taken_by_name": doc.get("taken_by_name"),
+                "published": not doc.get("has_outbox", False),
+                "withheld": WITHHELD,
+            }
+        )
     raw_json = str(doc.get("raw_json") or "")
     try:
         raw: Any = orjson.loads(raw_json)
@@ -151,7 +175,7 @@ class ManualLetterIn(BaseModel):
         pattern=EXTERNAL_ID_PATTERN,
         description="the reference it was taken under (e.g. the hotline ticket number)",
     )
-    submitted_at: AwareDatetime = Field(
+    submitted_at: Instant = Field(
         description="when the writer called or came: the office received the letter then,"
         " so the one-working-day acceptance clock (Art. 18) starts here, not at registration"
     )

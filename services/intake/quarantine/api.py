@@ -29,6 +29,7 @@ from services.intake.quarantine.schemas import (
     quarantine_read,
     quarantine_summary,
 )
+from shared.auth import sees_writer
 from shared.errors import NotFound
 from shared.mongo import Document
 from shared.web import error_doc
@@ -83,9 +84,9 @@ async def list_quarantine(
     summary="One quarantined record with its reason and raw bytes.",
     responses=READ_ERRORS,
 )
-async def get_quarantine_item(doc: KnownItem) -> QuarantineRead:
-    """One quarantined record."""
-    return quarantine_read(doc)
+async def get_quarantine_item(principal: OfficeReader, doc: KnownItem) -> QuarantineRead:
+    """One quarantined record; its bytes (the writer's data) for the office, not the admin."""
+    return quarantine_read(doc, show_writer=sees_writer(principal))
 
 
 @router.post(
@@ -107,5 +108,5 @@ async def reprocess(
     return ReprocessOut(
         outcome=outcome.resolution.value,
         letter_id=str(outcome.letter["_id"]),
-        item=quarantine_read(outcome.item),
+        item=quarantine_read(outcome.item, show_writer=sees_writer(principal)),
     )

@@ -57,9 +57,16 @@ class QuarantineRead(QuarantineSummary):
         }
     )
 
-    raw_text: str = Field(description="the bytes as UTF-8 (undecodable bytes replaced)")
-    raw_base64: str = Field(description="the bytes exactly")
+    raw_text: str | None = Field(
+        description="the bytes as UTF-8 (undecodable bytes replaced); null when withheld"
+    )
+    raw_base64: str | None = Field(description="the bytes exactly; null when withheld")
     raw_sha256: str
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="the record's bytes, for a reader who may not see the writer's data (the"
+        " admin): the office reads them (Art. 3)",
+    )
 
 
 def quarantine_summary(doc: Document) -> QuarantineSummary:
@@ -67,8 +74,18 @@ def quarantine_summary(doc: Document) -> QuarantineSummary:
     return QuarantineSummary.model_validate(_quarantine_fields(doc))
 
 
-def quarantine_read(doc: Document) -> QuarantineRead:
-    """A stored quarantine item in full."""
+def quarantine_read(doc: Document, *, show_writer: bool) -> QuarantineRead:
+    """A stored quarantine item in full, or without its bytes (`shared.auth.sees_writer`)."""
+    if not show_writer:
+        return QuarantineRead.model_validate(
+            {
+                **_quarantine_fields(doc),
+                "raw_text": None,
+                "raw_base64": None,
+                "raw_sha256": doc["raw_sha256"],
+                "withheld": ["raw_text", "raw_base64"],
+            }
+        )
     raw = bytes(doc.get("raw") or b"")
     return QuarantineRead.model_validate(
         {

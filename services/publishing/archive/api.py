@@ -44,6 +44,7 @@ from shared.audit import AuditEntry
 from shared.clock import SHANGHAI
 from shared.errors import Invalid, NotFound
 from shared.mongo import Document
+from shared.validation import Day
 from shared.web import error_doc
 
 router = APIRouter(prefix="/archive")
@@ -54,8 +55,8 @@ STREAM_CHUNK_BYTES = 256 * 1024
 # Kept in memory up to this size, then on disk: a period's package may be large.
 SPOOL_BYTES = 16 * 1024 * 1024
 
-FromDate = Annotated[date, Query(alias="from", description="first day (Asia/Shanghai)")]
-ToDate = Annotated[date, Query(alias="to", description="last day, inclusive")]
+FromDate = Annotated[Day, Query(alias="from", description="first day (Asia/Shanghai)")]
+ToDate = Annotated[Day, Query(alias="to", description="last day, inclusive")]
 
 
 def period_bounds(period_from: date, period_to: date) -> tuple[datetime, datetime]:

@@ -24,6 +24,32 @@ from services.publishing.redaction.service import PersonData
 
 _DEFAULT_MASKING = Masking()
 
+# Digits written as Chinese numerals (一三八一二三四五六七八, 幺 as a 1 read out on the phone,
+# the capital 壹贰叁 of amounts) are still the number: the scan reads them as digits before its
+# number rules. One character for one, so the offsets stay those of the text. Only the scan
+# does: the redaction masks none of them, so a number spelt this way waits for a person,
+# and ordinary number words (三个月, 二〇二六年) are left as written.
+_NUMERALS = str.maketrans(
+    {
+        **dict.fromkeys("〇零", "0"),
+        **dict.fromkeys("一壹幺", "1"),
+        **dict.fromkeys("二贰貳两", "2"),
+        **dict.fromkeys("三叁參", "3"),
+        **dict.fromkeys("四肆", "4"),
+        **dict.fromkeys("五伍", "5"),
+        **dict.fromkeys("六陆陸", "6"),
+        **dict.fromkeys("七柒", "7"),
+        **dict.fromkeys("八捌", "8"),
+        **dict.fromkeys("九玖", "9"),
+    }
+)
+
+
+def numerals_as_digits(norm: str) -> str:
+    """The normalised text with each Chinese numeral read as its digit (same length)."""
+    return norm.translate(_NUMERALS)
+
+
 # The crude rule, on purpose unlike the redaction's patterns (no checksums, no area codes): a
 # group of digits joined by single spaces, dashes or dots, an ID's final X included.
 _DIGIT_GROUP = re.compile(r"(?<![\dA-Za-z*])\d(?:[ \-\u2010-\u2015.]?\d)*[Xx]?(?![\dA-Za-z*])")
@@ -93,26 +119,31 @@ def leak_scan(text: str, *, person: PersonData | None = None) -> list[Leak]:
     where no pattern matched, one finding per number).
     """
     norm = normalise(text)
+    # Numbers are looked for with numerals read as digits; names in the text as written
+    # (张三 is a name, not 张3).
+    digits = numerals_as_digits(norm)
     leaks = [
         Leak(pattern=h.kind, start=h.start, end=h.end)
-        for h in find_numbers_and_emails(norm, masking=_DEFAULT_MASKING)
+        for h in find_numbers_and_emails(digits, masking=_DEFAULT_MASKING)
     ]
     # One finding per number: the crude rule adds what the patterns did not see.
     leaks.extend(
         c
-        for c in crude_number_leaks(norm)
+        for c in crude_number_leaks(digits)
         if not any(p.start < c.end and c.start < p.end for p in leaks)
     )
     if person is not None:
-        checks: list[tuple[str, Needle]] = []
+        checks: list[tuple[str, Needle, str]] = []
         if person.name and (needle := name_needle(person.name)):
-            checks.append(("person_name", needle))
+            checks.append(("person_name", needle, norm))
         if person.phone:
-            checks.extend(("person_phone", needle) for needle, _ in phone_needles(person.phone))
+            checks.extend(
+                ("person_phone", needle, digits) for needle, _ in phone_needles(person.phone)
+            )
         if person.id_number and (needle := id_needle(person.id_number)):
-            checks.append(("person_id_number", needle))
+            checks.append(("person_id_number", needle, digits))
         if person.email and (needle := email_needle(person.email)):
-            checks.append(("person_email", needle))
-        for label, needle in checks:
-            leaks.extend(Leak(pattern=label, start=s, end=e) for s, e in find_spaced(norm, needle))
+            checks.append(("person_email", needle, norm))
+        for label, needle, where in checks:
+            leaks.extend(Leak(pattern=label, start=s, end=e) for s, e in find_spaced(where, needle))
     return sorted(leaks, key=lambda leak: (leak.start, leak.end, leak.pattern))

@@ -210,3 +210,20 @@ def latin_names(text: str) -> Iterator[NameHit]:
     """A name in Latin letters after 叫 / 英文名; it has no surname to keep (surname "")."""
     for m in _LATIN_NAME_RE.finditer(text):
         yield NameHit(m.start("name"), m.end("name"), "")
+
+
+# Public offices: a name right next to one is an official named in that role (乡长陈建国同志,
+# 贺某某厅长), which the office may decide to publish (`RedactionConfig.mask_officials`).
+_OFFICES = (
+    "省长", "市长", "区长", "县长", "乡长", "镇长", "村长", "厅长", "局长", "处长", "科长", "股长",
+    "所长", "站长", "院长", "校长", "书记", "支书", "主任", "部长", "主席", "委员", "代表", "院士",
+    "警官", "民警", "队长", "工作人员", "网格员",
+)  # fmt: skip
+_OFFICE_BEFORE_RE = re.compile("(?:" + "|".join(_OFFICES) + ")$")
+_OFFICE_AFTER_RE = re.compile("副?(?:" + "|".join(_OFFICES) + ")")
+
+
+def official_at(text: str, start: int, end: int) -> bool:
+    """Whether a public office's title stands right before or right after the name."""
+    before = _OFFICE_BEFORE_RE.search(text, max(0, start - 4), start) is not None
+    return before or _OFFICE_AFTER_RE.match(text, end) is not None

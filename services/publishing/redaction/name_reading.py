@@ -246,6 +246,12 @@ def word_freq(word: str) -> int:
     return freq
 
 
+def word_tag(word: str) -> str:
+    """The dictionary's part-of-speech tag of `word` (OOV for an unknown word)."""
+    tag: str = _posseg().dt.word_tag_tab.get(word, OOV)
+    return tag
+
+
 def is_word(chunk: str) -> bool:
     """Whether the segmenter's dictionary knows `chunk` as a word."""
     freq: dict[str, int] = _posseg().dt.tokenizer.FREQ

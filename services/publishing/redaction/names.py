@@ -25,15 +25,13 @@ from services.publishing.redaction.name_context import (
     contact_names,
     enumerated_names,
     latin_names,
+    official_at,
     reported_speech_names,
     speaker_names,
 )
 from services.publishing.redaction.name_lexicon import (
-    AMBIGUOUS_SURNAMES,
-    GRAMMAR_FLAGS,
     NAME_FOLLOW,
     NICKNAME_PREFIXES,
-    NOT_BEFORE_NAME,
     NOT_GIVEN,
     NOT_GIVEN_ALONE,
     NOT_NAMES,
@@ -45,27 +43,33 @@ from services.publishing.redaction.name_lexicon import (
     TITLE_RE,
     is_cjk,
     surname_len,
-    surnames,
 )
 from services.publishing.redaction.name_reading import (
     NameHit,
     Text,
-    Token,
     common_word,
-    dictionary_famous,
     given_len,
-    is_namey,
     is_word,
     name_at,
-    segment,
     title_at,
     word_freq,
+    word_tag,
 )
 from services.publishing.redaction.patterns import PLATE_RE, Hit, normalise
+from services.publishing.redaction.persons import find_persons
 
-# A given name that the dictionary knows as a word is rarely a frequent one.
-RARE_WORD_FREQ = 1000
-RARE_NAMEY_WORD_FREQ = 5000
+# Leaders a letter quotes; the NER knows them as persons, but they are no private data.
+PUBLIC_FIGURES = frozenset(
+    "习近平 李克强 李强 毛泽东 邓小平 周恩来 江泽民 胡锦涛 温家宝 马云 马化腾".split()
+)
+# How sure the NER must be of a name no cue confirms (`persons.Person.margin`): decided on the
+# annotated real letters, where a lower threshold costs more false masks than it finds names.
+NER_MARGIN = -0.5
+NER_MARGIN_SHORT = 1.0
+# A two-character "given name" this frequent in the dictionary is a word (男子, 金子).
+EVERYDAY_GIVEN_FREQ = 1000
+# ... as a noun, verb or adjective: 建国 (a place), 和平 (a proper noun) are also given names.
+_EVERYDAY_TAGS = frozenset({"n", "v", "a", "vn", "an", "ad", "d"})
 # Brands and places of three or more characters protect the names inside them: 周黑鸭 has no 周黑.
 PROTECTED_RE = re.compile(
     "|".join(sorted((w for w in NOT_NAMES if len(w) >= 3), key=len, reverse=True))
@@ -107,7 +111,7 @@ def _self_named(doc: Text) -> Iterable[NameHit]:
         # 本人 is also "myself" before a verb (本人第五次投诉): only a compound surname counts.
         strong = not m.group().startswith("本人") or m.group().startswith(("本人叫", "本人姓名"))
         hit = _compound_after_cue(doc, m.end()) or (
-            name_at(doc, m.end(), strong=True) if strong else None
+            (name_at(doc, m.end(), strong=True) or _closed_name(doc, m.end())) if strong else None
         )
         while hit is not None:
             yield hit
@@ -120,12 +124,49 @@ def _self_named(doc: Text) -> Iterable[NameHit]:
                 hit = None
 
 
-def _cue_names(doc: Text) -> Iterable[NameHit]:
-    text = doc.text
-    for m in STRONG_CUE_RE.finditer(text):
-        hit = name_at(doc, m.end(), strong=True)
+# After a strong cue, a surname and one or two characters that punctuation or space closes
+# are the name even where the dictionary reads a word (我叫喻和平，; 联系人：范熙 ).
+_CLOSED_NAME_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?=[\s，,。.；;、：:（(！!]|$)")
+
+
+def _closed_name(doc: Text, pos: int) -> NameHit | None:
+    m = _CLOSED_NAME_RE.match(doc.text, pos)
+    sur = surname_len(doc.text, pos)
+    if m is None or not sur or not 1 <= m.end() - pos - sur <= 2:
+        return None
+    word = m.group()
+    if common_word(word) or title_at(doc.text, pos + sur) or word in NOT_NAMES:
+        return None
+    return NameHit(pos, m.end(), word[:sur])
+
+
+def _strong_cue_names(doc: Text) -> Iterable[NameHit]:
+    for m in STRONG_CUE_RE.finditer(doc.text):
+        hit = name_at(doc, m.end(), strong=True) or _closed_name(doc, m.end())
         if hit:
             yield hit
+
+
+def _role_named(doc: Text) -> Iterable[NameHit]:
+    """A role word that names someone (骑手叫幸东升, 司机姓名任浩然): as strong as 我叫."""
+    for m in ROLE_CUE_RE.finditer(doc.text):
+        if "叫" in m.group() or "姓名" in m.group():
+            hit = name_at(doc, m.end(), strong=True) or _closed_name(doc, m.end())
+            if hit:
+                yield hit
+
+
+def _confirmed(doc: Text, hits: Iterable[NameHit]) -> Iterable[NameHit]:
+    """The hits the NER also reads as (part of) a person: a weak cue only confirms."""
+    persons = find_persons(doc.text)
+    for hit in hits:
+        if any(p.start < hit.end and hit.start < p.end for p in persons):
+            yield hit
+
+
+def _cue_names(doc: Text) -> Iterable[NameHit]:
+    """Names after a role word (经理, 邻居 …) or before a title (先生, 教授 …)."""
+    text = doc.text
     for m in ROLE_CUE_RE.finditer(text):
         if doc.token_at(m.end()) is None and not doc.inside_unknown_word(m.end()):
             continue  # 老师傅: the cue is part of a longer word
@@ -145,118 +186,87 @@ def _cue_names(doc: Text) -> Iterable[NameHit]:
                 break
 
 
-def _plausible(text: str, start: int, end: int, sur: int, *, glued: bool = False) -> bool:
-    """Checks for a name found without a cue, where precision matters more.
+def _ner_name(doc: Text, start: int, end: int) -> NameHit | None:
+    """A person the NER proposed, if it reads as a private person's full name.
 
-    `glued`: the segmenter's HMM read the whole candidate as one unknown word, so a
-    grammar-like character inside it (温可欣, 李以琳) is part of the name.
+    The NER also tags a surname with a title (杨书记), nicknames (老王), public figures, and
+    words that only begin with a surname when a letter's style is far from its news text; a
+    place or an organisation's ending (翁家湾村) or a title right after the surname rules the
+    candidate out.
     """
-    word = text[start:end]
-    given = word[sur:]
-    if sur == 1 and word[0] in AMBIGUOUS_SURNAMES:
-        return False
-    if start > 0 and text[start - 1] in NOT_BEFORE_NAME:
-        return False
-    if len(word) == 2 and (end >= len(text) or text[end] not in NAME_FOLLOW):
-        return False  # 高亮匹配, 公钥的: a two-character "name" needs a name-like sequel
-    if start > 0 and word[0] in PLACE_END and is_cjk(text[start - 1]):
-        return False  # 春晖路华润: the 路 ends a street
-    if not 1 <= len(given) <= 2 or word in NOT_NAMES:
-        return False
-    inner_ok = SOFT_GIVEN if glued and len(given) == 2 else frozenset()
-    if given[0] in NOT_GIVEN - inner_ok or any(ch in NOT_GIVEN for ch in given[1:]):
-        return False
-    if len(given) == 1 and given in NOT_GIVEN_ALONE:
-        return False
-    if word[-1] in PLACE_END or PLACE_AFTER.match(text, end):
-        return False
-    if common_word(word[: sur + 1]):
-        return False  # 银行卡 is tagged a name in the dictionary, but 银行 is a bank
-    if given[0] == "一" or given[-1] == word[0]:
-        return False  # 管一管, 看一看: a verb repeated, not 管某
-    if start > 0 and text[start - 1] in NICKNAME_PREFIXES:
-        return False  # 小刘骗了我: 小刘 is a nickname, the surname alone
-    return not title_at(text, start + sur)
-
-
-def _segmenter_names(doc: Text) -> Iterable[NameHit]:
     text = doc.text
-    _, compound = surnames()
-    for c_start, c_end in doc.clauses:
-        clause = text[c_start:c_end]
-        tokens = segment(clause, hmm=False)
-        yield from _surname_word_names(doc, c_start, clause, tokens)
-        run: list[Token] = []
-        for tok in (*tokens, Token(len(clause), len(clause), "")):
-            word = clause[tok.start : tok.end]
-            if tok.end - tok.start == 1:
-                run.append(tok)
-                continue
-            yield from _run_names(doc, c_start, clause, run)
-            run = []
-            start = c_start + tok.start
-            if is_namey(tok.flag) and 3 <= len(word) <= 4 and not dictionary_famous(word):
-                sur = surname_len(word, 0)
-                if sur and _plausible(text, start, c_start + tok.end, sur):
-                    yield NameHit(start, c_start + tok.end, word[:sur])
-            elif word in compound:
-                n = given_len(doc, c_start + tok.end)
-                end = c_start + tok.end + n
-                if n and _plausible(text, start, end, 2):
-                    yield NameHit(start, end, word)
+    word = text[start:end]
+    sur = surname_len(word, 0)
+    given = word[sur:]
+    if not sur or not 1 <= len(given) <= 2 or not all(is_cjk(ch) for ch in word):
+        return None
+    if word in NOT_NAMES or word in PUBLIC_FIGURES or title_at(text, start + sur):
+        return None
+    inner_ok = SOFT_GIVEN if len(given) == 2 else frozenset()
+    if given[0] in NOT_GIVEN - inner_ok or any(ch in NOT_GIVEN for ch in given[1:]):
+        return None  # 温可欣, 李以琳: a soft grammar character inside a two-character given name
+    if len(given) == 1 and given in NOT_GIVEN_ALONE:
+        return None
+    if word[-1] in PLACE_END or PLACE_AFTER.match(text, end) or common_word(word):
+        return None
+    if len(given) == 2 and (given[0] == given[1] == word[0] or _everyday(given)):
+        return None  # 牛牛牛, 邓男子: the "given name" is an everyday word
+    if start > 0 and text[start - 1] in NICKNAME_PREFIXES and sur == 1 and len(given) == 1:
+        return None  # 小刘: a nickname, the surname alone
+    return NameHit(start, end, word[:sur])
 
 
-def _surname_word_names(
-    doc: Text, offset: int, clause: str, tokens: tuple[Token, ...]
-) -> Iterable[NameHit]:
-    """A lone surname before a rare two-character word: 谭 国庆, 杜 建平, 唐 小龙.
+def _everyday(word: str) -> bool:
+    return word_freq(word) >= EVERYDAY_GIVEN_FREQ and word_tag(word) in _EVERYDAY_TAGS
 
-    Given names are often words themselves, so the dictionary splits the name there. Frequent
-    words (领导, 平时) and a surname that reads as a grammar word, a measure word after a
-    numeral (一张图片) or a place (高新区) are left alone.
+
+def _extended(doc: Text, hit: NameHit) -> NameHit:
+    """surname + one character, extended by a third the NER left out (陈军 + 建为 → 陈军建).
+
+    The NER cuts a three-character name before a character it rarely sees in names; the third
+    counts when it starts no word and a boundary follows it (punctuation, 的, 说, a title).
     """
-    for i in range(len(tokens) - 1):
-        sur, given = tokens[i], tokens[i + 1]
-        if sur.end - sur.start != 1 or given.end - given.start != 2:
-            continue
-        if not surname_len(clause, sur.start) or sur.flag in GRAMMAR_FLAGS | {"a", "v"}:
-            continue
-        if i > 0 and tokens[i - 1].flag in {"m", "q", "r", "mq"}:
-            continue
-        word = clause[given.start : given.end]
-        limit = RARE_NAMEY_WORD_FREQ if is_namey(given.flag) else RARE_WORD_FREQ
-        if word_freq(word) >= limit:
-            continue
-        start, end = offset + sur.start, offset + given.end
-        if _plausible(doc.text, start, end, 1):
-            yield NameHit(start, end, clause[sur.start])
+    text, end = doc.text, hit.end
+    if end - hit.start != 1 + len(hit.surname) or end + 1 >= len(text):
+        return hit
+    third, after = text[end], text[end + 1]
+    if not is_cjk(third) or third in NOT_GIVEN or third in NOT_GIVEN_ALONE or title_at(text, end):
+        return hit
+    if is_word(text[end : end + 2]) or is_word(text[end - 1 : end + 1]):
+        return hit
+    bounded = not is_cjk(after) or after in NOT_GIVEN or after in NAME_FOLLOW
+    return hit._replace(end=end + 1) if bounded or title_at(text, end + 1) else hit
 
 
-def _run_names(doc: Text, offset: int, clause: str, run: list[Token]) -> Iterable[NameHit]:
-    """HMM names inside a run of single characters the dictionary did not know (邓洋玉)."""
-    if len(run) < 2:
-        return
-    r_start, r_end = run[0].start, run[-1].end
-    chunk = clause[r_start:r_end]
-    if not any(surname_len(chunk, i) for i in range(len(chunk) - 1)):
-        return
-    for tok in segment(chunk, hmm=True):
-        if not is_namey(tok.flag):
+def _ner_names(doc: Text) -> Iterable[NameHit]:
+    """NER persons that pass the checks, each name once its surest occurrence is sure enough.
+
+    The thresholds on the NER's margin come from real letters: a two-character name needs
+    more than a three-character one, whose given name is rarely an everyday word.
+    """
+    best: dict[str, float] = {}
+    hits: list[NameHit] = []
+    places: set[str] = set()
+    for person in find_persons(doc.text):
+        if PLACE_AFTER.match(doc.text, person.end):
+            places.add(doc.text[person.start : person.end])  # 程宏房地产: a company throughout
+        hit = _ner_name(doc, person.start, person.end)
+        if hit is None:
             continue
-        word = chunk[tok.start : tok.end]
-        sur = surname_len(word, 0)
-        start = offset + r_start + tok.start
-        end = start + len(word)
-        plausible = _plausible(doc.text, start, end, sur, glued=True)
-        if sur and plausible and not _runs_on(doc.text, start, end):
-            yield NameHit(start, end, word[:sur])
-
-
-def _runs_on(text: str, start: int, end: int) -> bool:
-    """Whether an HMM name is more likely part of a longer name: 春晖路恒大名都 is not 路恒."""
-    if start > 0 and (text[start - 1] in PLACE_END or text[start] in PLACE_END):
-        return is_cjk(text[start - 1])
-    return end < len(text) and is_word(text[end - 1 : end + 1])
+        short = hit.end - hit.start - len(hit.surname) == 1
+        if short and is_word(doc.text[hit.end - 1 : hit.end + 1]):
+            continue  # 蒋步入小学: the given name is the first half of a word
+        # The NER's own reading decides how sure it must be; a third character added after.
+        threshold = NER_MARGIN_SHORT if short else NER_MARGIN
+        if person.margin >= threshold:
+            hit = _extended(doc, hit)
+        word = doc.text[hit.start : hit.end]
+        hits.append(hit)
+        best[word] = max(best.get(word, -1e9), person.margin - threshold)
+    for hit in hits:
+        word = doc.text[hit.start : hit.end]
+        if word not in places and best[word] >= 0:
+            yield hit
 
 
 def _signature_names(doc: Text) -> Iterable[NameHit]:
@@ -271,13 +281,15 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
     doc = Text(text)
     found: dict[str, str] = {}
     direct = [
-        *_cue_names(doc),
+        *_strong_cue_names(doc),
+        *_role_named(doc),
+        *_confirmed(doc, _cue_names(doc)),
         *_self_named(doc),
-        *_segmenter_names(doc),
+        *_ner_names(doc),
         *_signature_names(doc),
         *contact_names(doc),
         *reported_speech_names(doc),
-        *speaker_names(doc),
+        *_confirmed(doc, speaker_names(doc)),
         *latin_names(text),
     ]
     for hit in (*direct, *enumerated_names(doc, direct)):
@@ -300,9 +312,28 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
     return hits
 
 
-def find_name_hits(text: str, *, suffix: str, known: Iterable[str] = ()) -> list[Hit]:
-    """Name masks as hits: surname + suffix (某); a name without a known surname → 某某."""
+def find_name_hits(
+    text: str,
+    *,
+    suffix: str,
+    known: Iterable[str] = (),
+    writer_text: str | None = None,
+    keep_officials: bool = False,
+) -> list[Hit]:
+    """Name masks as hits: surname + suffix (某); a name without a known surname → 某某.
+
+    `text` is what is matched (simplified characters); the surname kept comes from
+    `writer_text`, the same text in the writer's own characters (陳某, not 陈某).
+    `keep_officials`: names an official role word stands next to stay (乡长陈建国同志).
+    """
+    shown = text if writer_text is None else writer_text
     return [
-        Hit(h.start, h.end, "name", h.surname + suffix if h.surname else suffix * 2)
+        Hit(
+            h.start,
+            h.end,
+            "name",
+            shown[h.start : h.start + len(h.surname)] + suffix if h.surname else suffix * 2,
+        )
         for h in find_names(text, known=known)
+        if not (keep_officials and official_at(text, h.start, h.end))
     ]

@@ -98,9 +98,10 @@ WECHAT_RE = re.compile(
 # then five characters (six for new-energy vehicles) or four and 学/警/挂. I and O are never used,
 # and a serial has at least three digits, so model names (新MATE60) do not match.
 PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# Letters in either case: letters write 渝a12345 and 湘e 98325 as often as the plate shows them.
 PLATE_RE = re.compile(
-    rf"(?P<region>[{PLATE_PROVINCES}][A-HJ-NP-Z])(?P<sep>[·•・.\- ]?)"
-    r"(?P<serial>[A-HJ-NP-Z0-9]{5,6}|[A-HJ-NP-Z0-9]{4}[学警挂])(?![A-Za-z0-9])"
+    rf"(?P<region>[{PLATE_PROVINCES}][A-HJ-NP-Za-hj-np-z])(?P<sep>[·•・.\- ]?)"
+    r"(?P<serial>[A-HJ-NP-Za-hj-np-z0-9]{5,6}|[A-HJ-NP-Za-hj-np-z0-9]{4}[学警挂])(?![A-Za-z0-9])"
 )
 PLATE_MIN_DIGITS = 3
 

@@ -8,6 +8,7 @@ the result independently before anything is published.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
@@ -17,6 +18,7 @@ from services.publishing.redaction.addresses import find_house_numbers, own_addr
 from services.publishing.redaction.names import find_name_hits, find_names
 from services.publishing.redaction.patterns import Hit, Masking, find_numbers_and_emails, normalise
 from services.publishing.redaction.person_match import person_hits
+from services.publishing.redaction.traditional import simplify
 
 SpanKind = Literal[
     "name",
@@ -61,6 +63,9 @@ class RedactionConfig(BaseModel):
     name_suffix: str = Field("某", min_length=1, max_length=4)
     house_number_marker: str = Field("×××", max_length=16)
     mask_other_names: bool = True
+    # Officials named in their public role (乡长 + name, a bureau's contact person in a reply):
+    # masked unless the office decides to publish them (docs/redaction.md, "Officials").
+    mask_officials: bool = True
 
     def masking(self) -> Masking:
         """The digit-keeping part as the pattern module's plain tuple."""
@@ -161,16 +166,21 @@ def resolve(text: str, candidates: Iterable[tuple[int, Hit]]) -> list[Hit]:
     return sorted(h for _, h in accepted)
 
 
+def _placeholder(chunk: str) -> bool:
+    return set(re.sub(r"\D", "", chunk)) <= {"0"}
+
+
 def _candidates(
     text: str, *, person: PersonData | None, config: RedactionConfig, known: Iterable[str]
 ) -> list[tuple[int, Hit]]:
-    norm = normalise(text)
+    # Matching reads traditional characters as simplified ones; masks keep the writer's own.
+    norm = simplify(normalise(text))
     masking = config.masking()
     found: list[tuple[int, Hit]] = []
     if person is not None:
         own = person_hits(
             norm,
-            name=person.name,
+            name=simplify(person.name) if person.name else None,
             phone=person.phone,
             id_number=person.id_number,
             email=person.email,
@@ -184,12 +194,20 @@ def _candidates(
             ):
                 found.append((_PRIORITY["address"], h))
     for h in find_numbers_and_emails(norm, masking=masking):
+        if h.kind in {"phone", "landline"} and _placeholder(norm[h.start : h.end]):
+            continue  # 0000-00000000: a number the platform already blanked out
         found.append((_PRIORITY[h.kind], h))
     for h in find_house_numbers(norm, marker=config.house_number_marker):
         found.append((_PRIORITY["house_number"], h))
     if config.mask_other_names:
-        for h in find_name_hits(text, suffix=config.name_suffix, known=known):
-            found.append((_PRIORITY["name"], h))
+        hits = find_name_hits(
+            simplify(text),
+            suffix=config.name_suffix,
+            known=known,
+            writer_text=text,
+            keep_officials=not config.mask_officials,
+        )
+        found.extend((_PRIORITY["name"], h) for h in hits)
     return found
 
 
@@ -259,7 +277,8 @@ def redact_fields(
     known: set[str] = set()
     if config.mask_other_names:
         for value in fields.values():
-            known.update(value[h.start : h.end] for h in find_names(value))
+            plain = simplify(value)
+            known.update(plain[h.start : h.end] for h in find_names(plain))
     return {
         key: _redact(value, person=person, config=config, known=sorted(known))
         for key, value in fields.items()

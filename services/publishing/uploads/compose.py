@@ -6,6 +6,7 @@ layout adds only fixed labels and the date, never personal data.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -34,16 +35,44 @@ def chinese_date(at: datetime) -> str:
     return f"{local.year}年{local.month}月{local.day}日"
 
 
-def _quoted(title: str) -> str:
+def escape_markup(text: str) -> str:
+    """The text with `&`, `<` and `>` written as HTML entities.
+
+    The platforms show a public reply inside their web pages as HTML (docs/platform-api.md):
+    a tag the writer typed would be markup on a government page, and an entity (`&#49;`) a
+    character the leak scan never saw. Escaped, both read as typed.
+    """
+    return html.escape(text, quote=False)
+
+
+def _escaped_within(title: str, limit: int) -> str:
+    """The title escaped, cut (never inside an entity) to at most `limit` characters."""
+    escaped = escape_markup(title)
+    if len(escaped) <= limit:
+        return escaped
+    pieces: list[str] = []
+    size = 0
+    for char in title:
+        piece = escape_markup(char)
+        if size + len(piece) > limit - 1:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces) + "…"
+
+
+def _quoted(title: str, *, escaped: bool = False) -> str:
     title = " ".join(title.split()) or "无标题"
-    if len(title) > MAX_QUOTED_TITLE_CHARS:
+    if escaped:
+        title = _escaped_within(title, MAX_QUOTED_TITLE_CHARS)
+    elif len(title) > MAX_QUOTED_TITLE_CHARS:
         title = title[: MAX_QUOTED_TITLE_CHARS - 1] + "…"
     return f"关于“{title}”"
 
 
-def reply_title(letter_title: str) -> str:
-    """The upload's title of a reply."""
-    return f"{_quoted(letter_title)}的答复"
+def reply_title(letter_title: str, *, escaped: bool = False) -> str:
+    """The upload's title of a reply; `escaped` for a public one (see `escape_markup`)."""
+    return f"{_quoted(letter_title, escaped=escaped)}的答复"
 
 
 def reply_text(

@@ -4,8 +4,8 @@ Pure logic, no I/O. A reply goes public only for `online`, only for a letter tha
 neither locked (Art. 23) nor marked not public (Art. 22) — both checked here from
 publishing's own records, whatever routing decided — and only as redacted text
 (the letter's title and text and every part of the reply, through `redact_fields`
-with the writer's data) in which `leak_scan` finds nothing. Otherwise it is refused
-with the findings and never uploaded.
+with the writer's data) in which `leak_scan` finds nothing, its markup escaped (the
+platforms render it as HTML). Otherwise it is refused with the findings and never uploaded.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from services.publishing.redaction.service import (
     redact_fields,
 )
 from services.publishing.uploads.compose import (
+    escape_markup,
     notice_text,
     notice_title,
     reply_text,
@@ -97,12 +98,16 @@ def public_draft(
         originals.update(parts.fields())
     fields = redact_fields(originals, person=person, config=config)
     redacted = {name: r.text for name, r in fields.items()}
-    title = reply_title(redacted["title"])
-    text = reply_text(
-        parts={k: v for k, v in redacted.items() if k not in LETTER_FIELDS},
-        answered_at=answered_at,
-        letter_title=redacted["title"],
-        letter_text=redacted["text"],
+    # Published into the platforms' web pages as HTML: escaped last, after the redaction,
+    # so its offsets stay those of the fields; the scan below reads what is published.
+    title = reply_title(redacted["title"], escaped=True)
+    text = escape_markup(
+        reply_text(
+            parts={k: v for k, v in redacted.items() if k not in LETTER_FIELDS},
+            answered_at=answered_at,
+            letter_title=redacted["title"],
+            letter_text=redacted["text"],
+        )
     )
     findings = scan(redacted, person=person)
     findings += scan({"upload.title": title, "upload.text": text}, person=person)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.publishing.letters.models import ReplyParts
 from services.publishing.redaction.service import Redaction, Span
@@ -25,6 +25,7 @@ from services.publishing.uploads.models import (
 from services.publishing.uploads.previews import LetterPreview
 from shared.events.vocabulary import Person, PublicationMode
 from shared.paging import Page
+from shared.validation import Instant
 
 _SPAN_EXAMPLE: dict[str, Any] = {"start": 2, "end": 4, "kind": "name", "replacement": "张某"}
 
@@ -281,13 +282,6 @@ def _stripped(value: str) -> str:
     return value
 
 
-def _utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("the instant is out of range") from exc
-
-
 class CallbackIn(BaseModel):
     """The office told the writer of a letter taken by hand (phone, visit…) their answer."""
 
@@ -306,9 +300,7 @@ class CallbackIn(BaseModel):
     )
 
     channel: CallbackChannel
-    at: Annotated[AwareDatetime, AfterValidator(_utc)] = Field(
-        description="when the writer was told (not in the future)"
-    )
+    at: Instant = Field(description="when the writer was told (not in the future)")
     note: Annotated[str, AfterValidator(_stripped)] = Field(
         max_length=2000, description="what the writer was told, and how they took it"
     )

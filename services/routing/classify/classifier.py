@@ -22,6 +22,7 @@ from services.routing.classify.matching import (
     joined,
     letter_chars,
 )
+from services.routing.classify.reading import LetterText, match_words, read_letter
 from services.routing.classify.rules import RuleSet
 from services.routing.classify.similarity import (
     RecentLetter,
@@ -46,11 +47,17 @@ from services.routing.directory.models import Directory
 from shared.events.vocabulary import LABELS_ZH, Nature, NotAcceptedReason
 
 
-def _suggest_nature(text: str, compiled: CompiledRules) -> NatureSuggestion:
-    matches = [(nature, table.match(text)) for nature, table in compiled.nature]
+def _suggest_nature(
+    reading: LetterText, compiled: CompiledRules, *, substantive: bool
+) -> NatureSuggestion:
+    rules = compiled.rules.nature
+    matches = [
+        (nature, match_words(table, reading, title_weight=rules.title_weight))
+        for nature, table in compiled.nature
+    ]
     scored = sorted((pair for pair in matches if pair[1].score > 0), key=lambda p: -p[1].score)
     if not scored:
-        default = compiled.rules.nature.default
+        default = (rules.substantive_default if substantive else None) or rules.default
         return NatureSuggestion(
             value=default,
             score=0.0,
@@ -95,6 +102,7 @@ class _Ground:
 def _scope_grounds(
     *,
     text: str,
+    reading: LetterText,
     compiled: CompiledRules,
     matches: DirectoryMatches,
     nature: Nature,
@@ -139,7 +147,10 @@ def _scope_grounds(
             for letter in repeats
         )
     for rule, table in compiled.scope:
-        match = table.match(text)
+        if rule.max_letter_chars is not None and len(chars) > rule.max_letter_chars:
+            continue
+        # Quoted speech reports what others said (a threat, an advert): not the letter's own.
+        match = match_words(table, reading, skip_quoted=True)
         if match.score <= 0:
             continue
         evidence = Evidence(
@@ -243,9 +254,14 @@ def classify(
 ) -> Suggestion:
     """Suggest nature, scope and competence of `letter`, each with its reasons."""
     compiled = compiled_rules(rules)
-    text = compiled.substantive(f"{letter.title}\n{letter.text}")
-    matches = directory_matches(text, compiled_directory(directory))
-    nature = _suggest_nature(text, compiled)
+    title, body = compiled.substantive(letter.title), compiled.substantive(letter.text)
+    text = f"{title}\n{body}" if title else body
+    reading = read_letter(title, body, title_lead_chars=rules.nature.title_lead_chars)
+    matches = directory_matches(reading, compiled_directory(directory))
+    chars = letter_chars(text)
+    nature = _suggest_nature(
+        reading, compiled, substantive=len(chars) >= rules.scope.min_substantive_chars
+    )
     similar = (
         find_similar(
             letter.text,
@@ -259,7 +275,12 @@ def classify(
         else []
     )
     grounds, partial = _scope_grounds(
-        text=text, compiled=compiled, matches=matches, nature=nature.value, similar=similar
+        text=text,
+        reading=reading,
+        compiled=compiled,
+        matches=matches,
+        nature=nature.value,
+        similar=similar,
     )
     scope = _suggest_scope(grounds, partial)
     forced = next(
@@ -285,7 +306,9 @@ def classify(
             ],
             alternatives=[NatureAlternative(value=nature.value, score=nature.score)],
         )
-    competence = suggest_competence(text, compiled=compiled, directory=directory, matches=matches)
+    competence = suggest_competence(
+        reading, compiled=compiled, directory=directory, matches=matches
+    )
     return Suggestion(
         nature=nature,
         scope=scope,

@@ -1,9 +1,11 @@
 """By competence (Art. 13): 直办 to a lead unit, 转阅 to a recipient, 呈办 to the city office.
 
-Order of the decision: an explicit escalation cue; a commission unit whose keywords weigh at
-least as much as any other department's (our mailbox keeps a tie); several departments at
-once; another department (or, for a local matter in one named district, that district's
-government); a local matter in a named district; else the default unit.
+Order of the decision: an explicit escalation cue; a commission unit whose keywords weigh
+more than any other department's (naming the commission adds to its side) and at least
+`min_direct_score`; several departments at once; another department (or, for a local matter
+in one named district, that district's government); a local matter in a named district; the
+default unit when the letter names the commission; else, with a low confidence, the city
+mailbox office, which knows every department: never a confident default to our own office.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from services.routing.classify.matching import (
     CompiledDirectory,
     CompiledRules,
     CueMatch,
+    CueTable,
     joined,
     normalise,
 )
+from services.routing.classify.reading import LetterText, match_words
 from services.routing.classify.suggestion import (
     FALLBACK_CONFIDENCE,
     MAX_ALTERNATIVES,
@@ -59,12 +63,17 @@ def _ranked(pairs: Sequence[tuple[_E, CueMatch]]) -> list[tuple[_E, CueMatch]]:
     return sorted(hits, key=lambda pair: -pair[1].score)
 
 
-def directory_matches(text: str, directory: CompiledDirectory) -> DirectoryMatches:
-    """Score every unit and department on `text`, best first, and find the districts named."""
+def directory_matches(letter: LetterText, directory: CompiledDirectory) -> DirectoryMatches:
+    """Score every unit and department on the letter, best first, and find the districts named."""
+
+    def scored(entry: Unit | ExternalRecipient, table: CueTable) -> CueMatch:
+        names = {normalise(name) for name in (entry.name, *entry.aliases)}
+        return match_words(table, letter, names=names)
+
     return DirectoryMatches(
-        own=_ranked([(unit, table.match(text)) for unit, table in directory.units]),
-        departments=_ranked([(dept, table.match(text)) for dept, table in directory.departments]),
-        districts=[d for d, table in directory.districts if table.match(text).score > 0],
+        own=_ranked([(unit, scored(unit, table)) for unit, table in directory.units]),
+        departments=_ranked([(dept, scored(dept, table)) for dept, table in directory.departments]),
+        districts=[d for d, table in directory.districts if scored(d, table).score > 0],
     )
 
 
@@ -83,14 +92,14 @@ def _entry_evidence(entry: Unit | ExternalRecipient, match: CueMatch, what: str)
 
 
 def suggest_competence(
-    text: str, *, compiled: CompiledRules, directory: Directory, matches: DirectoryMatches
+    letter: LetterText, *, compiled: CompiledRules, directory: Directory, matches: DirectoryMatches
 ) -> CompetenceSuggestion:
     """Suggest direct, forward or escalate with its target and reasons."""
     rules = compiled.rules.competence
     city = directory.city_office
-    escalate = compiled.escalate.match(text)
-    mention = compiled.own_mentions.match(text)
-    local = compiled.local.match(text)
+    escalate = match_words(compiled.escalate, letter)
+    mention = match_words(compiled.own_mentions, letter)
+    local = match_words(compiled.local, letter)
     alternatives = [
         *(
             CompetenceAlternative(route=Route.direct, target_id=u.id, score=m.score)
@@ -144,7 +153,10 @@ def suggest_competence(
             ],
         )
     own_best, dept_best = matches.own_best, matches.department_best
-    if own_best > 0 and own_best + mention.score >= dept_best:
+    own_side = own_best + mention.score
+    if (own_best >= rules.min_direct_score or (own_best > 0 and mention.score > 0)) and (
+        own_side > dept_best or (mention.score > 0 and own_side >= dept_best)
+    ):
         unit, match = matches.own[0]
         reasons = [_entry_evidence(unit, match, "属")]
         if mention.score > 0 and dept_best > 0:
@@ -226,17 +238,37 @@ def suggest_competence(
                 )
             ],
         )
-    fallback = directory.unit(rules.default_unit_id) or directory.units[0]
+    if mention.score > 0:
+        fallback = directory.unit(rules.default_unit_id) or directory.units[0]
+        return suggestion(
+            Route.direct,
+            target=fallback.id,
+            score=0.0,
+            confidence=FALLBACK_CONFIDENCE,
+            reasons=[
+                Evidence(
+                    kind=EvidenceKind.default,
+                    summary=f"来信指明商务部门（{joined(mention)}），未匹配到具体职责单位，"
+                    f"先交{fallback.name}",
+                    rule="competence.default_unit_id",
+                    words=list(mention.words),
+                )
+            ],
+        )
+    weak = [f"{unit.name}（{joined(match)}）" for unit, match in matches.own]
     return suggestion(
-        Route.direct,
-        target=fallback.id,
+        Route.escalate,
+        target=city.id,
         score=0.0,
         confidence=FALLBACK_CONFIDENCE,
         reasons=[
             Evidence(
                 kind=EvidenceKind.default,
-                summary=f"未匹配到具体职责单位，先交{fallback.name}",
-                rule="competence.default_unit_id",
+                summary="未匹配到商务职责或其他部门职责"
+                + (f"（仅有弱线索：{'、'.join(weak)}）" if weak else "")
+                + f"，呈{city.name}分办，请人工确认",
+                rule="competence.min_direct_score" if weak else "competence.default",
+                words=[w for _, m in matches.own for w in m.words],
             )
         ],
     )

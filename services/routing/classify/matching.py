@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from services.routing.classify.patterns import Filler, compile_filler
 from services.routing.classify.rules import RuleSet, ScopeRule
 from services.routing.directory.models import Directory, ExternalRecipient, RecipientKind, Unit
 from shared.events.vocabulary import Nature
@@ -99,7 +100,7 @@ class CompiledRules:
     """A `RuleSet` ready to apply."""
 
     rules: RuleSet
-    filler: re.Pattern[str] | None
+    filler: Filler | None
     nature: tuple[tuple[Nature, CueTable], ...]
     scope: tuple[tuple[ScopeRule, CueTable], ...]
     escalate: CueTable
@@ -113,7 +114,7 @@ class CompiledRules:
 
 
 @functools.lru_cache(maxsize=TEXTS_CACHED)
-def _substantive(filler: re.Pattern[str] | None, text: str) -> str:
+def _substantive(filler: Filler | None, text: str) -> str:
     normalised = normalise(text)
     if filler is None:
         return normalised.strip()
@@ -151,14 +152,9 @@ def _entry_cues(entry: Unit | ExternalRecipient) -> CueTable:
 
 
 def _compile_rules(rules: RuleSet) -> CompiledRules:
-    filler = (
-        re.compile("|".join(f"(?:{pattern})" for pattern in rules.filler_patterns))
-        if rules.filler_patterns
-        else None
-    )
     return CompiledRules(
         rules=rules,
-        filler=filler,
+        filler=compile_filler(rules.filler_patterns),
         nature=tuple((nature, CueTable.build(cues)) for nature, cues in rules.nature.cues.items()),
         scope=tuple((rule, CueTable.build(rule.cues)) for rule in rules.scope.rules),
         escalate=CueTable.build(rules.competence.escalate_cues),

@@ -6,12 +6,12 @@ call, so an edit applies to the next letter. `version` rises with every edit.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from services.routing.classify.patterns import check_pattern
 from shared.events.vocabulary import Nature, NotAcceptedReason
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "data" / "default_rules.json"
@@ -23,6 +23,18 @@ Weight = Annotated[float, Field(gt=0, le=100)]
 Cues = dict[Word, Weight]
 
 
+def _linear_time(pattern: str) -> str:
+    try:
+        return check_pattern(pattern)
+    except ValueError as error:
+        reason = f"filler pattern {pattern!r} is not a linear-time (RE2) one: {error}"
+        raise ValueError(reason) from None
+
+
+# Checked when a rule set is read or saved: RE2 syntax, Python's meaning of \d \w \s.
+FillerPattern = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_linear_time)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -32,6 +44,20 @@ class NatureRules(_Model):
 
     default: Nature = Nature.other
     cues: dict[Nature, Cues] = Field(default_factory=dict)
+    title_weight: Weight = Field(
+        default=1.0,
+        description="A cue in the title counts this many times: writers say there what they want.",
+    )
+    title_lead_chars: int = Field(
+        default=0,
+        ge=0,
+        le=200,
+        description="Only cues starting this near the title's start get `title_weight` (0: all).",
+    )
+    substantive_default: Nature | None = Field(
+        default=None,
+        description="Nature when no cue matched but the letter has substance (else `default`).",
+    )
 
 
 class ScopeRule(_Model):
@@ -44,6 +70,11 @@ class ScopeRule(_Model):
         default=None, description="Nature to suggest when this ground applies (e.g. adverts)."
     )
     description: str = Field(default="", max_length=500)
+    max_letter_chars: int | None = Field(
+        default=None,
+        ge=1,
+        description="Applies only to letters this short (测试 in a long letter is not a test).",
+    )
 
 
 class ScopeRules(_Model):
@@ -111,7 +142,14 @@ class CompetenceRules(_Model):
     own_mentions: Cues = Field(
         default_factory=dict, description="Words naming the commission itself: favour direct."
     )
-    default_unit_id: str = Field(default="office", description="Lead unit when nothing matches.")
+    default_unit_id: str = Field(
+        default="office",
+        description="Lead unit when nothing matches and the letter names the commission.",
+    )
+    min_direct_score: Weight = Field(
+        default=1.0,
+        description="Least keyword weight for a unit to lead without the commission named.",
+    )
     assist_min_score: Weight = 2.0
     max_assisting: int = Field(default=2, ge=0, le=10)
 
@@ -121,23 +159,17 @@ class RuleSet(_Model):
 
     version: int = Field(ge=1)
     note: str = Field(default="", max_length=2000)
-    filler_patterns: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+    filler_patterns: list[FillerPattern] = Field(
         default_factory=list,
-        description="Regexes a whole clause must match to be dropped as greeting or formality.",
+        description=(
+            "Regexes a whole clause must match to be dropped as greeting or formality; matched"
+            " by RE2 in linear time (no backreferences or lookaround; \\d \\w \\s as in Python)."
+        ),
     )
     nature: NatureRules = Field(default_factory=NatureRules)
     scope: ScopeRules = Field(default_factory=ScopeRules)
     repeats: RepeatRules = Field(default_factory=RepeatRules)
     competence: CompetenceRules = Field(default_factory=CompetenceRules)
-
-    @model_validator(mode="after")
-    def _patterns_compile(self) -> RuleSet:
-        for pattern in self.filler_patterns:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise ValueError(f"filler pattern {pattern!r}: {error}") from None
-        return self
 
 
 def load_rules(path: Path | None = None) -> RuleSet:

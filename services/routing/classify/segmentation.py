@@ -56,6 +56,12 @@ def segment(text: str) -> list[str]:
     return [token for token in _jieba().lcut(text) if _is_word(token)]
 
 
+def tokens_with_offsets(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every token of `text` in order, punctuation and spaces included, so the
+    tokens tile the text: where words begin and end, for matching cue words as words."""
+    return [(start, end) for _, start, end in _jieba().tokenize(text)]
+
+
 def tokens_for_search(text: str) -> list[str]:
     """Distinct search tokens of `text`: jieba's search mode, no punctuation or stopwords,
     ASCII lower-cased, in first-seen order."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from services.routing.deps import (
     ACTION_ERRORS,
@@ -32,8 +31,11 @@ from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.errors import Forbidden
 from shared.events.vocabulary import Nature
 from shared.paging import next_cursor, page_cursor
+from shared.validation import Instant
 
 router = APIRouter(prefix="/letters")
+# The dossier is the archive's view, whole (Art. 16): the office and the archiver's service
+# account. Not the admin: it reads no writer's data, and the trail quotes the letter's work.
 Archivist = Annotated[
     Principal,
     Depends(
@@ -42,7 +44,6 @@ Archivist = Annotated[
             Role.office_head,
             Role.office_leader,
             Role.principal_leader,
-            Role.admin,
             Role.service,
         )
     ),
@@ -62,8 +63,8 @@ async def list_letters(
     nature: Nature | None = None,
     unit: Annotated[EntryId | None, Query(description="lead or assisting unit")] = None,
     platform: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = None,
-    received_from: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
-    received_to: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    received_from: Annotated[Instant | None, Query(description="inclusive")] = None,
+    received_to: Annotated[Instant | None, Query(description="exclusive")] = None,
     transfer: Annotated[
         Literal["to_send", "sent"] | None,
         Query(description="转阅/呈办 letters whose content is still to send, or was sent"),

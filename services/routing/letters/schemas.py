@@ -177,9 +177,16 @@ class LetterRead(LetterSummary):
     model_config = ConfigDict(json_schema_extra={"examples": [_LETTER_EXAMPLE]})
 
     allowed_actions: list[str] = Field(description="what you may do now")
-    text: str
+    text: str | None = Field(
+        description="the letter as written; null when withheld from you (see `withheld`)"
+    )
     person: Person | None = Field(
         default=None, description="confidential (Art. 3): the office and the assigned units only"
+    )
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="the parts not shown to you: they carry the writer's data or the letter's"
+        " words, which only the office, the assigned units and the archive read (Art. 3)",
     )
     taken_by: str | None = None
     suggestion: Suggestion | None = None
@@ -268,22 +275,34 @@ def letter_summary(doc: dict[str, Any]) -> LetterSummary:
     return LetterSummary.model_validate(_summary_fields(doc))
 
 
+# What a reader who may not see the writer's data (the admin) does not get: the writer, the
+# letter's words and the parts written from them or with the writer (the slip's summary and
+# replies, the suggestion's same-writer links, contact notes, assisting input, the reply).
+# The case itself stays: state, units, decisions, clocks, who acted and when.
+WITHHELD = (
+    "text person suggestion why slip contact_attempts contact_invalid assist_requests reply"
+    " reply_history"
+).split()
+
+
 def letter_read(
     doc: dict[str, Any], *, allowed_actions: list[str], show_person: bool
 ) -> LetterRead:
-    """A stored letter as its reader may see it."""
+    """A stored letter as its reader may see it (`show_person`: `sees_person` decided)."""
     parts = (
         "taken_by suggestion slip decision major_mark handler contact_attempts contact_invalid"
         " assist_requests reply reply_history returns extensions sensitivity referrals"
         " transfer clocks reminders assessments publications archive"
     ).split()
-    return LetterRead.model_validate(
-        {
-            **_summary_fields(doc),
-            **{name: doc[name] for name in parts if doc.get(name) is not None},
-            "allowed_actions": allowed_actions,
-            "text": doc["text"],
-            "why": doc.get("why") or "",
-            "person": doc.get("person") if show_person else None,
-        }
-    )
+    fields = {
+        **_summary_fields(doc),
+        **{name: doc[name] for name in parts if doc.get(name) is not None},
+        "allowed_actions": allowed_actions,
+        "text": doc["text"],
+        "why": doc.get("why") or "",
+        "person": doc.get("person"),
+    }
+    if not show_person:
+        fields = {name: value for name, value in fields.items() if name not in WITHHELD}
+        fields |= {"text": None, "withheld": WITHHELD}
+    return LetterRead.model_validate(fields)

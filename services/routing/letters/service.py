@@ -37,9 +37,9 @@ from services.routing.notify.service import NoticeRelay
 from services.routing.settings import RoutingSettings
 from shared.aggregate import Change
 from shared.audit import Actor, AuditEntry, system_actor
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, sees_writer
 from shared.clock import Clock
-from shared.errors import Invalid, NotFound
+from shared.errors import Forbidden, Invalid, NotFound
 from shared.events import Event, make_event
 from shared.events.catalog import EventData, LetterClassified, LetterReceived
 from shared.ids import new_id
@@ -49,7 +49,7 @@ from shared.mongo import Document
 log = get_logger(__name__)
 
 SERVICE = "routing"
-# Roles that read every letter; of them only the office reads the writer's personal data.
+# Roles that read every letter; of them the admin reads no writer's data (`sees_person`).
 READ_ALL = frozenset(
     {
         Role.office_clerk,
@@ -60,7 +60,6 @@ READ_ALL = frozenset(
         Role.service,
     }
 )
-SEES_PERSON = READ_ALL - {Role.admin}
 
 
 def invalid(field_name: str, reason: str) -> Invalid:
@@ -158,12 +157,44 @@ def actions_for(principal: Principal, doc: Document) -> list[Action]:
         named = (doc.get("handler") or {}).get("user_id") == principal.user_id
         if not named:
             actions = [a for a in actions if a not in NAMED_HANDLER_ACTIONS]
+    if drafted_by(doc, principal=principal):
+        actions = [a for a in actions if a not in APPROVALS]
     return [a for a in actions if not held_back(a, doc)]
 
 
 def sees_person(principal: Principal, doc: Document) -> bool:
-    """Art. 3 严格保密: the writer's personal data for the office and the assigned units."""
-    return principal.role in SEES_PERSON or party_of(principal, doc) is not Party.other
+    """Art. 3 严格保密: the writer's data for the office, the assigned units and the archive."""
+    units = [doc.get("lead_unit_id"), *(doc.get("assisting_unit_ids") or [])]
+    return sees_writer(principal, assigned_units=units)
+
+
+# The approvals of a reply: whoever drafted it never gives one (four eyes).
+APPROVALS = frozenset(
+    {
+        Action.unit_head_approve,
+        Action.unit_leader_approve,
+        Action.recheck_approve,
+        Action.office_head_approve,
+        Action.office_leader_approve,
+        Action.principal_approve,
+    }
+)
+
+
+def drafted_by(doc: Document, *, principal: Principal) -> bool:
+    """Whether the caller drafted the letter's current reply."""
+    author = ((doc.get("reply") or {}).get("drafted_by") or {}).get("user_id")
+    return author is not None and author == principal.user_id
+
+
+def refuse_own_draft(doc: Document, *, principal: Principal) -> None:
+    """403 for an approval by the person who drafted the reply (whatever their role)."""
+    if drafted_by(doc, principal=principal):
+        raise Forbidden(
+            "you drafted this reply: another person approves it (four eyes); send it back"
+            " to the handler or let another approver decide",
+            details={"reason": "own_draft", "drafted_by": principal.user_id},
+        )
 
 
 @dataclass
@@ -203,6 +234,14 @@ class DirectoryReader(Protocol):
     async def recipient(self, recipient_id: str) -> ExternalRecipient | None: ...
 
 
+class PeopleReader(Protocol):
+    """Who works where (the users domain's store provides it)."""
+
+    async def get(self, user_id: str) -> Document:
+        """The user, or NotFound."""
+        ...
+
+
 class RulesReader(Protocol):
     """The classifier's rule set in force (the classify domain's store provides it)."""
 
@@ -217,6 +256,7 @@ class LetterService:
         *,
         letters: LetterRepository,
         directory: DirectoryReader,
+        people: PeopleReader,
         rules: RulesReader,
         notices: NoticeRelay,
         clock: Clock,
@@ -224,6 +264,7 @@ class LetterService:
     ) -> None:
         self.letters = letters
         self.directory = directory
+        self.people = people
         self.rules = rules
         self.notices = notices
         self.clock = clock
@@ -350,6 +391,18 @@ class LetterService:
             if unit_id not in found:
                 raise invalid(field_name, f"unknown unit {unit_id!r}")
         return {unit_id: unit.name for unit_id, unit in found.items()}
+
+    async def member_of(self, user_id: str, *, unit_id: str, field_name: str) -> Document:
+        """An active user of `unit_id`, or 422 naming the field (unknown, inactive, elsewhere)."""
+        try:
+            user = await self.people.get(user_id)
+        except NotFound:
+            raise invalid(field_name, f"no user {user_id!r}") from None
+        if not user.get("active", False):
+            raise invalid(field_name, f"user {user_id!r} is deactivated")
+        if user.get("unit_id") != unit_id:
+            raise invalid(field_name, f"user {user_id!r} is not a member of unit {unit_id!r}")
+        return user
 
     async def register(self, event: Event, data: LetterReceived) -> bool:
         """Store a received letter with its suggestion and emit `letter.classified` (once)."""

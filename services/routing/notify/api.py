@@ -32,6 +32,7 @@ from services.routing.notify.schemas import (
     WebhookPut,
     WebhookRead,
 )
+from services.routing.notify.targets import TargetRefused
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.clock import SystemClock
 from shared.errors import Forbidden, Invalid, NotFound
@@ -154,10 +155,22 @@ async def put_webhook(
     unit_id: UnitScope,
     principal: WebhookEditor,
     webhooks: WebhooksDep,
+    dispatcher: DispatcherDep,
     clock: ClockDep,
     body: WebhookPut,
 ) -> WebhookRead:
-    """Notices from now on are POSTed there, signed with the secret (and kept in the inbox)."""
+    """Notices from now on are POSTed there, signed with the secret (and kept in the inbox).
+
+    The URL's host must resolve to public addresses only (422 naming `url` otherwise),
+    unless the operator allowed the host.
+    """
+    try:
+        await dispatcher.guard.check(str(body.url))
+    except TargetRefused as exc:
+        raise Invalid(
+            f"url: {exc.reason}",
+            details={"errors": [{"field": "url", "in": "body", "reason": exc.reason}]},
+        ) from None
     doc = await webhooks.put(
         unit_id,
         url=str(body.url),

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from services.routing.notify.targets import TargetGuard, TargetRefused
 from services.routing.notify.webhooks import (
     DELIVERY_HEADER,
     ERROR_CHARS,
@@ -62,8 +63,10 @@ class WebhookDispatcher:
         poll_interval_s: float,
         concurrency: int = 16,
         clock: Clock | None = None,
+        guard: TargetGuard | None = None,
     ) -> None:
         self._deliveries = deliveries
+        self.guard = guard or TargetGuard()
         self._webhooks = webhooks
         self._clock = clock or SystemClock()
         self._policy = policy
@@ -81,9 +84,14 @@ class WebhookDispatcher:
 
     def start(self) -> None:
         """Start sending."""
-        # No redirects (a receiver cannot bounce us elsewhere), no proxies from the environment.
+        # No redirects (a receiver cannot bounce us elsewhere), no proxies from the environment,
+        # and no kept connections: each delivery connects to the address just checked for its
+        # URL, and a pooled connection to that address would carry another host's TLS name.
         self._client = httpx.AsyncClient(
-            timeout=self._timeout_s, follow_redirects=False, trust_env=False
+            timeout=self._timeout_s,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
         self._task = asyncio.create_task(self._loop())
 
@@ -177,8 +185,17 @@ class WebhookDispatcher:
             EVENT_HEADER: str(doc["kind"]),
             "X-Mailbox-Attempt": str(attempt_no),
         }
+        # Checked again at every attempt: the name may resolve elsewhere since registration.
         try:
-            response = await self._client.post(str(hook["url"]), content=body, headers=headers)
+            target = await self.guard.check(str(hook["url"]))
+        except TargetRefused as exc:
+            attempt["error"] = f"refused target: {exc.reason}"[:ERROR_CHARS]
+            return False
+        url, host, extensions = target.pinned()
+        try:
+            response = await self._client.post(
+                url, content=body, headers={**headers, **host}, extensions=extensions
+            )
         except httpx.HTTPError as exc:
             attempt["error"] = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
             return False

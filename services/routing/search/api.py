@@ -6,11 +6,10 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from services.routing.deps import READ, DirectoryDep, SearchDep
 from services.routing.letters.models import LetterFilter
-from services.routing.letters.service import READ_ALL
+from services.routing.letters.service import READ_ALL, sees_person
 from services.routing.letters.workflow import State
 from services.routing.search.repository import MAX_TERMS, query_terms, snippet
 from services.routing.search.schemas import SearchHit, SearchPage
@@ -18,6 +17,7 @@ from shared.auth import CurrentPrincipal
 from shared.errors import Forbidden, Invalid
 from shared.events.vocabulary import Nature
 from shared.paging import next_cursor, page_cursor
+from shared.validation import Instant
 from shared.web import error_doc
 
 SNIPPET_CHARS = 120
@@ -48,8 +48,8 @@ async def search_letters(
         Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="lead or assisting unit"),
     ] = None,
     platform: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = None,
-    received_from: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
-    received_to: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    received_from: Annotated[Instant | None, Query(description="inclusive")] = None,
+    received_to: Annotated[Instant | None, Query(description="exclusive")] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchPage:
@@ -78,6 +78,7 @@ async def search_letters(
     hits = []
     for doc in docs[:limit]:
         unit_id = doc.get("lead_unit_id")
+        shown = sees_person(principal, doc)
         hits.append(
             SearchHit(
                 id=str(doc["_id"]),
@@ -88,7 +89,8 @@ async def search_letters(
                 unit_id=unit_id,
                 unit_name=names.get(unit_id) if unit_id else None,
                 received_at=doc["received_at"],
-                snippet=snippet(doc, terms, chars=SNIPPET_CHARS),
+                snippet=snippet(doc, terms, chars=SNIPPET_CHARS) if shown else None,
+                withheld=[] if shown else ["snippet"],
             )
         )
     return SearchPage(

@@ -27,6 +27,7 @@ _PROJECTION = {
     "platform": 1,
     "received_at": 1,
     "lead_unit_id": 1,
+    "assisting_unit_ids": 1,
     "units": 1,
     "version": 1,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.paging import Page
 
@@ -38,7 +38,13 @@ class SearchHit(BaseModel):
     unit_id: str | None = None
     unit_name: str | None = None
     received_at: datetime
-    snippet: str
+    snippet: str | None = Field(
+        description="the letter's words around the first term; null when withheld from you"
+    )
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="`snippet` for a reader who may not see the letter's words (the admin)",
+    )
 
 
 class SearchPage(Page[SearchHit]):

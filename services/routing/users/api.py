@@ -1,4 +1,5 @@
-"""Administration of people: users with roles and units, and the bearer tokens issued to them."""
+"""Administration of people: users with roles and units, the bearer tokens issued to them and
+their passwords; and signing in, the one way to a token without holding one (`/auth`)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from services.routing.deps import (
     Cursor,
     Limit,
     Reader,
+    Responses,
+    SignInDep,
     UsersDep,
 )
 from services.routing.directory.schemas import VersionBody
 from services.routing.letters.service import actor_of
 from services.routing.users.schemas import (
+    PasswordChange,
+    PasswordSet,
+    SignInCredentials,
     TokenCreate,
     TokenIssued,
     TokenRevocation,
@@ -29,13 +35,37 @@ from services.routing.users.schemas import (
     UserUpdate,
     user_read,
 )
-from shared.auth import Role
+from shared.auth import CurrentPrincipal, Role
 from shared.paging import Page, id_cursor, next_id_cursor
+from shared.web import error_doc
 
 UserIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
 TokenIdPath = Annotated[str, Path(pattern=r"^tok_[0-9A-Z]{26}$")]
 
 router = APIRouter(prefix="/admin", tags=["users"])
+auth_router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+_WRONG = error_doc("wrong user name or password: one answer whatever was wrong")
+_LOCKED = error_doc(
+    "account_locked: too many failed sign-ins; refused without checking the password until"
+    " `details.locked_until` (null: until an admin unlocks it)"
+)
+_POLICY = error_doc("a field is missing or wrong, or the new password breaks the policy (named)")
+SIGN_IN: Responses = {
+    401: _WRONG,
+    403: error_doc(
+        "password_change_required: the password was set by an admin; change it first"
+        " (POST /auth/password), no token is given"
+    ),
+    422: _POLICY,
+    423: _LOCKED,
+}
+CHANGE: Responses = {
+    401: _WRONG,
+    409: error_doc("the password changed meanwhile"),
+    422: _POLICY,
+    423: _LOCKED,
+}
 
 
 @router.get("/users", summary="Users, by id.", responses=READ)
@@ -135,4 +165,68 @@ async def issue_token(
 async def revoke_token(principal: Admin, users: UsersDep, token_id: TokenIdPath) -> TokenRevocation:
     """This service at once; the others when `token.revoked` reaches them (idempotent)."""
     record = await users.revoke_token(token_id, actor=actor_of(principal))
+    return TokenRevocation.model_validate(record)
+
+
+@router.put(
+    "/users/{user_id}/password",
+    summary="Set or reset a user's password (changed at the next sign-in).",
+    responses=WRITE,
+)
+async def set_password(
+    principal: Admin, sign_in: SignInDep, user_id: UserIdPath, body: PasswordSet
+) -> UserRead:
+    """Only its hash is kept; lifts a lock and revokes the user's sign-in sessions."""
+    doc = await sign_in.set_password(
+        user_id, password=body.password.get_secret_value(), actor=actor_of(principal)
+    )
+    return user_read(doc)
+
+
+@router.post(
+    "/users/{user_id}/unlock",
+    summary="Lift a lock left by failed sign-ins.",
+    responses=GET_ONE,
+)
+async def unlock_user(principal: Admin, sign_in: SignInDep, user_id: UserIdPath) -> UserRead:
+    """Forgets the failed attempts too (idempotent)."""
+    return user_read(await sign_in.unlock(user_id, actor=actor_of(principal)))
+
+
+@auth_router.post(
+    "/login", summary="Sign in: a token for a user name and password.", responses=SIGN_IN
+)
+async def login(sign_in: SignInDep, body: SignInCredentials) -> TokenIssued:
+    """A session token (`session_ttl_h`) like those an admin issues; no token needed to ask."""
+    issued = await sign_in.sign_in(body.user_id, password=body.password.get_secret_value())
+    return TokenIssued(
+        token=issued.token,
+        token_id=issued.token_id,
+        user_id=body.user_id,
+        expires_at=issued.expires_at,
+    )
+
+
+@auth_router.post(
+    "/password", summary="Change one's password, then be signed in.", responses=CHANGE
+)
+async def change_password(sign_in: SignInDep, body: PasswordChange) -> TokenIssued:
+    """Checks the old password as signing in does; ends the sessions of the old password."""
+    issued = await sign_in.change_password(
+        body.user_id,
+        old=body.old_password.get_secret_value(),
+        new=body.new_password.get_secret_value(),
+    )
+    return TokenIssued(
+        token=issued.token,
+        token_id=issued.token_id,
+        user_id=body.user_id,
+        expires_at=issued.expires_at,
+    )
+
+
+@auth_router.post("/logout", summary="Sign out: revoke the token used for this call.")
+async def logout(principal: CurrentPrincipal, users: UsersDep) -> TokenRevocation:
+    """Every service refuses the token from now on (`token.revoked`)."""
+    record = await users.revoke_token(principal.token_id, actor=actor_of(principal))
     return TokenRevocation.model_validate(record)

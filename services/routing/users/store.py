@@ -5,11 +5,15 @@ so a user document keeps only what was issued (ids, times), never the token. Rev
 the revocation and its `token.revoked` event in one update; every service refuses the token
 once the event arrives, this one at once. A change of role or unit revokes the user's tokens,
 whose claims would otherwise keep the old ones; so does deactivation.
+
+A token signed with the secret directly (the operator's bootstrap, the demo's actors) is
+held by no user; revoking its id is recorded in `minted_tokens`, with its event, the same way.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +41,11 @@ USER_INDEXES = [
 BOOTSTRAP_ADMIN_ID = "admin"
 # Live tokens one user may hold: enough for a few devices, few enough to audit by eye.
 MAX_LIVE_TOKENS = 20
+# The note of a token issued by signing in (POST /auth/login): a console session.
+SESSION_NOTE = "sign-in"
+# A token minted with the secret has an expiry no document here knows: its revocation is
+# kept as long as the longest lifetime a token may be issued for (token_max_ttl_days).
+MINTED_REVOCATION_KEPT = timedelta(days=3650)
 PRODUCER = "routing"
 
 
@@ -68,9 +77,11 @@ class UserStore:
         revoked: RevokedTokens,
         clock: Clock,
         max_ttl: timedelta,
+        minted: AggregateStore | None = None,
     ) -> None:
         self._store = store
         self._c = store.collection
+        self._minted = minted
         self._directory = directory
         self._codec = codec
         self._revoked = revoked
@@ -201,9 +212,19 @@ class UserStore:
             raise Conflict("the last active admin stays: create another admin first")
 
     async def issue_token(
-        self, user_id: str, *, ttl: timedelta, note: str | None, actor: Actor
+        self,
+        user_id: str,
+        *,
+        ttl: timedelta,
+        note: str | None,
+        actor: Actor,
+        session: bool = False,
     ) -> IssuedToken:
-        """A new bearer token for an active user (the token itself is shown only now)."""
+        """A new bearer token for an active user (the token itself is shown only now).
+
+        A `session` (signing in) at the limit of live tokens revokes the user's oldest
+        session rather than being refused: someone who signs in often is not locked out.
+        """
         if ttl > self.max_ttl:
             raise _invalid("ttl_days", f"at most {self.max_ttl.days} days")
         user = await self.get(user_id)
@@ -226,6 +247,7 @@ class UserStore:
             "issued_by": actor.user_id,
             "note": note,
             "revoked_at": None,
+            "session": session,
         }
         now = self._clock.now()
 
@@ -234,30 +256,67 @@ class UserStore:
                 raise Conflict(f"user {user_id} is deactivated")
             # Expired tokens are refused anyway: the list keeps what still matters.
             kept = [t for t in doc.get("tokens") or [] if t["expires_at"] > wall_now]
-            if sum(1 for t in kept if _live(t, wall_now)) >= MAX_LIVE_TOKENS:
-                raise Conflict(f"user {user_id} holds {MAX_LIVE_TOKENS} live tokens; revoke some")
+            live = [t for t in kept if _live(t, wall_now)]
+            sessions = [t for t in live if t.get("session")]
+            events = []
+            if len(live) >= MAX_LIVE_TOKENS:
+                if not (session and sessions):
+                    raise Conflict(
+                        f"user {user_id} holds {MAX_LIVE_TOKENS} live tokens; revoke some"
+                    )
+                oldest = min(sessions, key=lambda t: t["issued_at"])
+                kept = [{**t, "revoked_at": wall_now} if t is oldest else t for t in kept]
+                gone = TokenRevoked(token_id=oldest["token_id"], expires_at=oldest["expires_at"])
+                events.append(make_event(gone, producer=PRODUCER, occurred_at=now, letter_id=None))
             tokens = [*kept, record]
             audit = self._audit(
                 actor,
                 now,
                 "token.issued",
                 user_id,
-                after={"token_id": issued.token_id, "expires_at": issued.expires_at},
+                after={
+                    "token_id": issued.token_id,
+                    "expires_at": issued.expires_at,
+                    # The oldest session, revoked to make room (see the docstring).
+                    "revoked": [e.data["token_id"] for e in events],
+                },
                 note=note,
             )
             return Change(
                 set={"tokens": tokens, "token_ids": [t["token_id"] for t in tokens]},
+                events=events,
                 audit=[audit],
             )
 
-        await self._store.mutate(user_id, decide)
+        updated = await self._store.mutate(user_id, decide)
+        await self._refuse_locally(user, updated)
         return issued
+
+    async def change_revoking_sessions(
+        self, user_id: str, decide: Callable[[Document], tuple[dict[str, Any], AuditEntry]]
+    ) -> Document:
+        """Set what `decide` says and revoke the user's live sessions, in one write.
+
+        A new password ends every sign-in made with the old one; tokens an admin issued
+        (scripts, integrations) stay.
+        """
+        now = self._clock.now()
+
+        def change(doc: Document) -> Change:
+            fields, audit = decide(doc)
+            sessions = [t["token_id"] for t in doc.get("tokens") or [] if t.get("session")]
+            return self._revoking(doc, now=now, fields=fields, audit=audit, revoke=sessions)
+
+        before = await self.get(user_id)
+        updated = await self._store.mutate(user_id, change)
+        await self._refuse_locally(before, updated)
+        return updated
 
     async def revoke_token(self, token_id: str, *, actor: Actor) -> dict[str, Any]:
         """Revoke one token (idempotent); `token.revoked` goes to every service."""
         owner = await self._c.find_one({"token_ids": token_id}, {"_id": 1})
         if owner is None:
-            raise NotFound(f"token {token_id} not found")
+            return await self._revoke_minted(token_id, actor=actor)
         user_id = str(owner["_id"])
         now = self._clock.now()
 
@@ -275,6 +334,43 @@ class UserStore:
         await self._refuse_locally(before, updated)
         found = next(t for t in updated["tokens"] if t["token_id"] == token_id)
         return {**found, "user_id": user_id}
+
+    async def _revoke_minted(self, token_id: str, *, actor: Actor) -> dict[str, Any]:
+        """Revoke a token no user holds: one signed with the secret directly."""
+        if self._minted is None:
+            raise NotFound(f"token {token_id} not found")
+        existing = await self._minted.get(token_id)
+        if existing is None:
+            wall_now = datetime.now(UTC)
+            expires_at = wall_now + MINTED_REVOCATION_KEPT
+            data = TokenRevoked(token_id=token_id, expires_at=expires_at)
+            now = self._clock.now()
+            audit = AuditEntry(
+                at=now,
+                actor=actor,
+                action="token.revoked",
+                target_type="token",
+                target_id=token_id,
+                after={"token_id": token_id, "minted_with_secret": True},
+            )
+            doc: Document = {
+                "_id": token_id,
+                "revoked_at": wall_now,
+                "expires_at": expires_at,
+                "revoked_by": actor.user_id,
+            }
+            event = make_event(data, producer=PRODUCER, occurred_at=now, letter_id=None)
+            # A second admin revoking it at the same moment finds it stored: nothing to do.
+            await self._minted.create(doc, events=[event], audit=[audit])
+            existing = await self._minted.get(token_id)
+            assert existing is not None
+        await self._revoked.add(token_id, expires_at=existing["expires_at"])
+        return {
+            "token_id": token_id,
+            "user_id": None,
+            "expires_at": existing["expires_at"],
+            "revoked_at": existing["revoked_at"],
+        }
 
     def _revoking(
         self,

@@ -36,6 +36,7 @@ from services.routing.letters.service import (
     Outcome,
     actor_of,
     invalid,
+    refuse_own_draft,
 )
 from services.routing.letters.workflow import Action
 from shared.audit import Actor
@@ -75,7 +76,9 @@ def _the_handler(svc: LetterService, doc: Document, action: Action, principal: P
 async def name_handler(
     svc: LetterService, doc: Document, body: HandlerCreate, *, principal: Principal
 ) -> Document:
-    """The lead unit names its handler (经办人员)."""
+    """The lead unit names its handler (经办人员): an active member of the lead unit."""
+    svc.permit(doc, Action.name_handler, principal=principal)
+    await svc.member_of(body.user_id, unit_id=str(doc.get("lead_unit_id")), field_name="user_id")
     actor = actor_of(principal)
 
     def decide(current: Document, now: datetime) -> Outcome:
@@ -291,6 +294,8 @@ async def unit_decide(
     actor = actor_of(principal)
 
     def decide(current: Document, now: datetime) -> Outcome:
+        if approve:
+            refuse_own_draft(current, principal=principal)
         review = Review(
             step=step,
             decision="approved" if approve else "sent_back",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.routing.letters.models import ContactChannel, ContactOutcome
 from services.routing.letters.schemas import (
@@ -16,6 +16,7 @@ from services.routing.letters.schemas import (
     substantive,
 )
 from shared.events.vocabulary import PublicationMode
+from shared.validation import Instant
 
 
 class HandlerCreate(Versioned):
@@ -49,7 +50,7 @@ class ContactAttemptCreate(Versioned):
         }
     )
 
-    at: AwareDatetime = Field(description="when the writer was contacted")
+    at: Instant = Field(description="when the writer was contacted")
     channel: ContactChannel
     outcome: ContactOutcome
     note: str = Field(default="", max_length=2000)
@@ -130,7 +131,7 @@ class WriterInformedCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: ContactChannel
-    at: AwareDatetime = Field(
+    at: Instant = Field(
         description="when the writer was told: not in the future, not before the hand-over"
     )
     note: Annotated[str, Stripped] | None = Field(default=None, max_length=2000)

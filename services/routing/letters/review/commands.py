@@ -31,6 +31,7 @@ from services.routing.letters.service import (
     actor_of,
     invalid,
     pending_referral,
+    refuse_own_draft,
 )
 from services.routing.letters.workflow import TRANSITIONS, Action, State, resolve
 from shared.audit import Actor
@@ -93,6 +94,7 @@ async def review_approve(
     actor = actor_of(principal)
 
     def decide(current: Document, now: datetime) -> Outcome:
+        refuse_own_draft(current, principal=principal)
         state = State(current["state"])
         reply = Reply.model_validate(current["reply"])
         marked = _major_mark(current, body, step=_STEP_OF_STATE[state], actor=actor, now=now)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import (
-    AwareDatetime,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -23,6 +22,7 @@ from services.routing.letters.schemas import (
     reason_for_mode,
 )
 from shared.events.vocabulary import PublicationMode, ReturnReason, Sensitivity
+from shared.validation import Instant
 
 
 class ReviewApprove(Versioned):
@@ -108,7 +108,7 @@ class ReviewReturn(Versioned):
 
     reason: ReturnReason
     comment: Annotated[str, Stripped] = Field(min_length=4, max_length=2000)
-    new_due: AwareDatetime | None = Field(
+    new_due: Instant | None = Field(
         default=None,
         description=(
             "a new handling due for the redo, after now. Required once the letter's handling"
@@ -190,7 +190,7 @@ class ExtensionCreate(Versioned):
 
     reason: Annotated[str, Stripped] = Field(min_length=4, max_length=1000)
     extra_working_days: int | None = Field(default=None, ge=1, le=30)
-    new_due: AwareDatetime | None = None
+    new_due: Instant | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> ExtensionCreate:
@@ -207,7 +207,7 @@ class ExtensionApprove(Versioned):
     )
 
     extra_working_days: int | None = Field(default=None, ge=1, le=30)
-    new_due: AwareDatetime | None = None
+    new_due: Instant | None = None
     comment: Annotated[str, Stripped] | None = Field(default=None, max_length=1000)
 
     @model_validator(mode="after")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.routing.letters.models import TransferChannel
 from services.routing.letters.schemas import EntryId, Stripped, Versioned
 from shared.events.vocabulary import Nature, NotAcceptedReason, Route
+from shared.validation import Instant
 
 
 class SlipUpdate(Versioned):
@@ -101,6 +102,6 @@ class TransferSent(Versioned):
         min_length=1, max_length=200, description="文号, or the channel's receipt or tracking no."
     )
     note: Annotated[str, Stripped] | None = Field(default=None, max_length=1000)
-    sent_at: AwareDatetime | None = Field(
+    sent_at: Instant | None = Field(
         default=None, description="when it was sent, if not now (not in the future)"
     )
