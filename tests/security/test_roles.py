@@ -91,7 +91,7 @@ ROUTING: Table = {
     ("POST", f"{_LETTER}/referral"): frozenset({Role.office_clerk, Role.office_head}),  # Art. 23
     ("POST", f"{_LETTER}/referral/decision"): frozenset({Role.office_leader}),
     ("GET", "/workflow"): EVERYONE,
-    ("GET", "/inbox"): OFFICE | UNITS | ADMIN,
+    ("GET", "/inbox"): OFFICE | UNITS,  # notices quote the letters: not the admin
     ("GET", "/admin/directory"): OFFICE | ADMIN,
     ("POST", "/admin/directory/import"): ADMIN,
     ("GET", "/admin/directory/units"): OFFICE | ADMIN,
@@ -123,7 +123,7 @@ ROUTING: Table = {
     ("POST", "/auth/password"): EVERYONE,
     ("POST", "/auth/logout"): EVERYONE,
     ("DELETE", "/admin/tokens/{token_id}"): ADMIN,
-    ("GET", "/units/{unit_id}/inbox"): OFFICE | UNITS | ADMIN,
+    ("GET", "/units/{unit_id}/inbox"): OFFICE | UNITS,
     ("POST", "/units/{unit_id}/inbox/{notice_id}/read"): UNITS,  # the office only reads
     ("GET", "/units/{unit_id}/webhook"): OFFICE | UNITS | ADMIN,
     ("PUT", "/units/{unit_id}/webhook"): _WEBHOOK_EDITORS,
@@ -131,7 +131,7 @@ ROUTING: Table = {
     ("GET", "/units/{unit_id}/webhook/deliveries"): OFFICE | UNITS | ADMIN,
     ("GET", "/units/{unit_id}/webhook/deliveries/{delivery_id}"): OFFICE | UNITS | ADMIN,
     ("POST", "/units/{unit_id}/webhook/deliveries/{delivery_id}/retry"): _WEBHOOK_EDITORS,
-    ("GET", "/search/letters"): EVERYONE,  # units: their own only
+    ("GET", "/search/letters"): EVERYONE - ADMIN,  # units: their own only
 }
 
 _REPORTS = OFFICE | ADMIN | {Role.service}

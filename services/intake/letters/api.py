@@ -63,7 +63,7 @@ router = APIRouter()
 )
 async def list_letters(
     request: Request,
-    _: OfficeReader,
+    principal: OfficeReader,
     service: ServiceDep,
     platform: Annotated[
         str | None, Query(pattern=PLATFORM_PATTERN, description="platform id, or 'manual'")
@@ -81,7 +81,7 @@ async def list_letters(
     )
     docs = await service.letters.page(where, after=page_after(cursor), limit=size)
     return LetterPage(
-        items=[letter_summary(d) for d in docs[:size]],
+        items=[letter_summary(d, show_title=sees_writer(principal)) for d in docs[:size]],
         next_cursor=next_cursor(docs, key="received_at", limit=size),
     )
 

@@ -58,7 +58,7 @@ class LetterSummary(BaseModel):
     platform: str
     external_id: str
     source: LetterSource
-    title: str
+    title: str | None = Field(description="the writer's title; null when withheld from you")
     submitted_at: datetime
     submitted_at_local: datetime
     received_at: datetime
@@ -88,13 +88,16 @@ class LetterRead(LetterSummary):
     )
 
 
-def letter_summary(doc: Document) -> LetterSummary:
-    """A stored letter as a list item."""
-    return LetterSummary.model_validate(_letter_fields(doc))
+def letter_summary(doc: Document, *, show_title: bool) -> LetterSummary:
+    """A stored letter as a list item (the title is the writer's words: as `show_writer`)."""
+    fields = _letter_fields(doc)
+    if not show_title:
+        fields["title"] = None
+    return LetterSummary.model_validate(fields)
 
 
 # What a reader who may not see the writer's data (the admin) does not get of a letter.
-WITHHELD = ["text", "person", "attachments", "raw_json", "raw"]
+WITHHELD = ["title", "text", "person", "attachments", "raw_json", "raw"]
 
 
 def letter_read(doc: Document, *, show_writer: bool) -> LetterRead:
@@ -103,7 +106,7 @@ def letter_read(doc: Document, *, show_writer: bool) -> LetterRead:
         return LetterRead.model_validate(
             {
                 **_letter_fields(doc),
-                **dict.fromkeys(["text", "person", "raw_json", "raw"]),
+                **dict.fromkeys(["title", "text", "person", "raw_json", "raw"]),
                 "attachments": [],
                 "taken_by_name": doc.get("taken_by_name"),
                 "published": not doc.get("has_outbox", False),

@@ -25,6 +25,7 @@ from services.routing.letters.schemas import (
     Worklist,
     letter_summary,
 )
+from services.routing.letters.service import sees_person
 from services.routing.letters.workflow import State, table
 from services.routing.letters.worklist import worklist
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
@@ -98,7 +99,7 @@ async def list_letters(
     )
     docs = await service.letters.page(where, after=page_cursor(cursor), limit=limit)
     return LetterPage(
-        items=[letter_summary(doc) for doc in docs[:limit]],
+        items=[letter_summary(doc, show_title=sees_person(principal, doc)) for doc in docs[:limit]],
         next_cursor=next_cursor(docs, key="received_at", limit=limit),
     )
 
@@ -126,7 +127,7 @@ async def work(principal: CurrentPrincipal, service: ServiceDep) -> Worklist:
     return Worklist(
         items=[
             WorkItemRead(
-                letter=letter_summary(item.doc),
+                letter=letter_summary(item.doc, show_title=sees_person(principal, item.doc)),
                 actions=[a.value for a in item.actions],
                 clock=item.clock,
                 due=item.due,

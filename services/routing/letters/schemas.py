@@ -159,7 +159,7 @@ class LetterSummary(BaseModel):
     platform: str
     source: LetterSource
     external_id: str
-    title: str
+    title: str | None = Field(description="the writer's title; null when withheld from you")
     nature: Nature | None = None
     received_at: datetime
     submitted_at: datetime | None = None
@@ -270,9 +270,12 @@ def _summary_fields(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def letter_summary(doc: dict[str, Any]) -> LetterSummary:
-    """A stored letter as a list shows it."""
-    return LetterSummary.model_validate(_summary_fields(doc))
+def letter_summary(doc: dict[str, Any], *, show_title: bool) -> LetterSummary:
+    """A stored letter as a list shows it (the title, the writer's words, as `sees_person`)."""
+    fields = _summary_fields(doc)
+    if not show_title:
+        fields["title"] = None
+    return LetterSummary.model_validate(fields)
 
 
 # What a reader who may not see the writer's data (the admin) does not get: the writer, the
@@ -280,8 +283,8 @@ def letter_summary(doc: dict[str, Any]) -> LetterSummary:
 # replies, the suggestion's same-writer links, contact notes, assisting input, the reply).
 # The case itself stays: state, units, decisions, clocks, who acted and when.
 WITHHELD = (
-    "text person suggestion why slip contact_attempts contact_invalid assist_requests reply"
-    " reply_history"
+    "title text person suggestion why slip contact_attempts contact_invalid assist_requests"
+    " reply reply_history"
 ).split()
 
 
@@ -304,5 +307,5 @@ def letter_read(
     }
     if not show_person:
         fields = {name: value for name, value in fields.items() if name not in WITHHELD}
-        fields |= {"text": None, "withheld": WITHHELD}
+        fields |= {"title": None, "text": None, "withheld": WITHHELD}
     return LetterRead.model_validate(fields)

@@ -164,7 +164,12 @@ def actions_for(principal: Principal, doc: Document) -> list[Action]:
 
 def sees_person(principal: Principal, doc: Document) -> bool:
     """Art. 3 严格保密: the writer's data for the office, the assigned units and the archive."""
-    units = [doc.get("lead_unit_id"), *(doc.get("assisting_unit_ids") or [])]
+    # `units` (lead and assisting) is what a list's projection carries; a full read has both.
+    units = [
+        doc.get("lead_unit_id"),
+        *(doc.get("assisting_unit_ids") or []),
+        *(doc.get("units") or []),
+    ]
     return sees_writer(principal, assigned_units=units)
 
 

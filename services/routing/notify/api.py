@@ -55,7 +55,7 @@ router = APIRouter(tags=["notifications"])
 async def unit_scope(
     unit_id: UnitIdPath, principal: CurrentPrincipal, directory: DirectoryDep
 ) -> str:
-    """The unit, if the caller may see its notices: its own users, the office, admin."""
+    """The unit, if the caller may see its webhook: its own users, the office, admin."""
     if principal.is_unit:
         if principal.unit_id != unit_id:
             raise NotFound(f"unit {unit_id} not found")
@@ -67,6 +67,17 @@ async def unit_scope(
 
 
 UnitScope = Annotated[str, Depends(unit_scope)]
+
+
+async def inbox_scope(unit_id: UnitScope, principal: CurrentPrincipal) -> str:
+    """The unit, if the caller may read its notices: its own users and the office. Notices
+    quote the letters (titles, questions): the admin, who reads no letter, reads none."""
+    if principal.role is Role.admin:
+        raise Forbidden("the admin reads no unit's notices")
+    return unit_id
+
+
+InboxScope = Annotated[str, Depends(inbox_scope)]
 
 
 async def webhook_editor(unit_id: UnitScope, principal: CurrentPrincipal) -> Principal:
@@ -103,7 +114,7 @@ def _delivery(doc: dict[str, Any]) -> DeliveryRead:
     "/units/{unit_id}/inbox", summary="The unit's notices, newest first.", responses=UNIT_READ
 )
 async def unit_inbox(
-    unit_id: UnitScope,
+    unit_id: InboxScope,
     inbox: InboxDep,
     unread: Annotated[bool | None, Query(description="only unread (true) or read (false)")] = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}\.[a-z_]{1,32}$")] = None,
@@ -126,7 +137,7 @@ async def unit_inbox(
     responses={**UNIT_READ, 403: error_doc("only the unit's own users mark its notices read")},
 )
 async def mark_read(
-    unit_id: UnitScope,
+    unit_id: InboxScope,
     principal: CurrentPrincipal,
     inbox: InboxDep,
     clock: ClockDep,
@@ -250,7 +261,7 @@ async def retry_delivery(
 async def inbox(
     principal: CurrentPrincipal,
     inbox: InboxDep,
-    unit_id: Annotated[EntryId | None, Query(description="office and admin: whose inbox")] = None,
+    unit_id: Annotated[EntryId | None, Query(description="the office: whose inbox")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> InboxPage:
@@ -259,7 +270,7 @@ async def inbox(
         unit = principal.unit_id
         if unit_id is not None and unit_id != unit:
             raise Forbidden("a unit reads only its own inbox")
-    elif principal.is_office or principal.role is Role.admin:
+    elif principal.is_office:
         if unit_id is None:
             raise Invalid(
                 "unit_id: required for the office",
@@ -267,7 +278,7 @@ async def inbox(
             )
         unit = unit_id
     else:
-        raise Forbidden("only units, the office and admin read inboxes")
+        raise Forbidden("only units and the office read inboxes")
     assert unit is not None
     docs = await inbox.page(unit, unread=None, kind=None, after=page_cursor(cursor), limit=limit)
     return InboxPage(
