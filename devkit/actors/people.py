@@ -66,6 +66,7 @@ class Urls:
     deadlines: str
     publishing: str
     simulator: str
+    console: str | None = None  # where the deployment runs it
 
     def of(self, service: str) -> str:
         """Base URL of a service by name."""
@@ -76,7 +77,11 @@ class Urls:
     def from_lookup(cls, url: Callable[[str], str]) -> Urls:
         """From a deployment's `url(name)` (e.g. `LocalDeployment.url`)."""
         names = ("intake", "routing", "deadlines", "publishing", "simulator")
-        return cls(**{name: url(name) for name in names})
+        try:
+            console: str | None = url("console")
+        except KeyError:  # a deployment without the console
+            console = None
+        return cls(**{name: url(name) for name in names}, console=console)
 
 
 @dataclass(frozen=True)
@@ -354,7 +359,8 @@ async def act(
 
     When the answer is lost (the connection dropped mid-request, or a 5xx), the action may
     or may not have been taken: the person reads the letter again, as one reloads a page,
-    and acts again only if the action is still offered; if it is not, it was taken.
+    and acts again only if the action is still offered; if it is not, or the service
+    answers the new attempt with a conflict (done already), it was taken.
     """
     stale = lost = 0
     while True:
@@ -382,6 +388,10 @@ async def act(
                         f" for {action}"
                     ) from exc
                 continue
+            if exc.status == 409 and lost:
+                # The lost attempt was taken after all (an action offered per letter, such
+                # as answering one of several assist requests, stays offered): done.
+                return await api.letter(letter_id)
             if exc.status < 500 or lost >= MAX_LOST_ANSWERS:
                 raise ActorError(f"letter {letter_id}{label}: {exc}") from exc
         except httpx.TransportError as exc:
