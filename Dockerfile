@@ -1,4 +1,4 @@
-# One image for the four services (target `product`, the default); docker-compose.yml picks
+# One image for the four services and the console (target `product`, the default); docker-compose.yml picks
 # the command. Built from uv.lock without the dev tools, run as an unprivileged user. The
 # development kit (platform simulator, demo, benchmarks) is a separate target, `devkit`,
 # which the compose file's demo profile alone uses: the product image does not contain it.
@@ -26,7 +26,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 USER mailbox
-EXPOSE 8001 8002 8003 8004 8900
+EXPOSE 8001 8002 8003 8004 8005 8900
 CMD ["mailbox", "--help"]
 
 # The product plus the development kit, for the demo profile's platform simulator.

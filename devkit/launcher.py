@@ -1,4 +1,4 @@
-"""Runs the four services and the platform simulator as separate local processes.
+"""Runs the four services, the console and the platform simulator as local processes.
 
 Used by the demo, the end-to-end and fault tests and the pipeline benchmark: each
 service is its own uvicorn process, as in production, talking to the local
@@ -23,11 +23,14 @@ import httpx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "routing", "deadlines", "publishing")
+# The web pages over the services' APIs: no database, queue or timer of their own.
+CONSOLE = "console"
 DEFAULT_PORTS = {
     "intake": 8001,
     "routing": 8002,
     "deadlines": 8003,
     "publishing": 8004,
+    CONSOLE: 8005,
     "simulator": 8900,
 }
 
@@ -59,7 +62,11 @@ class Process:
 
 @dataclass
 class LocalDeployment:
-    """The simulator and the four services, each a child process."""
+    """The simulator, the four services and the console, each a child process.
+
+    The console runs where the deployment gives it a port (the default ports do); a
+    deployment of its own ports without one (the end-to-end and fault tests) has none.
+    """
 
     namespace: str
     ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
@@ -146,8 +153,15 @@ class LocalDeployment:
             "--no-access-log",
         ]
 
-    async def start(self, names: tuple[str, ...] = ("simulator", *SERVICES)) -> None:
-        """Start the named servers and wait until each is ready."""
+    def servers(self) -> tuple[str, ...]:
+        """The servers `start` starts: the simulator, the services, and the console if it
+        has a port (after the services, whose APIs its pages call)."""
+        console = (CONSOLE,) if CONSOLE in self.ports else ()
+        return ("simulator", *SERVICES, *console)
+
+    async def start(self, names: tuple[str, ...] | None = None) -> None:
+        """Start the named servers (default: `servers()`) and wait until each is ready."""
+        names = self.servers() if names is None else names
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in names:
             await self._spawn(name)
@@ -214,6 +228,6 @@ class LocalDeployment:
         await self.wait_ready(name)
 
     async def stop_all(self) -> None:
-        """Stop every server, services first."""
-        for name in (*reversed(SERVICES), "simulator"):
+        """Stop every server: the console, the services, then the simulator."""
+        for name in (CONSOLE, *reversed(SERVICES), "simulator"):
             await self.stop(name)

@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.unit  # needs no server
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("intake", "routing", "deadlines", "publishing")
+SERVICES = ("intake", "routing", "deadlines", "publishing", "console")
 MAX_LINES = 500
 
 # A service's top level is its composition root; everything else lives in a domain.
@@ -129,3 +129,10 @@ def test_the_wheel_holds_the_product_and_not_the_development_kit(tmp_path: Path)
     # The data the product reads at run time ships with it.
     assert "services/routing/classify/data/default_rules.json" in names
     assert "services/publishing/redaction/data/surnames.txt" in names
+    # The console's pages, its stylesheet and the vendored htmx with its licence.
+    assert "services/console/templates/base.html" in names
+    assert "services/console/letters/templates/worklist.html" in names
+    assert "services/console/auth/templates/login.html" in names
+    assert "services/console/static/console.css" in names
+    assert "services/console/static/htmx-2.0.11.min.js" in names
+    assert "services/console/static/htmx.LICENSE" in names

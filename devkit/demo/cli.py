@@ -36,7 +36,8 @@ def demo(
         DEV_LETTERS, help="labelled letters to draw from (generated letters when absent)"
     ),
 ) -> None:
-    """Run the four services and the simulator; drive letters every way the regulation allows."""
+    """Run the four services, the console and the simulator; drive letters every way the
+    regulation allows."""
     console = Console()
     options = DemoOptions(
         namespace=namespace,
@@ -150,8 +151,13 @@ def sign_ins(console: Console, *, outcome: Outcome) -> None:
         person = cast.people[user_id]
         table.add_row(user_id, person.name, person.role.value, person.unit_id or "—", password)
     console.print(table)
+    if outcome.urls.console:
+        console.print(
+            f"[bold]Console[/bold] (the office's and the units' pages): {outcome.urls.console}"
+            " — sign in with a user name and first password above; you set your own at once."
+        )
     console.print(
-        f"Sign in: POST {outcome.urls.routing}/auth/login {{user_id, password}} answers 403"
+        f"API: POST {outcome.urls.routing}/auth/login {{user_id, password}} answers 403"
         " password_change_required; POST /auth/password {user_id, old_password, new_password}"
         " sets your own and answers your token."
     )

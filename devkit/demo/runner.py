@@ -289,7 +289,10 @@ async def run_demo(
         check_ports_free(deployment)
         say(f"wiping namespace '{options.namespace}' (databases, exchange, timers)")
         await wipe_namespace(deployment)
-        say(f"starting the simulator and the four services (e-mail to a sink on :{mail.port})")
+        say(
+            "starting the simulator, the four services and the console"
+            f" (e-mail to a sink on :{mail.port})"
+        )
         await deployment.start()
         outcome = await play(
             deployment,

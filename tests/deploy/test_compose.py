@@ -96,6 +96,31 @@ def test_the_four_services_run_from_one_image_with_their_own_command(
         assert command[command.index("--host") + 1] == "0.0.0.0"
 
 
+def test_the_console_runs_from_the_same_image_without_secrets_or_databases(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    console = services["console"]
+    assert console["image"] == services["routing"]["image"]
+    assert str(console["build"]) == str(services["routing"]["build"])
+    command = console["command"]
+    assert command[:3] == ["uvicorn", "services.console.app:create_app", "--factory"]
+    assert command[command.index("--port") + 1] == "8005"
+    assert "http://127.0.0.1:8005/healthz" in " ".join(console["healthcheck"]["test"])
+    # Sessions in Redis; the services' APIs once routing answers (it signs people in).
+    assert set(console["depends_on"]) == {"redis", "routing"}
+    assert {d["condition"] for d in console["depends_on"].values()} == {"service_healthy"}
+    env = console["environment"]
+    assert env["MAILBOX_ENVIRONMENT"] == "production"  # Secure cookies
+    assert "MAILBOX_REDIS_URL" in env
+    for name in APP_SERVICES:
+        assert env[f"MAILBOX_{name.upper()}_URL"].startswith(f"http://{name}:")
+    # It signs no token and reads no database: none of their secrets reach it.
+    for key in ("MAILBOX_TOKEN_SECRET", "MAILBOX_MONGO_URL", "MAILBOX_AMQP_URL"):
+        assert key not in env, key
+    assert "volumes" not in console and "profiles" not in console
+    assert console["ports"] == ["127.0.0.1::8005"]
+
+
 def test_every_container_has_a_health_check_and_a_restart_policy(
     services: dict[str, dict[str, Any]],
 ) -> None:
