@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from services.publishing.redaction.patterns import (
     Masking,
     after_business_cue,
+    after_public_phone_cue,
     find_numbers_and_emails,
     normalise,
 )
@@ -52,7 +53,9 @@ def numerals_as_digits(norm: str) -> str:
 
 # The crude rule, on purpose unlike the redaction's patterns (no checksums, no area codes): a
 # group of digits joined by single spaces, dashes or dots, an ID's final X included.
-_DIGIT_GROUP = re.compile(r"(?<![\dA-Za-z*])\d(?:[ \-\u2010-\u2015.]?\d)*[Xx]?(?![\dA-Za-z*])")
+_DIGIT_GROUP = re.compile(
+    r"(?<![\dA-Za-z*])\d(?:(?: ?[\-\u2010-\u2015] ?|[ \-\u2010-\u2015.])?\d)*[Xx]?(?![\dA-Za-z*])"
+)
 # The crude rule's findings; they may be digits the redaction's patterns leave on purpose
 # (an 11-digit run without any cue), which then wait for a person to look.
 CRUDE_PATTERNS = frozenset({"long_number", "cued_number"})
@@ -86,6 +89,8 @@ def crude_number_leaks(norm: str) -> list[Leak]:
             continue
         if _CODE_CUE.search(norm, before, m.start()):
             continue
+        if not m.group().startswith("1") and after_public_phone_cue(norm, m.start()):
+            continue  # 市民服务中心电话：0731-…: a public body's line, given to be called
         if digits >= _LONG_DIGITS:
             leaks.append(Leak(pattern="long_number", start=m.start(), end=m.end()))
         elif (

@@ -18,8 +18,9 @@ for _keep in "（）：，；！？":  # Chinese punctuation stays, the address 
     _FULLWIDTH.pop(ord(_keep), None)
 _TRANSLATE = str.maketrans({chr(k): chr(v) for k, v in _FULLWIDTH.items()})
 
-# One optional separator between digit groups: space or any dash.
-SEP = r"[ \t.\-\u2010-\u2015]"
+# One optional separator between digit groups: a space, a dot or any dash, a dash with a space
+# on either side too (138 - 1234 - 5678).
+SEP = r"(?:[ \t]?[\-\u2010-\u2015][ \t]?|[ \t.])"
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -34,7 +35,7 @@ CARD_FIRST_DIGITS = frozenset("345689")
 _BUSINESS_CUE = re.compile(
     r"(?:订单|单|运单|快递单|物流单|流水|交易|编|合同|批次|工单|受理|案|文|发票|序列|产品|"
     r"商品|条形|票|凭证|备案|许可证|执照|信用代码|代码|注册|登记|取件|取货|提货|验证|兑换|"
-    r"报告|证书)(?:号码|编号|号|码)[:：\s]*$"
+    r"报告|证书|预售证|施工证|规划证|资质证|合格证)(?:号码|编号|号|码)[:：\s]*$"
 )
 _CARD_CUE = re.compile(r"(?:卡号|银行卡|储蓄卡|信用卡|借记卡|账号|帐号|账户|帐户|卡)[^\d\n]{0,6}$")
 _LOCAL_PHONE_CUE = re.compile(
@@ -44,11 +45,19 @@ _HOTLINE_CUE = re.compile(r"(?:热线|服务电话|客服电话|投诉电话|举
 # After these cues a number is the person's whatever its checksum or length: a mistyped ID
 # (wrong check digit, 17 digits) or a mobile missing a digit is still theirs.
 _ID_CUE = re.compile(
-    r"(?:身份证|身份号码|公民身份号|证件号|证件号码|证号|护照号)(?:号码|号)?[^\d\n]{0,6}$"
+    r"(?:身份证|身份号码|公民身份号|证件号|证件号码|(?<!预售|施工|规划|资质|合格|许可)证号|护照号)"
+    r"(?:号码|号)?[^\d\n]{0,6}$"
 )
 _PHONE_CUE = re.compile(
     r"(?:手机|手机号|电话|联系电话|联系方式|座机|固话|来电号码|Tel|TEL|tel|Phone|PHONE|phone)"
     r"(?:号码|号)?[^\d\n]{0,6}$"
+)
+# A public body's own line, as a reply gives it (市民服务中心电话：…, 区信访局（电话：…）):
+# citizens are told to call it, so it stays; a person's mobile never does.
+_PUBLIC_PHONE_CUE = re.compile(
+    r"(?:委员会|管委会|政府|局|委|办公室|办|中心|所|站|队|法院|检察院|医院|法庭|大厅|窗口|街道|"
+    r"社区|居委会|村委会|办事处|热线)(?:的|[（(])?(?:联系|咨询|值班|办公|服务|投诉|举报|受理|监督)?"
+    r"(?:电话|座机)(?:号码)?(?:为|是)?[:：\s]*$"
 )
 _IM_CUE = re.compile(r"(?:微信|weixin|WeChat|wechat|vx|VX|wx)(?:号码|号|ID|id)?[^\d\n]{0,6}$")
 
@@ -97,11 +106,21 @@ WECHAT_RE = re.compile(
 # A licence plate identifies its keeper as a phone number does: province, issuing-office letter,
 # then five characters (six for new-energy vehicles) or four and 学/警/挂. I and O are never used,
 # and a serial has at least three digits, so model names (新MATE60) do not match.
-PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# The provinces' characters, their other names (楚 蜀 黔 滇 陇 秦) as anonymised letters use
+# them for any province, Hong Kong and Macao, and 某 where a letter hid the province.
+PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼楚蜀黔滇陇秦港澳某"
+_PLATE_CHAR = "[A-HJ-NP-Za-hj-np-z0-9]"
 # Letters in either case: letters write 渝a12345 and 湘e 98325 as often as the plate shows them.
+# A list may glue its next item's number on (1、渝A12345 2、…: `渝A123452、`): five characters
+# then a list number read as a plate and the number.
 PLATE_RE = re.compile(
     rf"(?P<region>[{PLATE_PROVINCES}][A-HJ-NP-Za-hj-np-z])(?P<sep>[·•・.\- ]?)"
-    r"(?P<serial>[A-HJ-NP-Za-hj-np-z0-9]{5,6}|[A-HJ-NP-Za-hj-np-z0-9]{4}[学警挂])(?![A-Za-z0-9])"
+    rf"(?P<serial>{_PLATE_CHAR}{{5}}(?=\d{{1,2}}[、.](?!\d))|{_PLATE_CHAR}{{5,6}}(?![A-Za-z0-9])"
+    rf"|{_PLATE_CHAR}{{4}}[学警挂])"
+)
+# A plate's serial written without its province after the cue: 车牌号是07492.
+PLATE_CUED_RE = re.compile(
+    rf"(?:车牌|牌照)(?:号码|号)?{_ACCOUNT_GAP}(?P<serial>{_PLATE_CHAR}{{5,6}})(?![A-Za-z0-9])"
 )
 PLATE_MIN_DIGITS = 3
 
@@ -190,6 +209,11 @@ def after_business_cue(norm: str, start: int) -> bool:
     return _BUSINESS_CUE.search(norm, max(0, start - 12), start) is not None
 
 
+def after_public_phone_cue(norm: str, start: int) -> bool:
+    """Whether a landline at `start` is given as a public body's (市民服务中心电话：…)."""
+    return _PUBLIC_PHONE_CUE.search(norm, max(0, start - 16), start) is not None
+
+
 def find_id_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:
     """18-digit ID numbers with a valid check digit (6-8-4 / 6-4-4-4 spacing) and 15-digit ones."""
     for m in ID18_RE.finditer(norm):
@@ -233,6 +257,8 @@ def find_phones(norm: str, *, masking: Masking) -> Iterator[Hit]:
         )
         yield Hit(m.start(), m.end(), "phone", rep)
     for m in LANDLINE_RE.finditer(norm):
+        if after_public_phone_cue(norm, m.start()):
+            continue
         num = m.group("num")
         split = re.match(r"[(（]?0(?:10|2\d|[3-9]\d{2})[)）]?", num)
         area_len = split.end() if split else 0
@@ -245,7 +271,7 @@ def find_phones(norm: str, *, masking: Masking) -> Iterator[Hit]:
             continue
         if _HOTLINE_CUE.search(norm, before, m.start()) is not None:
             continue
-        if after_business_cue(norm, m.start()):
+        if after_business_cue(norm, m.start()) or after_public_phone_cue(norm, m.start()):
             continue  # 发票号码：23456789 is the invoice's number
         if _CUED_NOT_AFTER.match(norm, m.end()):
             continue  # 手机话费23456789.50元 is an amount
@@ -283,6 +309,10 @@ def find_plates(norm: str, *, masking: Masking) -> Iterator[Hit]:
         keep = min(masking.plate_tail, len(serial) - 3)
         masked = "*" * (len(serial) - keep) + serial[len(serial) - keep :]
         yield Hit(m.start(), m.end(), "plate", m.group("region") + m.group("sep") + masked)
+    for m in PLATE_CUED_RE.finditer(norm):
+        serial = m.group("serial")
+        if sum(ch.isdigit() for ch in serial) >= PLATE_MIN_DIGITS:
+            yield Hit(m.start("serial"), m.end("serial"), "plate", "*" * len(serial))
 
 
 def _cued_kind(norm: str, start: int) -> str | None:
@@ -327,6 +357,8 @@ def find_cued_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:
             continue  # 电话400-820-1234, 023-12328: a company's or an office's service number
         elif digits.startswith("1"):
             rep = mask_digits(chunk, head=masking.mobile_head, tail=masking.mobile_tail)
+        elif after_public_phone_cue(norm, m.start()):
+            continue
         else:
             kind = "landline"
             rep = mask_digits(chunk, head=0, tail=masking.landline_tail)
