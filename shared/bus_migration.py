@@ -77,7 +77,9 @@ async def _drain(connection: AbstractConnection, source: str, target: str) -> in
 async def _delete_if_empty(connection: AbstractConnection, name: str) -> bool:
     channel = await connection.channel()
     try:
-        await channel.queue_delete(name, if_empty=True)
+        # if_unused too: a consumer still attached holds unacknowledged messages the
+        # if_empty check does not count.
+        await channel.queue_delete(name, if_empty=True, if_unused=True)
     except ChannelPreconditionFailed:
         return False
     await channel.close()

@@ -103,6 +103,12 @@ def _problem(path: list[str], reason: str, *, where: str) -> dict[str, Any]:
 
 def body_problems(body: bytes) -> list[dict[str, Any]]:
     """NUL characters and unconvertible integers in a JSON body, each with its field."""
+    if body and json.detect_encoding(body) != "utf-8":
+        # JSON in UTF-16 or UTF-32 (which the body parsing decodes too): screen its UTF-8.
+        try:
+            body = body.decode(json.detect_encoding(body)).encode("utf-8", "surrogatepass")
+        except (UnicodeError, LookupError):
+            return []  # not text: the body parsing answers it
     limit = _int_digits_limit()
     huge = limit and re.search(rb"\d{%d}" % (limit + 1), body) is not None
     if _NUL_ESCAPE not in body and not huge:

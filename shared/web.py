@@ -172,7 +172,7 @@ class InputScreenMiddleware:
         message = await receive()
         content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
         # FastAPI reads a body without a content type as JSON too.
-        if not content_type or b"json" in content_type.split(b";")[0]:
+        if not content_type or b"json" in content_type.split(b";")[0].lower():
             problems += body_problems(message.get("body", b""))
         if problems:
             await _validation_response(problems)(scope, receive, send)

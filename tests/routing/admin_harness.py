@@ -75,8 +75,9 @@ async def admin_stack(settings: RoutingSettings | None = None) -> AsyncIterator[
     probe = EventProbe(settings.exchange_name)
     await probe.start()
     try:
-        async with running(create_app(settings, clock=clock)) as client:
-            yield Stack(client=client, probe=probe, clock=clock, settings=settings)
+        app = create_app(settings, clock=clock)
+        async with running(app) as client:
+            yield Stack(client=client, probe=probe, clock=clock, settings=settings, app=app)
     finally:
         await probe.close()
         await delete_exchange_and_queues(settings.exchange_name)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from services.routing.app import create_app
 from services.routing.settings import RoutingSettings
@@ -65,6 +66,8 @@ class Stack:
     probe: EventProbe
     clock: FixedClock
     settings: RoutingSettings
+    # The app itself, for the few tests that reach a part the API does not expose.
+    app: FastAPI | None = None
 
 
 @asynccontextmanager

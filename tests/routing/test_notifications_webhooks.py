@@ -210,7 +210,7 @@ async def test_a_delivery_that_keeps_failing_ends_failed_and_can_be_sent_again(
             return response.json()["state"] == "delivered" or None
 
         await wait_until(delivered, what="the delivery marked delivered")
-        conflict = await stack.client.post(path, headers=admin())
+        conflict = await stack.client.post(path, headers=as_unit(Role.unit_head, ASSIST))
         assert conflict.status_code == 409
 
 
@@ -286,7 +286,7 @@ async def test_webhook_urls_are_http_only_and_versions_are_checked(stack: Stack)
     short = await stack.client.put(
         f"/units/{unit}/webhook",
         json={"url": "http://127.0.0.1:9/hook", "secret": "short"},
-        headers=admin(),
+        headers=as_unit(Role.unit_head, unit),
     )
     assert short.status_code == 422
     created = await _register_webhook(stack, unit, "http://127.0.0.1:9/a")
@@ -294,7 +294,7 @@ async def test_webhook_urls_are_http_only_and_versions_are_checked(stack: Stack)
     stale = await stack.client.put(
         f"/units/{unit}/webhook",
         json={"url": "http://127.0.0.1:9/b", "secret": SECRET, "version": 5},
-        headers=admin(),
+        headers=as_unit(Role.unit_head, unit),
     )
     assert stale.status_code == 409
     moved = await _register_webhook(stack, unit, "http://127.0.0.1:9/b", version=created["version"])

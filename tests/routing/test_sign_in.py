@@ -11,6 +11,7 @@ import pytest
 
 from devkit.actors.people import Urls, enrol
 from services.routing.users.store import MAX_LIVE_TOKENS
+from shared.errors import AppError, Unauthorized
 from shared.mongo import make_client
 from tests.routing.admin_harness import admin, admin_stack, routing_settings, wait_until
 from tests.routing.harness import LEAD, NOW, Stack
@@ -330,3 +331,30 @@ async def test_signing_in_at_the_token_limit_ends_the_oldest_session(stack: Stac
     # Tokens an admin issues are still refused at the limit: nothing of theirs is dropped.
     by_admin = await stack.client.post("/admin/users/lu.you/tokens", json={}, headers=admin())
     assert by_admin.status_code == 409
+
+
+async def test_a_right_password_checked_before_a_lock_or_reset_gets_no_session(
+    stack: Stack,
+) -> None:
+    # A burst of sign-ins reads the user before its hashes queue (about 0.25 s each): the
+    # right one can be verified after the others locked the account, or after an admin
+    # reset the password. The session is issued only if the user, as the write finds it,
+    # is still unlocked and still has the password that was verified.
+    user = "zhou.wen"
+    await _person(stack, user, password="床前明月光-疑是地上霜")
+    app = stack.app
+    assert app is not None
+    sign_in = app.state.sign_in
+    users = app.state.users
+    verified = await users.get(user)
+    await _set_password(stack, user, "临时密码-管理员再次重置")
+    with pytest.raises(Unauthorized):
+        await sign_in._session(verified)
+    await _change(stack, user, old="临时密码-管理员再次重置", new="举头望明月-低头思故乡")
+    verified = await users.get(user)
+    for _ in range(MAX_FAILURES):
+        await _login(stack, user, "不是这个密码-不是这个")
+    assert (await _login(stack, user, "举头望明月-低头思故乡")).status_code == 423
+    with pytest.raises(AppError) as refused:
+        await sign_in._session(verified)
+    assert refused.value.status_code == 423

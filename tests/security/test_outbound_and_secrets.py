@@ -71,10 +71,17 @@ async def test_a_webhook_to_an_internal_address_is_refused_when_registered(stack
         assert error["field"] == "url", url
         assert "address" in error["reason"], (url, error)
     assert (await stack.client.get(f"/units/{OTHER}/webhook", headers=admin())).status_code == 404
-    public = await stack.client.put(
+    # Nor may the admin, who reads no letter, aim a unit's notices anywhere (they quote titles).
+    aimed = await stack.client.put(
         f"/units/{OTHER}/webhook",
         json={"url": "https://93.184.215.14/hooks/mailbox", "secret": SECRET},
         headers=admin(),
+    )
+    assert aimed.status_code == 403, aimed.text
+    public = await stack.client.put(
+        f"/units/{OTHER}/webhook",
+        json={"url": "https://93.184.215.14/hooks/mailbox", "secret": SECRET},
+        headers=as_unit(Role.unit_head, OTHER),
     )
     assert public.status_code == 200, public.text
 
@@ -141,6 +148,8 @@ async def test_an_operator_allowed_host_is_reached_at_the_checked_address() -> N
         ("::", "unspecified"),
         ("240.0.0.1", "address"),  # reserved (Python counts it private too)
         ("100.64.0.1", "not a public"),
+        ("2002:7f00:1::", "loopback"),  # 6to4 carrying 127.0.0.1
+        ("fec0::1", "site-local"),
         ("8.8.8.8", None),
         ("2001:4860:4860::8888", None),
     ],

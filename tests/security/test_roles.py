@@ -126,11 +126,13 @@ ROUTING: Table = {
     ("GET", "/units/{unit_id}/inbox"): OFFICE | UNITS,
     ("POST", "/units/{unit_id}/inbox/{notice_id}/read"): UNITS,  # the office only reads
     ("GET", "/units/{unit_id}/webhook"): OFFICE | UNITS | ADMIN,
-    ("PUT", "/units/{unit_id}/webhook"): _WEBHOOK_EDITORS,
+    ("PUT", "/units/{unit_id}/webhook"): frozenset({Role.unit_head}),  # not the admin
     ("DELETE", "/units/{unit_id}/webhook"): _WEBHOOK_EDITORS,
     ("GET", "/units/{unit_id}/webhook/deliveries"): OFFICE | UNITS | ADMIN,
     ("GET", "/units/{unit_id}/webhook/deliveries/{delivery_id}"): OFFICE | UNITS | ADMIN,
-    ("POST", "/units/{unit_id}/webhook/deliveries/{delivery_id}/retry"): _WEBHOOK_EDITORS,
+    ("POST", "/units/{unit_id}/webhook/deliveries/{delivery_id}/retry"): frozenset(
+        {Role.unit_head}
+    ),
     ("GET", "/search/letters"): EVERYONE - ADMIN,  # units: their own only
 }
 

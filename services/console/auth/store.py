@@ -12,6 +12,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from services.console.auth.models import Session
@@ -70,7 +71,12 @@ class SessionStore:
         raw = await self._redis.get(key)
         if raw is None:
             return None
-        session = Session.model_validate_json(raw)
+        try:
+            session = Session.model_validate_json(raw)
+        except ValidationError:
+            # Not a session this version wrote (or damaged): as good as none.
+            await self._redis.delete(key)
+            return None
         ttl = self._ttl(session)
         if ttl <= 0:
             await self._redis.delete(key)

@@ -13,7 +13,8 @@ from services.console.upstream.service import Upstream, UpstreamError
 PAGE_SIZE = 30
 SOON = timedelta(hours=24)
 # Routing's own pattern for a letter id; "." and ".." would walk out of /letters/.
-_LETTER_ID = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.:-]{1,64}$")
+# "worklist" is routing's route beside /letters/{id}, not a letter.
+_LETTER_ID = re.compile(r"^(?!\.{1,2}$)(?!worklist$)[A-Za-z0-9_.:-]{1,64}$")
 
 
 @dataclass(frozen=True)

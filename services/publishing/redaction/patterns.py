@@ -209,9 +209,19 @@ def after_business_cue(norm: str, start: int) -> bool:
     return _BUSINESS_CUE.search(norm, max(0, start - 12), start) is not None
 
 
+# What makes the cue a person's own line after all: a dwelling (住所, 寓所 …) or the writer
+# speaking of their own office (我办公室电话, 本人单位座机) in the clause before it.
+_OWN_LINE = re.compile(
+    r"(?:住所|寓所|居所|家庭|家里|宅|我|本人|我的|我们家)[^，。；！？,;\n]{0,6}$"
+)
+
+
 def after_public_phone_cue(norm: str, start: int) -> bool:
     """Whether a landline at `start` is given as a public body's (市民服务中心电话：…)."""
-    return _PUBLIC_PHONE_CUE.search(norm, max(0, start - 16), start) is not None
+    cue = _PUBLIC_PHONE_CUE.search(norm, max(0, start - 16), start)
+    if cue is None:
+        return False
+    return _OWN_LINE.search(norm, max(0, cue.start() - 8), cue.start() + 3) is None
 
 
 def find_id_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:

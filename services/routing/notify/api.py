@@ -95,6 +95,20 @@ async def webhook_editor(unit_id: UnitScope, principal: CurrentPrincipal) -> Pri
 WebhookEditor = Annotated[Principal, Depends(webhook_editor)]
 
 
+async def webhook_owner(unit_id: UnitScope, principal: CurrentPrincipal) -> Principal:
+    """The unit's head alone: where the unit's notices go (they quote the letters) is the
+    unit's choice; the admin, who reads no letter, may switch a webhook off but not aim it."""
+    if principal.role is Role.unit_head and principal.unit_id == unit_id:
+        return principal
+    raise Forbidden(
+        "only the unit head points the unit's webhook somewhere or sends deliveries again",
+        details={"allowed_roles": [Role.unit_head.value]},
+    )
+
+
+WebhookOwner = Annotated[Principal, Depends(webhook_owner)]
+
+
 def _webhook(doc: dict[str, Any]) -> WebhookRead:
     return WebhookRead.model_validate({**doc, "unit_id": doc["_id"]})
 
@@ -164,7 +178,7 @@ async def get_webhook(unit_id: UnitScope, webhooks: WebhooksDep) -> WebhookRead:
 )
 async def put_webhook(
     unit_id: UnitScope,
-    principal: WebhookEditor,
+    principal: WebhookOwner,
     webhooks: WebhooksDep,
     dispatcher: DispatcherDep,
     clock: ClockDep,
@@ -241,7 +255,7 @@ async def get_delivery(
 )
 async def retry_delivery(
     unit_id: UnitScope,
-    _: WebhookEditor,
+    _: WebhookOwner,
     deliveries: DeliveriesDep,
     dispatcher: DispatcherDep,
     delivery_id: DeliveryIdPath,

@@ -38,8 +38,13 @@ def refusal(address: IPAddress) -> str | None:
     """Why an address is not a public one a webhook may reach, or None if it is."""
     # ::ffff:127.0.0.1 is 127.0.0.1 to the network stack; Python 3.11 does not see through it.
     ip: IPAddress = address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:  # fec0::/10, deprecated but still routed on some networks
+            return f"{address} is a site-local address"
+        # 2002::/16 (6to4) carries an IPv4 address that a relay would reach.
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is not None:
+            ip = embedded
     for kind, hit in (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),

@@ -219,11 +219,14 @@ class UserStore:
         note: str | None,
         actor: Actor,
         session: bool = False,
+        guard: Callable[[Document], None] | None = None,
     ) -> IssuedToken:
         """A new bearer token for an active user (the token itself is shown only now).
 
         A `session` (signing in) at the limit of live tokens revokes the user's oldest
         session rather than being refused: someone who signs in often is not locked out.
+        `guard` sees the user as the write finds it and may refuse (raise): the check and
+        the token are one conditional write.
         """
         if ttl > self.max_ttl:
             raise _invalid("ttl_days", f"at most {self.max_ttl.days} days")
@@ -254,6 +257,8 @@ class UserStore:
         def decide(doc: Document) -> Change:
             if not doc.get("active", True):
                 raise Conflict(f"user {user_id} is deactivated")
+            if guard is not None:
+                guard(doc)
             # Expired tokens are refused anyway: the list keeps what still matters.
             kept = [t for t in doc.get("tokens") or [] if t["expires_at"] > wall_now]
             live = [t for t in kept if _live(t, wall_now)]
