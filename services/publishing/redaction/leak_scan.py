@@ -46,9 +46,14 @@ _NUMERALS = str.maketrans(
 )
 
 
+# A number spelt in numerals is a run of them; a lone numeral between digits (一 as "and
+# one", a list's 一) joined to them would make a long number of what redaction left apart.
+_NUMERAL_RUN = re.compile("[" + "".join(sorted(chr(c) for c in _NUMERALS)) + "]{2,}")
+
+
 def numerals_as_digits(norm: str) -> str:
-    """The normalised text with each Chinese numeral read as its digit (same length)."""
-    return norm.translate(_NUMERALS)
+    """The normalised text with each run of Chinese numerals read as digits (same length)."""
+    return _NUMERAL_RUN.sub(lambda m: m.group(0).translate(_NUMERALS), norm)
 
 
 # The crude rule, on purpose unlike the redaction's patterns (no checksums, no area codes): a
