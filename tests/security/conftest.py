@@ -31,7 +31,7 @@ from shared.events.catalog import LetterReceived
 from shared.events.vocabulary import LetterSource, Person
 from shared.ids import new_id
 from shared.platforms.config import dump_platform_configs
-from tests.security import BUILT, NOW, SETTINGS_CLASSES, UNIT_A, UNIT_ASSIST, headers
+from tests.security.harness import BUILT, NOW, SETTINGS_CLASSES, UNIT_A, UNIT_ASSIST, headers
 from tests.support import (
     EventProbe,
     common_settings,

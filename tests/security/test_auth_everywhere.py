@@ -15,7 +15,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from shared.auth import Role
-from tests.security import (
+from tests.security.conftest import Deployment, Seeded
+from tests.security.harness import (
     BUILT,
     Operation,
     bad_credentials,
@@ -24,7 +25,6 @@ from tests.security import (
     headers,
     operations,
 )
-from tests.security.conftest import Deployment, Seeded
 
 # The only endpoints that answer without a token. /docs/oauth2-redirect is a page of the
 # Swagger UI served under /docs.

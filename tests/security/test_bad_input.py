@@ -23,7 +23,8 @@ from services.deadlines.clocks.schemas import ClockControl
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.errors import Invalid
-from tests.security import (
+from tests.security.conftest import Deployment, Seeded
+from tests.security.harness import (
     BUILT,
     NOW,
     Operation,
@@ -33,7 +34,6 @@ from tests.security import (
     operations,
     resolve,
 )
-from tests.security.conftest import Deployment, Seeded
 from tests.security.test_roles import caller_role
 
 BAD_INSTANTS = (

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from shared.auth import Role
-from tests.security import UNIT_A, UNIT_B, headers
 from tests.security.conftest import Deployment, Seeded, accept_for, call, register_letter
+from tests.security.harness import UNIT_A, UNIT_B, headers
 
 HEAD = "u_unit_head"  # the user the tests' unit_head tokens name (tests.support.token)
 OTHER_HEAD = "u_unit_head_2"

@@ -23,7 +23,8 @@ import orjson
 import pytest
 
 from shared.auth import UNIT_ROLES, Role
-from tests.security import (
+from tests.security.conftest import Deployment, Seeded
+from tests.security.harness import (
     BUILT,
     UNIT_B,
     Operation,
@@ -34,7 +35,6 @@ from tests.security import (
     operations,
     resolve,
 )
-from tests.security.conftest import Deployment, Seeded
 from tests.security.test_roles import allowed_roles, caller_role
 
 OPERATOR_OBJECTS: list[Any] = [{"$ne": None}, {"$gt": ""}, {"$where": "1"}]

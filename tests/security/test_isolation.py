@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from shared.auth import UNIT_ROLES, Role
-from tests.security import UNIT_A, UNIT_ASSIST, UNIT_B, concrete_path, example_body, headers
-from tests.security import operations as documented
 from tests.security.conftest import Deployment, Seeded
+from tests.security.harness import UNIT_A, UNIT_ASSIST, UNIT_B, concrete_path, example_body, headers
+from tests.security.harness import operations as documented
 
 NO_SUCH_LETTER = "ltr_01JX0000000000000000000000"
 OUTSIDER_ROLES = sorted(UNIT_ROLES)

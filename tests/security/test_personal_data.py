@@ -21,8 +21,8 @@ from shared.events import make_event
 from shared.events.catalog import LetterReceived
 from shared.events.vocabulary import LetterSource, Person
 from shared.ids import new_id
-from tests.security import NOW, UNIT_A, UNIT_ASSIST, headers
 from tests.security.conftest import GOV, Deployment, Seeded, accept_for, call
+from tests.security.harness import NOW, UNIT_A, UNIT_ASSIST, headers
 from tests.support import TEST_SECRET
 
 WRITER = "欧阳晓峰"

@@ -15,8 +15,8 @@ from services.publishing.redaction.service import PersonData, RedactionConfig, r
 from services.publishing.uploads.compose import reply_title
 from services.publishing.uploads.publication import public_draft
 from shared.auth import Role
-from tests.security import BUILT, headers
 from tests.security.conftest import Deployment, Seeded
+from tests.security.harness import BUILT, headers
 
 SPELT = [
     ("请拨打一三八一二三四五六七八联系我", "phone"),

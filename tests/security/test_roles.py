@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from shared.auth import Role
-from tests.security import (
+from tests.security.conftest import Deployment, Seeded, accept_for, act, register_letter
+from tests.security.harness import (
     BUILT,
     MUTATING,
     UNIT_A,
@@ -27,7 +28,6 @@ from tests.security import (
     headers,
     operations,
 )
-from tests.security.conftest import Deployment, Seeded, accept_for, act, register_letter
 
 OFFICE = frozenset({Role.office_clerk, Role.office_head, Role.office_leader, Role.principal_leader})
 UNITS = frozenset({Role.unit_handler, Role.unit_head, Role.unit_leader})

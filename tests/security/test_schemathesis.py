@@ -30,8 +30,8 @@ from schemathesis.checks import not_a_server_error
 
 from shared.auth import Role
 from shared.events.topology import dead_queue_name
-from tests.security import BUILT, UNIT_A, Operation, headers
 from tests.security.conftest import Deployment, Seeded, deployment, seed
+from tests.security.harness import BUILT, UNIT_A, Operation, headers
 from tests.security.test_roles import caller_role
 from tests.support import AMQP_URL
 

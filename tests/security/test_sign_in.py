@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from shared.auth import Role
-from tests.security import headers
 from tests.security.conftest import Deployment
+from tests.security.harness import headers
 
 PASSWORD = "春江潮水连海平-海上明月共潮生"
 SAMPLES = 3  # wrong passwords per name: below the lockout's five
