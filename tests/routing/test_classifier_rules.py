@@ -63,11 +63,12 @@ def test_an_edit_in_place_applies_even_without_a_version_bump(
     letter = LetterInput(text="关于夜市摊位的事情，特此来信。")
     before = classify(letter, rules=rules, directory=directory)
 
-    rules.nature.cues[Nature.help] = {**rules.nature.cues[Nature.help], "特此来信": 9.0}
+    cues = rules.nature.cues[Nature.suggestion]
+    rules.nature.cues[Nature.suggestion] = {**cues, "特此来信": 9.0}
     after = classify(letter, rules=rules, directory=directory)
 
-    assert before.nature.value is not Nature.help
-    assert after.nature.value is Nature.help
+    assert before.nature.value is not Nature.suggestion
+    assert after.nature.value is Nature.suggestion
 
 
 def test_a_directory_edit_applies_to_the_next_letter(directory: Directory) -> None:

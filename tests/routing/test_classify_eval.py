@@ -60,3 +60,22 @@ def test_the_command_prints_the_figures(tmp_path: Path) -> None:
     assert figures["letters"] == 1
     assert figures["foreign_matters_to_own_unit"]["letters"] == 1
     assert "table" in figures["nature_confusion"]
+
+
+def test_a_field_without_a_label_is_not_scored() -> None:
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        (_got("a", route="forward", unit="housing"), {"nature": "complaint", "commerce": False}),
+        (_got("b", route="forward", unit="housing"), {"nature": "report", "commerce": False}),
+        (_got("c", route="forward", unit="housing"), {"commerce": False}),
+    ]
+
+    figures = agreement(pairs)
+
+    assert figures["letters"] == 3
+    assert figures["accepted"]["total"] == 0  # no letter carries a scope label
+    assert figures["nature"] == {"accuracy": 0.5, "correct": 1, "total": 2}
+    assert figures["all_fields"]["total"] == 2
+    assert figures["nature_confusion"]["table"] == {
+        "complaint": {"complaint": 1},
+        "report": {"complaint": 1},
+    }

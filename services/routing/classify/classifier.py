@@ -47,15 +47,63 @@ from services.routing.directory.models import Directory
 from shared.events.vocabulary import LABELS_ZH, Nature, NotAcceptedReason
 
 
+def _nature_evidence(
+    reading: LetterText, title: LetterText, compiled: CompiledRules
+) -> dict[Nature, list[Evidence]]:
+    """Per nature, what speaks for it: its cue words (those at the head of the title weighing
+    more) and the cues read in the title only."""
+    rules = compiled.rules.nature
+    found: dict[Nature, list[Evidence]] = {}
+
+    def add(nature: Nature, evidence: Evidence) -> None:
+        found.setdefault(nature, []).append(evidence)
+
+    for nature, table in compiled.nature:
+        match = match_words(table, reading, title_weight=rules.title_weight)
+        if match.score > 0:
+            add(
+                nature,
+                Evidence(
+                    kind=EvidenceKind.rule,
+                    summary=f"{LABELS_ZH[nature]}类用语：{joined(match)}",
+                    rule=f"nature.{nature.value}",
+                    words=list(match.words),
+                    score=match.score,
+                ),
+            )
+    if title.text:
+        for nature, table in compiled.nature_title:
+            match = match_words(table, title)
+            if match.score > 0:
+                add(
+                    nature,
+                    Evidence(
+                        kind=EvidenceKind.rule,
+                        summary=f"标题{LABELS_ZH[nature]}类用语：{joined(match)}",
+                        rule=f"nature.title_cues.{nature.value}",
+                        words=list(match.words),
+                        score=match.score,
+                    ),
+                )
+    return found
+
+
 def _suggest_nature(
-    reading: LetterText, compiled: CompiledRules, *, substantive: bool
+    reading: LetterText, title: LetterText, compiled: CompiledRules, *, substantive: bool
 ) -> NatureSuggestion:
     rules = compiled.rules.nature
-    matches = [
-        (nature, match_words(table, reading, title_weight=rules.title_weight))
-        for nature, table in compiled.nature
-    ]
-    scored = sorted((pair for pair in matches if pair[1].score > 0), key=lambda p: -p[1].score)
+    person = rules.first_person
+    # A plea for help is the writer's own: a letter that never says 我 is not one.
+    mentions = sum(reading.text.count(word) for word in person.words)
+    found = {
+        nature: evidence
+        for nature, evidence in _nature_evidence(reading, title, compiled).items()
+        if mentions >= person.requires.get(nature, 0)
+    }
+    scored = sorted(
+        ((nature, sum(e.score for e in ev), ev) for nature, ev in found.items()),
+        key=lambda item: -item[1],
+    )
     if not scored:
         default = (rules.substantive_default if substantive else None) or rules.default
         return NatureSuggestion(
@@ -70,23 +118,16 @@ def _suggest_nature(
             ],
             alternatives=[],
         )
-    (best, match), rest = scored[0], scored[1:]
-    total_rest = sum(m.score for _, m in rest)
+    (best, score, evidence), rest = scored[0], scored[1:]
+    total_rest = sum(other for _, other, _ in rest)
     return NatureSuggestion(
         value=best,
-        score=match.score,
-        confidence=share_confidence(match.score, total_rest),
-        reasons=[
-            Evidence(
-                kind=EvidenceKind.rule,
-                summary=f"{LABELS_ZH[best]}类用语：{joined(match)}",
-                rule=f"nature.{best.value}",
-                words=list(match.words),
-                score=match.score,
-            )
-        ],
+        score=score,
+        confidence=share_confidence(score, total_rest),
+        reasons=sorted(evidence, key=lambda e: -e.score),
         alternatives=[
-            NatureAlternative(value=nature, score=m.score) for nature, m in rest[:MAX_ALTERNATIVES]
+            NatureAlternative(value=nature, score=other)
+            for nature, other, _ in rest[:MAX_ALTERNATIVES]
         ],
     )
 
@@ -260,7 +301,10 @@ def classify(
     matches = directory_matches(reading, compiled_directory(directory))
     chars = letter_chars(text)
     nature = _suggest_nature(
-        reading, compiled, substantive=len(chars) >= rules.scope.min_substantive_chars
+        reading,
+        read_letter("", title),
+        compiled,
+        substantive=len(chars) >= rules.scope.min_substantive_chars,
     )
     similar = (
         find_similar(

@@ -63,7 +63,8 @@ def agreement(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> d
     """Per-field agreement of (output record, labels) pairs, with a confusion table for nature.
 
     `not_accepted_reason` is scored among letters labelled not accepted, `route` among those
-    labelled accepted (a suggestion of "not accepted" there counts as a wrong route).
+    labelled accepted (a suggestion of "not accepted" there counts as a wrong route); a field
+    without a label is not scored.
     """
     tallies = {name: _Tally() for name in ("nature", "accepted", "not_accepted_reason", "route")}
     every_field = _Tally()
@@ -73,6 +74,7 @@ def agreement(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> d
     commerce = _Tally()
     confusion: defaultdict[str, Counter[str]] = defaultdict(Counter)
     mismatches: list[dict[str, Any]] = []
+    letters = 0
     for got, labels in pairs:
         expected = {
             "nature": labels.get("nature"),
@@ -80,9 +82,11 @@ def agreement(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> d
             "not_accepted_reason": _reason(labels.get("not_accepted_reason")),
             "route": labels.get("route"),
         }
+        # A field the labels leave out (the real letters carry no scope label) is not scored.
         checked = {
-            "nature": got["nature"] == expected["nature"],
-            "accepted": got["accepted"] == expected["accepted"],
+            name: got[name] == expected[name]
+            for name in ("nature", "accepted")
+            if expected[name] is not None
         }
         if expected["accepted"] is False:
             checked["not_accepted_reason"] = (
@@ -96,17 +100,20 @@ def agreement(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> d
                 mismatches.append(
                     {"id": got["id"], "field": name, "expected": expected[name], "got": got[name]}
                 )
-        every_field.add(all(checked.values()))
+        letters += 1
+        if checked:
+            every_field.add(all(checked.values()))
         to_own_unit = got["accepted"] is True and got["route"] == "direct"
         if labels.get("commerce") is False:
             foreign.add(to_own_unit)
         elif labels.get("commerce") is True:
             unit = labels.get("unit")
             commerce.add(to_own_unit and (unit is None or got["unit"] == unit))
-        confusion[str(expected["nature"])][str(got["nature"])] += 1
+        if expected["nature"] is not None:
+            confusion[str(expected["nature"])][str(got["nature"])] += 1
     natures = [nature.value for nature in Nature]
     return {
-        "letters": every_field.total,
+        "letters": letters,
         **{name: tally.figures() for name, tally in tallies.items()},
         "all_fields": every_field.figures(),
         "foreign_matters_to_own_unit": {

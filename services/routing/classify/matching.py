@@ -102,6 +102,7 @@ class CompiledRules:
     rules: RuleSet
     filler: Filler | None
     nature: tuple[tuple[Nature, CueTable], ...]
+    nature_title: tuple[tuple[Nature, CueTable], ...]
     scope: tuple[tuple[ScopeRule, CueTable], ...]
     escalate: CueTable
     local: CueTable
@@ -156,6 +157,9 @@ def _compile_rules(rules: RuleSet) -> CompiledRules:
         rules=rules,
         filler=compile_filler(rules.filler_patterns),
         nature=tuple((nature, CueTable.build(cues)) for nature, cues in rules.nature.cues.items()),
+        nature_title=tuple(
+            (nature, CueTable.build(cues)) for nature, cues in rules.nature.title_cues.items()
+        ),
         scope=tuple((rule, CueTable.build(rule.cues)) for rule in rules.scope.rules),
         escalate=CueTable.build(rules.competence.escalate_cues),
         local=CueTable.build(rules.competence.local_cues),

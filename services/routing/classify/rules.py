@@ -39,6 +39,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FirstPerson(_Model):
+    """Whether the writer speaks of themselves (我, 本人): a plea for help is always about
+    one's own difficulty, so a letter that never does is not suggested as one."""
+
+    words: list[Word] = Field(default_factory=list)
+    requires: dict[Nature, Annotated[int, Field(ge=1, le=100)]] = Field(
+        default_factory=dict,
+        description="A nature suggested only when the writer speaks of themselves this often.",
+    )
+
+
 class NatureRules(_Model):
     """Cues per nature; the nature with the highest sum wins, `default` when nothing matches."""
 
@@ -58,6 +69,14 @@ class NatureRules(_Model):
         default=None,
         description="Nature when no cue matched but the letter has substance (else `default`).",
     )
+    title_cues: dict[Nature, Cues] = Field(
+        default_factory=dict,
+        description=(
+            "Cues read in the title only, added to `cues` (a question mark in the title asks;"
+            " in the body it is often rhetorical)."
+        ),
+    )
+    first_person: FirstPerson = Field(default_factory=lambda: FirstPerson())
 
 
 class ScopeRule(_Model):
