@@ -21,6 +21,8 @@ pytestmark = pytest.mark.unit
         "东区8栋是一栋18层的住宅。",
         "小区里7栋4栋2栋都有人开棋牌室。",  # a list of buildings
         "B栋电梯经常停运。",
+        "物业与19栋协商期间，社区又与19栋达成协议。",  # a building's households as one party
+        "因开发原因12栋没有地下车库，12栋多次封堵车库出口。",
         "临街的6栋5号商铺和9栋108商铺都在装修。",
         "河西大道88号锦绣小区的业主反映物业乱收费。",  # the estate's own number
         "滨江路16号某某大药房私自占道经营。",
@@ -95,6 +97,8 @@ def test_plates_with_any_province_and_list_numbers_glued_on(text: str, expected:
         ("手机：139 – 1357 – 2468。", "手机：139 – **** – 2468。"),
         ("联系人：王某，电话0739-5261234", "联系人：王某，电话0739-*****34"),  # a person's line
         ("城管局刘科长电话13924681357", "城管局刘科长电话139****1357"),  # a mobile never stays
+        # the kept country code and head of a masked mobile are no cued number of their own
+        ("手机0086 160 2468 1357", "手机0086 160 **** 1357"),
     ],
 )
 def test_phones_split_with_spaced_dashes_and_persons_lines_are_masked(
@@ -113,3 +117,17 @@ def test_a_public_bodys_line_passes_the_leak_scan() -> None:
 
 def test_a_spaced_mobile_left_in_clear_is_refused() -> None:
     assert leak_scan("号码138 - 2468 - 1357")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The platform starred the serial: the digits left at the end are the birth date.
+        ("身份证号：43010519850612****，请核实", "身份证号：430105************，请核实"),
+        ("我的身份证2310051984*******。", "我的身份证231005***********。"),
+        # A whole ID keeps its region and the last digits of its serial, as before.
+        ("身份证号码430105********1234。", "身份证号码430105********1234。"),
+    ],
+)
+def test_an_id_the_platform_cut_shows_no_birth_date(text: str, expected: str) -> None:
+    assert redact(text).text == expected

@@ -7,6 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from services.publishing.redaction.patterns import (
+    MASKED_MOBILE_HEAD_RE,
     Masking,
     after_business_cue,
     after_public_phone_cue,
@@ -89,6 +90,8 @@ def crude_number_leaks(norm: str) -> list[Leak]:
         digits = sum(ch.isdigit() for ch in m.group())
         if digits < _CUED_DIGITS or _NOT_A_NUMBER_AFTER.match(norm, m.end()):
             continue
+        if MASKED_MOBILE_HEAD_RE.match(norm, m.start()):
+            continue  # 0086 160 **** 5223: what a masked mobile keeps
         before = max(0, m.start() - 14)
         if _DATE.fullmatch(m.group()) or after_business_cue(norm, m.start()):
             continue

@@ -220,10 +220,30 @@ _OFFICES = (
     "警官", "民警", "队长", "工作人员", "网格员",
 )  # fmt: skip
 _OFFICE_BEFORE_RE = re.compile("(?:" + "|".join(_OFFICES) + ")$")
-_OFFICE_AFTER_RE = re.compile("副?(?:" + "|".join(_OFFICES) + ")")
+OFFICE_AFTER_RE = re.compile("副?(?:" + "|".join(_OFFICES) + ")")
 
 
 def official_at(text: str, start: int, end: int) -> bool:
     """Whether a public office's title stands right before or right after the name."""
     before = _OFFICE_BEFORE_RE.search(text, max(0, start - 4), start) is not None
-    return before or _OFFICE_AFTER_RE.match(text, end) is not None
+    return before or OFFICE_AFTER_RE.match(text, end) is not None
+
+
+# A scholar quoted in a public statement: 科学家… or …教授 in a sentence that says what the
+# scholar found or said (中国电工学会赵某某教授指出…). A public voice, not a private person.
+_SCHOLAR_BEFORE_RE = re.compile(r"(?:科学家|学家|学者|专家)$")
+_SCHOLAR_AFTER_RE = re.compile(r"(?:教授|研究员|学者|专家)")
+_STATEMENT_RE = re.compile(r"指出|表示|认为|证明|研究|发现|提出|主张|呼吁|论证")
+_POLITICAL_RE = re.compile(r"政协|人大|党委|常委|代表")
+_SENTENCE_END = "。！？!?；;\n"
+
+
+def quoted_scholar(text: str, start: int, end: int) -> bool:
+    """Whether the name is a scholar's quoted in their public role (see above)."""
+    before = _SCHOLAR_BEFORE_RE.search(text, max(0, start - 3), start) is not None
+    if not before and _SCHOLAR_AFTER_RE.match(text, end) is None:
+        return False
+    if _POLITICAL_RE.search(text, max(0, start - 10), start):
+        return False  # 全国政协委员某某教授: named in a political office, an official
+    stop = min((i for i in (text.find(c, end) for c in _SENTENCE_END) if i != -1), default=-1)
+    return _STATEMENT_RE.search(text, end, stop if stop != -1 else len(text)) is not None

@@ -38,9 +38,10 @@ def is_cjk(ch: str) -> bool:
 # Cues after which a name follows and recall wins: the writer says who someone is.
 STRONG_CUES = (
     "我叫", "我名叫", "名叫", "本人叫", "本人姓名", "姓名", "联系人", "落款",
-    "举报人", "投诉人", "反映人", "来信人", "写信人", "申请人", "当事人", "收件人", "经办人",
+    "举报人", "投诉人", "反映人", "反应人", "来信人", "写信人", "申请人", "当事人", "收件人",
+    "经办人",
     "承办人", "负责人", "办理人", "受理人", "接待人", "记录人", "审核人", "签发人", "答复人",
-    "法定代表人", "法人代表", "此致敬礼", "敬礼",
+    "法定代表人", "法人代表", "企业法人", "法人", "此致敬礼", "敬礼",
 )  # fmt: skip
 # Roles after which a name often follows; the candidate must also look like a name.
 ROLE_CUES = (
@@ -55,7 +56,7 @@ ROLE_CUES = (
     "包工头", "车主", "班主任", "副校长", "家长", "二房东", "售货员", "收银员", "服务员", "导购",
     "技师", "厨师", "保洁", "保姆", "城管", "协管员", "辅警", "执法人员", "执法队员", "副主任",
     "副局长", "副经理", "经纪人", "推销员", "维修工", "乘客", "学员", "住户", "嫌疑人", "团长",
-    "楼长", "班长",
+    "楼长", "班长", "医师",
 )  # fmt: skip
 # Titles after a name: 王建国经理, 刘洋先生. Also stop a given name: 张先生 has none.
 TITLES = (
@@ -64,6 +65,7 @@ TITLES = (
     "叔叔", "大叔", "大姐", "大哥", "教授", "工程师", "会计", "老总", "董事长", "厂长", "院长",
     "校长", "所长", "站长", "队长", "组长", "村长", "部长", "主管", "专员", "女儿", "儿子", "夫妇",
     "一家", "家属", "本人", "同学", "老人", "老太", "老汉", "某", "主席", "总理", "总书记",
+    "市长", "县长", "区长", "镇长", "乡长", "省长", "厅长",
 )  # fmt: skip
 TITLE_RE = re.compile("|".join(sorted(TITLES, key=len, reverse=True)))
 _CUE_GAP = r"(?:[:：]|\s|是|为|叫|名叫|姓名)*"
@@ -111,9 +113,32 @@ NOT_NAMES = frozenset(
     "麦克风 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 南宫 西门 百里 呼延 国家 国务院 "
     "万元 千元 百元 余元 余额 余款 白天 黄色 蓝色 金额 金融 金牌 高速 高铁 高中 高校 高层 "
     "马路 车辆 车主 车位 石油 石材 文化 文明 文旅 方案 方面 方式 常规 常务 史上 时间 时候 "
-    "毛病 牛奶 江湖 钱款 钟点 钟表 尚未 关于 关键 连续 连锁 申请 申报 包装 包括 华润万家"
+    "毛病 牛奶 江湖 钱款 钟点 钟表 尚未 关于 关键 连续 连锁 申请 申报 包装 包括 华润万家 "
+    "区块链 时祺 商祺 近祺 台祺 钧安"
     .split()
 )  # fmt: skip
+# Leaders and historical figures a letter quotes; the NER knows them as persons, but they are
+# no private data (落实习近平总书记…, 张飞奉刘备之命). A cue that names someone (我叫…) wins.
+PUBLIC_FIGURES = frozenset(
+    "习近平 习大大 李克强 李强 毛泽东 毛主席 邓小平 周恩来 江泽民 胡锦涛 温家宝 朱镕基 马云 "
+    "马化腾 孙中山 鲁迅 孔子 孟子 老子 庄子 朱熹 屈原 李白 杜甫 苏轼 王安石 曾国藩 左宗棠 "
+    "刘备 关羽 张飞 曹操 诸葛亮 岳飞 雷锋 焦裕禄 袁隆平 钟南山"
+    .split()
+)  # fmt: skip
+# After a person the NER proposes, these make it a person whatever its margin (以侯强为首,
+# 王刚等人, 王刚等3人): a group is led by or counted from a person; 周某您好 greets one.
+PERSON_AFTER = re.compile(r"为首|等人|等[0-9一二三四五六七八九十几多]+人|一伙|一行|您好|你好")
+# A word that one of these follows anywhere in the letter is an organisation's or a place's
+# name throughout (邵安房地产 … 开发商邵安; 罗滋村 … 罗滋进行的销售; 卫计生委; 韦基小吃).
+ORG_AFTER = re.compile(
+    PLACE_AFTER.pattern
+    + r"|房地产|置业|物业|实业|科技|小吃|中路|北路|南路|东路|西路|世家|委(?![托屈婉派任])"
+)
+# A candidate in a list that these close is a place or a firm: 黄辰、鸭嘴铺等地.
+PLACE_LIST_AFTER = re.compile(
+    r"(?:[、，,][\u4e00-\u9fff]{2,6}){1,8}等(?:地|区域|地区|片区|村|乡镇|镇|小区|街道|社区|"
+    r"楼盘|单位|公司|企业|厂家|品牌|厂|商家)"
+)
 # Single-character tags that mark a grammar word, not a surname: 向(p) 和(c) 于(p).
 GRAMMAR_FLAGS = frozenset("p c d u uj ul uz ud ug uv r m q y e o f t".split())
 # 小刘, 老王, 阿张: a surname with one of these before it is a nickname, not a full name.

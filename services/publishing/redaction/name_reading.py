@@ -28,6 +28,7 @@ from services.publishing.redaction.name_lexicon import (
 
 OOV = "oov"
 VERY_COMMON_FREQ = 2000
+VERB_FREQ = 5
 FAMOUS_WORD_FREQ = 100
 MEASURE_FLAGS = frozenset({"q", "m", "mq"})
 NOT_GRAMMAR_AFTER_CUE = MEASURE_FLAGS | {"r"}
@@ -182,6 +183,8 @@ def name_at(doc: Text, pos: int, *, strong: bool, whole_item: bool = False) -> N
     end = given + n
     if text[pos:end] in NOT_NAMES or title_at(text, pos):
         return None  # 司机师傅: the "surname" 师 starts a title
+    if is_verb(text[pos:end]):
+        return None  # 负责人商讨…: a verb the dictionary knows, not 商 + 讨
     if any(is_word(text[pos:k]) for k in range(end + 1, min(pos + 4, len(text)) + 1)):
         return None  # 老板娘金口玉言: a name would cut a known word in two
     tok = doc.token_at(pos)
@@ -217,6 +220,11 @@ def name_at(doc: Text, pos: int, *, strong: bool, whole_item: bool = False) -> N
     if pos > 0 and text[pos - 1] in NICKNAME_PREFIXES:
         return None
     return NameHit(pos, end, text[pos:given])
+
+
+def is_verb(chunk: str) -> bool:
+    """A verb the dictionary has seen at least a few times (商讨, 代收, 回复)."""
+    return word_tag(chunk).startswith("v") and word_freq(chunk) >= VERB_FREQ
 
 
 def common_word(chunk: str) -> bool:

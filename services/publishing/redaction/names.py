@@ -22,21 +22,28 @@ import re
 from collections.abc import Iterable
 
 from services.publishing.redaction.name_context import (
+    OFFICE_AFTER_RE,
     contact_names,
     enumerated_names,
     latin_names,
     official_at,
+    quoted_scholar,
     reported_speech_names,
     speaker_names,
 )
 from services.publishing.redaction.name_lexicon import (
+    AMBIGUOUS_SURNAMES,
     NAME_FOLLOW,
     NICKNAME_PREFIXES,
     NOT_GIVEN,
     NOT_GIVEN_ALONE,
     NOT_NAMES,
+    ORG_AFTER,
+    PERSON_AFTER,
     PLACE_AFTER,
     PLACE_END,
+    PLACE_LIST_AFTER,
+    PUBLIC_FIGURES,
     ROLE_CUE_RE,
     SOFT_GIVEN,
     STRONG_CUE_RE,
@@ -45,10 +52,12 @@ from services.publishing.redaction.name_lexicon import (
     surname_len,
 )
 from services.publishing.redaction.name_reading import (
+    OOV,
     NameHit,
     Text,
     common_word,
     given_len,
+    is_verb,
     is_word,
     name_at,
     title_at,
@@ -58,18 +67,23 @@ from services.publishing.redaction.name_reading import (
 from services.publishing.redaction.patterns import PLATE_RE, Hit, normalise
 from services.publishing.redaction.persons import find_persons
 
-# Leaders a letter quotes; the NER knows them as persons, but they are no private data.
-PUBLIC_FIGURES = frozenset(
-    "习近平 李克强 李强 毛泽东 邓小平 周恩来 江泽民 胡锦涛 温家宝 马云 马化腾".split()
-)
 # How sure the NER must be of a name no cue confirms (`persons.Person.margin`): decided on the
 # annotated real letters, where a lower threshold costs more false masks than it finds names.
 NER_MARGIN = -0.5
 NER_MARGIN_SHORT = 1.0
+# A candidate the dictionary has seen this often with a tag that is no name's is a word.
+DICTIONARY_WORD_FREQ = 5
+_NAME_TAGS = frozenset({"nr", "nrfg", "ns", "nz", OOV})
 # A two-character "given name" this frequent in the dictionary is a word (男子, 金子).
 EVERYDAY_GIVEN_FREQ = 1000
 # ... as a noun, verb or adjective: 建国 (a place), 和平 (a proper noun) are also given names.
 _EVERYDAY_TAGS = frozenset({"n", "v", "a", "vn", "an", "ad", "d"})
+# What ends a hamlet's name after 家 (陈家冲, 李家垸), besides a place's usual endings.
+_HAMLET_END = PLACE_END | frozenset("冲垸屋铺垄坳岗冈圳")
+# Grammar characters that are a given name's last when punctuation follows (刘明向，).
+_PREPOSITIONS = frozenset("向于以从对跟与")
+# Words that end a name before them: adverbs, prepositions, conjunctions (竟然, 因为, 和).
+_GRAMMAR_WORD_TAGS = frozenset({"d", "p", "c"})
 # Brands and places of three or more characters protect the names inside them: 周黑鸭 has no 周黑.
 PROTECTED_RE = re.compile(
     "|".join(sorted((w for w in NOT_NAMES if len(w) >= 3), key=len, reverse=True))
@@ -110,8 +124,9 @@ def _self_named(doc: Text) -> Iterable[NameHit]:
     for m in SELF_CUE_RE.finditer(text):
         # 本人 is also "myself" before a verb (本人第五次投诉): only a compound surname counts.
         strong = not m.group().startswith("本人") or m.group().startswith(("本人叫", "本人姓名"))
+        # ... but 本人晏光明，: a name that punctuation closes after it is one.
         hit = _compound_after_cue(doc, m.end()) or (
-            (name_at(doc, m.end(), strong=True) or _closed_name(doc, m.end())) if strong else None
+            _after_strong_cue(doc, m.end()) if strong else _closed_after_self(doc, m.end())
         )
         while hit is not None:
             yield hit
@@ -135,14 +150,37 @@ def _closed_name(doc: Text, pos: int) -> NameHit | None:
     if m is None or not sur or not 1 <= m.end() - pos - sur <= 2:
         return None
     word = m.group()
-    if common_word(word) or title_at(doc.text, pos + sur) or word in NOT_NAMES:
+    if common_word(word) or title_at(doc.text, pos + sur) or word in NOT_NAMES or is_verb(word):
         return None
+    if word[-1] in PLACE_END or _org_somewhere(doc.text, word):
+        return None  # 本人华锦城（…）: an estate, its 物业 elsewhere
+    tok = doc.token_at(pos)
+    grammar = sur == 1 and tok and tok.end == pos + 1 and tok.flag in _GRAMMAR_WORD_TAGS
+    if grammar and is_word(word[1:]):
+        return None  # 本人和家人，法人和股东: a conjunction or preposition before a word
     return NameHit(pos, m.end(), word[:sur])
+
+
+def _closed_after_self(doc: Text, pos: int) -> NameHit | None:
+    """A closed name after 本人, which is also "my": not a word (本人党费，) nor 于/和 + word."""
+    hit = _closed_name(doc, pos)
+    if hit is None or doc.text[pos] in AMBIGUOUS_SURNAMES or is_word(doc.text[pos : hit.end]):
+        return None
+    return hit
+
+
+def _after_strong_cue(doc: Text, pos: int) -> NameHit | None:
+    """The name right after a strong cue; the closed reading wins when longer (我叫邱丽会，)."""
+    hit = name_at(doc, pos, strong=True)
+    closed = _closed_name(doc, pos)
+    if closed is not None and (hit is None or closed.end > hit.end):
+        return closed
+    return hit
 
 
 def _strong_cue_names(doc: Text) -> Iterable[NameHit]:
     for m in STRONG_CUE_RE.finditer(doc.text):
-        hit = name_at(doc, m.end(), strong=True) or _closed_name(doc, m.end())
+        hit = _after_strong_cue(doc, m.end())
         if hit:
             yield hit
 
@@ -151,7 +189,7 @@ def _role_named(doc: Text) -> Iterable[NameHit]:
     """A role word that names someone (骑手叫幸东升, 司机姓名任浩然): as strong as 我叫."""
     for m in ROLE_CUE_RE.finditer(doc.text):
         if "叫" in m.group() or "姓名" in m.group():
-            hit = name_at(doc, m.end(), strong=True) or _closed_name(doc, m.end())
+            hit = _after_strong_cue(doc, m.end())
             if hit:
                 yield hit
 
@@ -196,46 +234,71 @@ def _ner_name(doc: Text, start: int, end: int) -> NameHit | None:
     """
     text = doc.text
     word = text[start:end]
+    if _nickname(word):
+        return NameHit(start, end, word[0])  # 导游阿强 → 阿某: the given name names
     sur = surname_len(word, 0)
     given = word[sur:]
     if not sur or not 1 <= len(given) <= 2 or not all(is_cjk(ch) for ch in word):
         return None
     if word in NOT_NAMES or word in PUBLIC_FIGURES or title_at(text, start + sur):
         return None
+    tag = word_tag(word)
+    if tag == "nrt" or (word_freq(word) >= DICTIONARY_WORD_FREQ and tag not in _NAME_TAGS):
+        return None  # 斯特拉: a transliteration; 焦煤, 索求: words the dictionary knows
     inner_ok = SOFT_GIVEN if len(given) == 2 else frozenset()
     if given[0] in NOT_GIVEN - inner_ok or any(ch in NOT_GIVEN for ch in given[1:]):
         return None  # 温可欣, 李以琳: a soft grammar character inside a two-character given name
     if len(given) == 1 and given in NOT_GIVEN_ALONE:
         return None
-    if word[-1] in PLACE_END or PLACE_AFTER.match(text, end) or common_word(word):
-        return None
+    if len(given) == 2 and given[0] == "家" and given[1] in _HAMLET_END:
+        return None  # 陈家冲: a hamlet
+    place_after = PLACE_AFTER.match(text, end) and not OFFICE_AFTER_RE.match(text, end)
+    if word[-1] in PLACE_END or place_after or common_word(word):
+        return None  # 翁家湾村, 邵安房地产; but 邹康健县长 is a person
     if len(given) == 2 and (given[0] == given[1] == word[0] or _everyday(given)):
         return None  # 牛牛牛, 邓男子: the "given name" is an everyday word
+    if start > 0 and text[start - 1] == word[0] and len(given) == 2 and given[0] == given[1]:
+        return None  # 许许多多: a doubled word, no 许多多
     if start > 0 and text[start - 1] in NICKNAME_PREFIXES and sur == 1 and len(given) == 1:
         return None  # 小刘: a nickname, the surname alone
     return NameHit(start, end, word[:sur])
+
+
+def _nickname(word: str) -> bool:
+    """阿 + a given name's character (阿强), not a kinship word (阿姨, 阿婆) or a brand."""
+    if len(word) != 2 or word[0] != "阿" or not is_cjk(word[1]):
+        return False
+    return word[1] not in NOT_GIVEN | NOT_GIVEN_ALONE and not is_word(word)
 
 
 def _everyday(word: str) -> bool:
     return word_freq(word) >= EVERYDAY_GIVEN_FREQ and word_tag(word) in _EVERYDAY_TAGS
 
 
-def _extended(doc: Text, hit: NameHit) -> NameHit:
+def _extended(doc: Text, hit: NameHit, person_starts: frozenset[int]) -> NameHit:
     """surname + one character, extended by a third the NER left out (陈军 + 建为 → 陈军建).
 
     The NER cuts a three-character name before a character it rarely sees in names; the third
-    counts when it starts no word and a boundary follows it (punctuation, 的, 说, a title).
+    counts when it starts no word and a boundary follows it (punctuation, 的, 说, a title, a
+    grammar word, another person: 陈立伟周海涛).
     """
     text, end = doc.text, hit.end
     if end - hit.start != 1 + len(hit.surname) or end + 1 >= len(text):
         return hit
     third, after = text[end], text[end + 1]
+    if third in _PREPOSITIONS and not is_cjk(after) and not after.isalnum():
+        return hit._replace(end=end + 1)  # 邢立向（…: a preposition has no object there
     if not is_cjk(third) or third in NOT_GIVEN or third in NOT_GIVEN_ALONE or title_at(text, end):
         return hit
+    if OFFICE_AFTER_RE.match(text, end + 1) and not is_word(text[end - 1 : end + 1]):
+        return hit._replace(end=end + 1)  # 王德小院士: an office after the third, whatever 小院 is
     if is_word(text[end : end + 2]) or is_word(text[end - 1 : end + 1]):
         return hit
     bounded = not is_cjk(after) or after in NOT_GIVEN or after in NAME_FOLLOW
-    return hit._replace(end=end + 1) if bounded or title_at(text, end + 1) else hit
+    # 余连三竟然…: an adverb, a preposition or a conjunction starts right after the third.
+    grammar_after = word_tag(text[end + 1 : end + 3]) in _GRAMMAR_WORD_TAGS
+    extend = bounded or grammar_after or title_at(text, end + 1) or end + 1 in person_starts
+    return hit._replace(end=end + 1) if extend else hit
 
 
 def _ner_names(doc: Text) -> Iterable[NameHit]:
@@ -244,29 +307,62 @@ def _ner_names(doc: Text) -> Iterable[NameHit]:
     The thresholds on the NER's margin come from real letters: a two-character name needs
     more than a three-character one, whose given name is rarely an everyday word.
     """
+    text = doc.text
     best: dict[str, float] = {}
     hits: list[NameHit] = []
     places: set[str] = set()
-    for person in find_persons(doc.text):
-        if PLACE_AFTER.match(doc.text, person.end):
-            places.add(doc.text[person.start : person.end])  # 程宏房地产: a company throughout
+    persons = find_persons(text)
+    starts = frozenset(p.start for p in persons)
+    for person in persons:
+        if PLACE_AFTER.match(text, person.end) and not OFFICE_AFTER_RE.match(text, person.end):
+            places.add(text[person.start : person.end])  # 邵安房地产: a company throughout
         hit = _ner_name(doc, person.start, person.end)
         if hit is None:
             continue
         short = hit.end - hit.start - len(hit.surname) == 1
-        if short and is_word(doc.text[hit.end - 1 : hit.end + 1]):
+        if short and is_word(text[hit.end - 1 : hit.end + 1]):
             continue  # 蒋步入小学: the given name is the first half of a word
         # The NER's own reading decides how sure it must be; a third character added after.
         threshold = NER_MARGIN_SHORT if short else NER_MARGIN
         if person.margin >= threshold:
-            hit = _extended(doc, hit)
-        word = doc.text[hit.start : hit.end]
+            hit = _extended(doc, hit, starts)
+        word = text[hit.start : hit.end]
         hits.append(hit)
-        best[word] = max(best.get(word, -1e9), person.margin - threshold)
+        # 以侯强为首, 侯强等人, a name that ends a signature line: a person, however unsure
+        # the NER is.
+        vouched = PERSON_AFTER.match(text, hit.end) or _signs_line(text, hit.start, hit.end)
+        sure = 0.0 if vouched else person.margin - threshold
+        best[word] = max(best.get(word, -1e9), sure)
     for hit in hits:
-        word = doc.text[hit.start : hit.end]
-        if word not in places and best[word] >= 0:
+        word = text[hit.start : hit.end]
+        if word in places or best[word] < 0 or _org_somewhere(text, word):
+            continue
+        if not PLACE_LIST_AFTER.match(text, hit.end):
             yield hit
+
+
+_SIGNATURE_BEFORE_RE = re.compile(r"(?:^|\n|\s{2})\s*$")
+_LINE_END_RE = re.compile(
+    r"[^\S\n]*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})?"
+    r"[^\S\n]*(?:\n|$)"
+)
+
+
+def _signs_line(text: str, start: int, end: int) -> bool:
+    """Whether the name closes its line after a wide gap (…县人    刘某   2026年1月2日⏎)."""
+    before = _SIGNATURE_BEFORE_RE.search(text, max(0, start - 8), start) is not None
+    return before and _LINE_END_RE.match(text, end) is not None
+
+
+def _org_somewhere(text: str, word: str) -> bool:
+    """Whether an organisation's or a place's ending follows `word` anywhere (罗滋村)."""
+    start = text.find(word)
+    while start != -1:
+        end = start + len(word)
+        if ORG_AFTER.match(text, end) and not OFFICE_AFTER_RE.match(text, end):
+            return True
+        start = text.find(word, end)
+    return False
 
 
 def _signature_names(doc: Text) -> Iterable[NameHit]:
@@ -280,18 +376,28 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
     """Person names in `text`, each occurrence of each name, plus occurrences of `known` names."""
     doc = Text(text)
     found: dict[str, str] = {}
-    direct = [
+    # The writer says who is meant: a namesake of a public figure (我叫王安石) is masked.
+    named = [
         *_strong_cue_names(doc),
         *_role_named(doc),
-        *_confirmed(doc, _cue_names(doc)),
         *_self_named(doc),
-        *_ner_names(doc),
         *_signature_names(doc),
         *contact_names(doc),
-        *reported_speech_names(doc),
-        *_confirmed(doc, speaker_names(doc)),
         *latin_names(text),
     ]
+    # The text only suggests a person: a public figure or a quoted scholar stays.
+    suggested = [
+        hit
+        for hit in (
+            *_confirmed(doc, _cue_names(doc)),
+            *_ner_names(doc),
+            *reported_speech_names(doc),
+            *_confirmed(doc, speaker_names(doc)),
+        )
+        if text[hit.start : hit.end] not in PUBLIC_FIGURES
+        and not quoted_scholar(text, hit.start, hit.end)
+    ]
+    direct = [*named, *suggested]
     for hit in (*direct, *enumerated_names(doc, direct)):
         found.setdefault(text[hit.start : hit.end], hit.surname)
     for name in known:

@@ -85,6 +85,9 @@ CARD_CUED_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){11,24}(?![\dXx])")
 CUED_NUMBER_RE = re.compile(
     rf"(?<![\dA-Za-z])\d(?:{SEP}?\d){{5,19}}(?:{SEP}?[\dXx])(?!{SEP}?[\dA-Za-z])"
 )
+# What a masked mobile with its country code keeps before the stars (0086 160 **** 5223): no
+# number of its own. Digits before a platform's stars (身份证4303221956*******) still are.
+MASKED_MOBILE_HEAD_RE = re.compile(rf"(?:\+|00)?86{SEP}?1\d{{2}}{SEP}?\*")
 # What makes a cued run no personal number: a date (2024-03-15), an amount (1234567元), a
 # service number (400-820-1234).
 _CUED_NOT_AFTER = re.compile(r"\.\d|[元万亿%‰年月日号次个块]")
@@ -355,12 +358,18 @@ def find_cued_numbers(norm: str, *, masking: Masking) -> Iterator[Hit]:
         chunk = m.group()
         if _CUED_NOT_AFTER.match(norm, m.end()) or _DATE_RUN.fullmatch(chunk):
             continue
+        if MASKED_MOBILE_HEAD_RE.match(norm, m.start()):
+            continue
         kind = _cued_kind(norm, m.start())
         if kind is None:
             continue
         digits = _digits(chunk)
         if kind == "id_number":
-            rep = mask_digits(chunk, head=masking.id_head, tail=masking.id_tail)
+            # The tail of a whole ID is its serial; the last digits of a cut one (the
+            # platform starred the rest: 43010519850612****) are the birth date.
+            whole = len(digits) >= 15 and not norm.startswith("*", m.end())
+            tail = masking.id_tail if whole else 0
+            rep = mask_digits(chunk, head=masking.id_head, tail=tail)
         elif kind == "account":
             rep = chunk[0] + "".join("*" if c.isalnum() else c for c in chunk[1:-1]) + chunk[-1]
         elif _local_part(digits).startswith(_SERVICE_PREFIXES):

@@ -222,10 +222,12 @@ def find_persons(text: str) -> list[Person]:
     """Every person the NER proposes in `text`."""
     found: list[Person] = []
     for start, end in chunks(text):
-        found.extend(
-            Person(start + p.start, start + p.end, p.margin)
-            for p in _sentence_persons(text[start:end])
-        )
+        for p in _sentence_persons(text[start:end]):
+            # The CRF sometimes runs a person on over the spaces after it (`范熙    `).
+            p_end = start + p.end
+            while p_end > start + p.start + 1 and text[p_end - 1].isspace():
+                p_end -= 1
+            found.append(Person(start + p.start, p_end, p.margin))
     return found
 
 
