@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 
 from services.console.auth import api as auth_api
 from services.console.auth.store import SessionStore
+from services.console.casework import api as casework_api
 from services.console.deps import (
     SESSION_COOKIE,
     BadForm,
@@ -39,6 +40,9 @@ from services.console.deps import (
 )
 from services.console.letters import api as letters_api
 from services.console.letters.labels import label
+from services.console.operations import api as operations_api
+from services.console.replies import api as replies_api
+from services.console.reports import api as reports_api
 from services.console.settings import ConsoleSettings
 from services.console.upstream.service import UNAVAILABLE, Upstream, UpstreamError, explain
 from shared.logging import configure_logging, get_logger
@@ -50,6 +54,8 @@ HERE = Path(__file__).resolve().parent
 LOCAL = ZoneInfo("Asia/Shanghai")
 # htmx is vendored, pinned, from its npm package (static/htmx.LICENSE); no CDN.
 HTMX = "htmx-2.0.11.min.js"
+# The domain packages whose templates are named `<domain>/…`.
+DOMAINS = ("auth", "letters", "casework", "replies", "reports", "operations")
 # Scripts and styles only from the console itself; htmx runs with eval off (base.html).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -74,10 +80,7 @@ def templates() -> Jinja2Templates:
         [
             jinja2.FileSystemLoader(HERE / "templates"),
             jinja2.PrefixLoader(
-                {
-                    "auth": jinja2.FileSystemLoader(HERE / "auth" / "templates"),
-                    "letters": jinja2.FileSystemLoader(HERE / "letters" / "templates"),
-                }
+                {name: jinja2.FileSystemLoader(HERE / name / "templates") for name in DOMAINS}
             ),
         ]
     )
@@ -135,8 +138,15 @@ def create_app(
     app.state.settings = settings
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(auth_api.router)
-    app.include_router(letters_api.router)
+    for router in (
+        auth_api.router,
+        letters_api.router,
+        casework_api.router,
+        replies_api.router,
+        reports_api.router,
+        operations_api.router,
+    ):
+        app.include_router(router)
     _install_pages_errors(app, settings)
 
     @app.middleware("http")

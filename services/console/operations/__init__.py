@@ -1,0 +1,2 @@
+"""运维: users, units, the holiday calendar, rules, quarantine, uploads, dead letters,
+health."""
