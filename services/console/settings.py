@@ -42,7 +42,9 @@ class ConsoleSettings(BaseSettings):
         default=10.0, gt=0, le=120, description="the longest one call to a service waits"
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0)
-    max_body_bytes: int = Field(default=65_536, ge=1024, le=1_048_576)
+    # A reply's five parts may each hold 8,000 characters, up to nine bytes each once
+    # URL-encoded: 512 KiB takes the longest reply routing accepts.
+    max_body_bytes: int = Field(default=524_288, ge=1024, le=4_194_304)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -11,6 +11,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.console.casework.schemas import (
+    ContactAttempt,
+    ContactInvalid,
+    Decision,
+    Handler,
+    Referral,
+    SensitivityMark,
+    Transfer,
+)
+from services.console.casework.service import Event, events_of
+from services.console.replies.schemas import ExtensionView, ReminderView, ReplyView
+
 
 class Evidence(BaseModel):
     summary: str
@@ -106,6 +118,24 @@ class LetterRead(LetterSummary):
     why: str = ""
     slip: dict[str, Any] | None = None
     clocks: dict[str, Clock] = Field(default_factory=dict)
+    # Read by the reply panel (services/console/replies).
+    reply: ReplyView | None = None
+    extensions: list[ExtensionView] = Field(default_factory=list)
+    reminders: list[ReminderView] = Field(default_factory=list)
+    # Read by the casework panel and the timeline (`casework.schemas` gives their shape).
+    source: str = ""
+    decision: Decision | None = None
+    handler: Handler | None = None
+    contact_attempts: list[ContactAttempt] = Field(default_factory=list)
+    contact_invalid: ContactInvalid | None = None
+    sensitivity: SensitivityMark | None = None
+    referrals: list[Referral] = Field(default_factory=list)
+    transfer: Transfer | None = None
+
+    @property
+    def timeline(self) -> list[Event]:
+        """The letter's steps as this read shows them, oldest first."""
+        return events_of(self)
 
 
 class WorkItem(BaseModel):
@@ -126,3 +156,57 @@ class Worklist(BaseModel):
 class LetterPage(BaseModel):
     items: list[LetterSummary]
     next_cursor: str | None = None
+
+
+class SearchHit(BaseModel):
+    """A letter holding every word searched for (routing's search)."""
+
+    id: str
+    title: str = ""
+    state: str
+    nature: str | None = None
+    platform: str | None = None
+    unit_id: str | None = None
+    unit_name: str | None = None
+    received_at: datetime
+    snippet: str | None = None
+    withheld: list[str] = Field(default_factory=list)
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    terms: list[str] = Field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class OverdueClock(BaseModel):
+    """An open overdue clock, as deadlines lists them."""
+
+    id: str
+    letter_id: str
+    kind: str
+    unit_id: str | None = None
+    due: datetime
+    provisional: bool = False
+    state: str
+
+
+class ClockPage(BaseModel):
+    items: list[OverdueClock]
+    next_cursor: str | None = None
+
+
+class CalendarYear(BaseModel):
+    """A year of deadlines' holiday calendar: official, confirmed or provisional."""
+
+    year: int
+    status: str
+
+
+class UnitEntry(BaseModel):
+    """A unit of routing's directory, as the filters and forms name it."""
+
+    id: str
+    name: str
+    kind: str = ""
+    active: bool = True

@@ -42,6 +42,61 @@ _FIELDS = {
     "password": "密码",
     "old_password": "当前密码",
     "new_password": "新密码",
+    # the lists, reports and operations (letters/, reports/, operations/)
+    "q": "检索词",
+    "received_from": "收信日期（起）",
+    "received_to": "收信日期（止）",
+    "month": "月份",
+    "year": "年份",
+    "role": "岗位",
+    "unit_id": "所在单位",
+    "day": "日期",
+    "kind": "安排",
+    "competence.default_unit_id": "默认承办单位",
+    # the reply and its review (replies/)
+    "unit": "承办单位",
+    "handler": "经办人员",
+    "investigation": "调查经过",
+    "policy_basis": "政策依据",
+    "result": "处理结果",
+    "proposed_mode": "公开方式意见",
+    "not_public_reason": "不公开理由",
+    "publication_mode": "公开方式",
+    "major": "重大事项",
+    "major_reason": "重大事项理由",
+    "comment": "意见",
+    "reason": "理由",
+    "new_due": "新的截止时间",
+    "extra_working_days": "延期工作日数",
+    "writer_informed": "告知来信人情况",
+    "writer_informed.channel": "告知方式",
+    "writer_informed.at": "告知时间",
+    "writer_informed.note": "告知情况说明",
+    "text": "内容",
+    # the slip, the handler, calls, transfers, marks (casework/)
+    "version": "信件版本",
+    "opinion": "受理意见",
+    "summary": "内容摘要",
+    "accepted": "是否受理",
+    "not_accepted_reason": "不予受理理由",
+    "route": "办理方式（直办、转阅、呈办）",
+    "lead_unit_id": "牵头单位",
+    "assisting_unit_ids": "配合单位",
+    "recipient_id": "转阅或呈办单位",
+    "notes": "备注",
+    "reply_text": "不受理答复",
+    "notice_text": "告知来信人内容",
+    "name": "姓名",
+    "phone": "联系电话",
+    "at": "时间",
+    "channel": "方式",
+    "outcome": "结果",
+    "note": "说明",
+    "reference": "文号或回执号",
+    "sent_at": "送出时间",
+    "sensitivities": "敏感情形",
+    "agency": "移交机关",
+    "approve": "审批决定",
 }
 
 
@@ -106,6 +161,40 @@ class Upstream:
         if response.is_success:
             return response.json()
         raise _error_of(response)
+
+    async def download(
+        self,
+        service: ServiceName,
+        path: str,
+        *,
+        token: str,
+        params: Mapping[str, str | int | None] | None = None,
+    ) -> httpx.Response:
+        """A 2xx answer as it came (a CSV file, say), else `UpstreamError`."""
+        headers = {"Authorization": f"Bearer {token}"}
+        query = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        try:
+            response = await self._client.get(
+                self._url_of(service) + path, params=query, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            log.warning("service unreachable", service=service, path=path, error=repr(exc))
+            raise UpstreamError(503, code="unavailable", message=str(exc)) from exc
+        if response.is_success:
+            return response
+        raise _error_of(response)
+
+    async def probe(self, service: ServiceName, path: str) -> tuple[int | None, Any]:
+        """An operations route's status and JSON body (`/healthz`, `/readyz`), whatever the
+        status; (None, None) when the service does not answer."""
+        try:
+            response = await self._client.get(self._url_of(service) + path)
+        except httpx.HTTPError:
+            return None, None
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, None
 
     async def ping(self, service: ServiceName) -> bool:
         """Whether the service's liveness answers."""
