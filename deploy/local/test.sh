@@ -22,6 +22,15 @@ source "$MAILBOX_LOCAL_DIR/env.sh"
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
     (apt_install docker-compose) || say "warning: docker-compose could not be installed; its check will be skipped"
 fi
+# tests/browser drive Debian's Chromium through Playwright (never `playwright install`,
+# which downloads a browser build); the CJK fonts draw the pages' Chinese.
+browser_packages=()
+command -v chromium >/dev/null 2>&1 || browser_packages+=(chromium)
+dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' ||
+    browser_packages+=(fonts-noto-cjk)
+if [ "${#browser_packages[@]}" -gt 0 ]; then
+    apt_install "${browser_packages[@]}"
+fi
 
 cd "$MAILBOX_REPO_ROOT" || die "no repo root"
 venv="$MAILBOX_REPO_ROOT/.venv/bin"

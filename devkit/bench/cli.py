@@ -157,6 +157,38 @@ def bench_platforms(
     typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
 
 
+def bench_console(
+    letters: int = typer.Option(10_000, min=3, max=200_000, help="letters stored"),
+    requests: int = typer.Option(100, min=1, max=10_000, help="requests per page measured"),
+    open_share: float = typer.Option(
+        0.05, min=0.0, max=1.0, help="share of the stored letters still open (the rest archived)"
+    ),
+    audit: bool = typer.Option(
+        False,
+        "--audit/--no-audit",
+        help="copy each letter's audit trail too and measure the letter's audit fragment",
+    ),
+    templates: int = typer.Option(
+        6, min=3, max=60, help="letters worked through the real path and copied"
+    ),
+) -> None:
+    """The console's 待办, letters list and a letter's page with many letters stored (JSON)."""
+    from devkit.bench.console import ConsoleBenchOptions, console_figures
+
+    options = ConsoleBenchOptions(
+        letters=letters,
+        requests=requests,
+        open_share=open_share,
+        audit=audit,
+        templates=templates,
+        progress=lambda text: typer.echo(text, err=True),
+    )
+    figures = console_figures(options)
+    typer.echo(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+    if "error" in figures:
+        raise typer.Exit(1)
+
+
 def register(bench: typer.Typer) -> None:
     """Add every benchmark to the `bench` group."""
     bench.command(name="pipeline")(bench_pipeline)
@@ -164,3 +196,4 @@ def register(bench: typer.Typer) -> None:
     bench.command(name="intake")(bench_intake)
     bench.command(name="redact")(bench_redact)
     bench.command(name="platforms")(bench_platforms)
+    bench.command(name="console")(bench_console)
