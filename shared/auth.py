@@ -3,11 +3,13 @@
 Tokens are signed JWTs (HS256) with the secret every service shares, so any
 service checks them without a round trip. An admin revokes a token through the
 routing service, which emits `token.revoked`; every service records the id in
-its own `revoked_tokens` collection and refuses the token from then on.
+its own `revoked_tokens` collection and in memory, and refuses the token from
+then on; a request's check reads memory only (`RevokedTokens`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -23,11 +25,14 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.errors import Forbidden, Unauthorized
 from shared.ids import new_id
+from shared.logging import get_logger
 from shared.mongo import Collection, IndexSpec
 
 REVOKED_INDEXES = [IndexSpec(keys=[("expires_at", 1)])]
 ALGORITHM = "HS256"
 ISSUER = "public-mailbox"
+
+log = get_logger(__name__)
 
 
 class Role(StrEnum):
@@ -165,33 +170,80 @@ class TokenCodec:
 
 
 class RevokedTokens:
-    """Ids of revoked tokens, kept in this service's own database."""
+    """Ids of revoked tokens: kept in this service's own collection, checked in memory.
 
-    # A revocation reaches every service through an event; checking the
-    # database on each request would cost a round trip, so answers are cached
-    # briefly. A revoked token may work for at most this long after the event.
-    cache_ttl_s = 2.0
+    A request's check reads no database: the unexpired ids are loaded on first use, each
+    `token.revoked` this instance consumes adds its id at once (`add`), and a reload every
+    `refresh_interval_s` (`start`) brings in what another instance of the service consumed
+    (instances share the queue, so each event reaches one of them) or an admin revoked in
+    this service directly. A revoked token therefore works on no instance for longer than
+    that interval after its event was recorded. Should the reloads fail for
+    `stale_after_s` (the database down), the next check reloads itself and fails with it,
+    as a check against the database would: a long-stale set never lets a token through.
+    The reload reads the whole collection, which holds only tokens not yet expired (`add`
+    drops the expired ones) and costs the same whatever number of letters is stored.
+    """
+
+    refresh_interval_s = 2.0
+    stale_after_s = 30.0
 
     def __init__(self, collection: Collection) -> None:
         self._collection = collection
-        self._cache: dict[str, tuple[bool, float]] = {}
+        self._expiry: dict[str, datetime] = {}
+        self._loaded_at: float | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     async def add(self, token_id: str, *, expires_at: datetime) -> None:
         """Record a revocation (idempotent)."""
         with contextlib.suppress(DuplicateKeyError):
             await self._collection.insert_one({"_id": token_id, "expires_at": expires_at})
-        self._cache[token_id] = (True, time.monotonic())
+        self._expiry[token_id] = _aware(expires_at)
+
+    async def refresh(self) -> None:
+        """Reload the unexpired ids from the collection (and drop expired ones from it)."""
+        now = datetime.now(UTC)
+        loaded: dict[str, datetime] = {}
+        async for doc in self._collection.find({}, {"_id": 1, "expires_at": 1}):
+            expires_at = doc.get("expires_at")
+            loaded[str(doc["_id"])] = _aware(expires_at) if expires_at else now + timedelta(days=1)
+        expired = [token_id for token_id, at in loaded.items() if at <= now]
+        if expired:
+            await self._collection.delete_many({"_id": {"$in": expired}})
+        # Ids added while the reload was on its way stay.
+        merged = {**self._expiry, **loaded}
+        self._expiry = {token_id: at for token_id, at in merged.items() if at > now}
+        self._loaded_at = time.monotonic()
 
     async def is_revoked(self, token_id: str) -> bool:
-        """Whether the token was revoked."""
-        hit = self._cache.get(token_id)
-        if hit is not None and (hit[0] or time.monotonic() - hit[1] < self.cache_ttl_s):
-            return hit[0]
-        revoked = await self._collection.find_one({"_id": token_id}, {"_id": 1}) is not None
-        if len(self._cache) > 100_000:
-            self._cache.clear()
-        self._cache[token_id] = (revoked, time.monotonic())
-        return revoked
+        """Whether the token was revoked (from memory; reloaded first when stale)."""
+        if self._loaded_at is None or time.monotonic() - self._loaded_at > self.stale_after_s:
+            await self.refresh()
+        return token_id in self._expiry
+
+    def start(self) -> None:
+        """Reload every `refresh_interval_s` until `stop`."""
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.create_task(self._refresh_forever())
+
+    async def stop(self) -> None:
+        """Stop reloading."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval_s)
+            try:
+                await self.refresh()
+            except Exception as exc:  # the database away: kept, and retried next time
+                log.warning("revoked_tokens_refresh_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class Authenticator:

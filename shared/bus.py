@@ -225,6 +225,12 @@ class EventBus:
         await self._exchange.publish(message, routing_key=event.type, timeout=30)
         EVENTS_PUBLISHED.labels(event.type).inc()
 
+    @property
+    def letter_locks(self) -> KeyedLocks:
+        """The turns the consumer takes per letter (events of one letter, one at a time, in
+        delivery order): other work on a letter can queue behind the events delivered."""
+        return self._letter_locks
+
     async def consume(self, handler: Handler) -> None:
         """Deliver this service's queue to `handler`, one letter at a time."""
         if self._connection is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pymongo
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
@@ -26,6 +26,7 @@ def make_client(
     connect_timeout_s: float = 2.0,
     server_selection_timeout_s: float = 3.0,
     heartbeat_s: float = 1.0,
+    event_listeners: Sequence[monitoring.CommandListener] = (),
 ) -> AsyncMongoClient[Document]:
     """A client that returns aware UTC datetimes; build it in a lifespan, not at import.
 
@@ -46,6 +47,7 @@ def make_client(
         serverSelectionTimeoutMS=round(server_selection_timeout_s * 1000),
         heartbeatFrequencyMS=round(heartbeat_s * 1000),
         retryWrites=False,  # FerretDB v1 has no retryable writes; MongoDB does not need them here
+        event_listeners=list(event_listeners),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from shared.audit import AUDIT_INDEXES, AuditLog
 from shared.auth import REVOKED_INDEXES, Authenticator, RevokedTokens, TokenCodec
 from shared.bus import EventBus, Handler
 from shared.clock import Clock
+from shared.command_counts import CommandCounter
 from shared.events.catalog import EventData, TokenRevoked
 from shared.events.envelope import Event
 from shared.events.topology import SUBSCRIPTIONS
@@ -134,8 +136,10 @@ class Runtime:
         outbox_collections: Sequence[str],
     ) -> AsyncIterator[Runtime]:
         """Connect everything; yield; close everything."""
+        counter = CommandCounter() if settings.command_counts_dir else None
         mongo = make_client(
             settings.mongo_url,
+            event_listeners=[counter] if counter is not None else [],
             socket_timeout_s=settings.mongo_socket_timeout_s,
             connect_timeout_s=settings.mongo_connect_timeout_s,
             server_selection_timeout_s=settings.mongo_server_selection_timeout_s,
@@ -144,6 +148,8 @@ class Runtime:
         db = mongo[settings.mongo_db]
         await ensure_indexes(db["audit"], AUDIT_INDEXES)
         await ensure_indexes(db["revoked_tokens"], REVOKED_INDEXES)
+        revoked = RevokedTokens(db["revoked_tokens"])
+        await revoked.refresh()
         for name in outbox_collections:
             await ensure_indexes(db[name], AGGREGATE_INDEXES)
         bus = EventBus(
@@ -166,10 +172,7 @@ class Runtime:
             interval_s=settings.relay_interval_s,
         )
         relay.start()
-        authenticator = Authenticator(
-            TokenCodec(settings.token_secret.get_secret_value()),
-            RevokedTokens(db["revoked_tokens"]),
-        )
+        authenticator = Authenticator(TokenCodec(settings.token_secret.get_secret_value()), revoked)
         runtime = cls(
             service=service,
             settings=settings,
@@ -182,9 +185,13 @@ class Runtime:
             locks=locks,
             authenticator=authenticator,
         )
+        revoked.start()
         try:
             yield runtime
         finally:
+            await revoked.stop()
             await relay.stop()
             await bus.close()
             await mongo.close()
+            if counter is not None and settings.command_counts_dir:
+                counter.write(Path(settings.command_counts_dir), service=service)

@@ -78,6 +78,10 @@ class ServiceSettings(BaseSettings):
     mongo_heartbeat_s: float = Field(default=1.0, ge=0.5)  # PyMongo's floor is 0.5 s
     # The longest each /readyz check (a MongoDB ping, a RabbitMQ round trip) waits.
     readiness_timeout_s: float = Field(default=2.0, gt=0)
+    # Where the service writes the database commands it sent, counted by collection, command
+    # and filter keys, when it shuts down (`shared/command_counts.py`); unset: not counted.
+    # The pipeline benchmark and the hot-path test set it.
+    command_counts_dir: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

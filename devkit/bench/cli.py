@@ -38,6 +38,12 @@ def bench_pipeline(
     log_dir: Path | None = typer.Option(
         None, file_okay=False, help="the services' logs (default var/log/services)"
     ),
+    stored: int = typer.Option(
+        0,
+        min=0,
+        max=200_000,
+        help="letters already stored before the phases (copies of seed letters; growth runs)",
+    ),
 ) -> None:
     """N letters through intake, routing, deadlines and publishing with scripted people (JSON)."""
     import orjson
@@ -54,6 +60,7 @@ def bench_pipeline(
         not_accepted_share=not_accepted_share,
         baseline_n=baseline_n,
         timeout_s=timeout_s,
+        stored=stored,
         log_dir=log_dir,
         progress=lambda text: typer.echo(text, err=True),
     )

@@ -24,6 +24,8 @@ import contextlib
 import os
 import random
 import resource
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,10 +38,12 @@ import httpx
 
 from devkit.actors.people import ActorError, ApiError, Urls, enrol
 from devkit.bench.baseline import broker_round_trips, database_round_trips
+from devkit.bench.cost import CpuMeter, commands_per_letter, database_server_pid
 from devkit.bench.driver import Desk, EventLog, Trace, percentiles, stage_figures
+from devkit.bench.growth import preload
 from devkit.demo.runner import wipe_namespace
 from devkit.demo.scenarios import PLATFORMS
-from devkit.launcher import LocalDeployment, free_ports
+from devkit.launcher import SERVICES, LocalDeployment, free_ports
 from devkit.simulator.cli import DEFAULT_ADMIN_TOKEN
 from devkit.simulator.letters import draft_letter
 from services.routing.directory.models import load_directory
@@ -59,6 +63,8 @@ BENCH_ENV = {"MAILBOX_INTAKE_POLL_INTERVAL_S": "1", "MAILBOX_LOG_LEVEL": "WARNIN
 
 # How long the actors get, after a phase's last publication, to finish what they hold.
 ACTORS_SETTLE_S = 30.0
+# Letters worked to publication before a growth run's copies are made of them.
+SEED_LETTERS = 2
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class PipelineOptions:
     baseline_n: int = 2000
     timeout_s: float = 1800.0
     seed: int = 7
+    stored: int = 0
     log_dir: Path | None = None
     progress: Callable[[str], None] | None = None
 
@@ -182,6 +189,8 @@ class Run:
         self.failed: set[str] = set()  # external ids the actors could not work to the end
         self.busy = 0  # letters an actor is working now
         self.urls = Urls.from_lookup(deployment.url)
+        self.meter = CpuMeter({})
+        self.growth: Figures | None = None
 
     def _classified(self, letter_id: str, trace: Trace) -> None:
         if trace.external_id in self.letters.intents:
@@ -219,11 +228,15 @@ class Run:
         self.log.on_classified = self._classified
         workers = [asyncio.create_task(self._worker(desk)) for _ in range(self.options.concurrency)]
         try:
+            if self.options.stored:
+                self.growth = await self._grow(client)
+            self.meter.start()
             latency = await self._latency_phase(client)
             await self._actors_done()
             requests_before = desk.stats.requests
             throughput = await self._throughput_phase(client)
             await self._actors_done()
+            self.meter.stop()
             throughput["http_requests_per_letter"] = round(
                 (desk.stats.requests - requests_before) / max(1, self.options.letters), 1
             )
@@ -244,6 +257,25 @@ class Run:
             },
             "events_seen": self.log.events_seen,
         }
+
+    async def _grow(self, client: httpx.AsyncClient) -> Figures:
+        """Work the seed letters to publication, then store `stored` copies of them."""
+        letters = self.letters.make("seed", SEED_LETTERS)
+        await put_letters(client, simulator=self.urls.simulator, letters=letters)
+        ids = {payload["external_id"] for _, payload in letters}
+        traces = await self._wait(ids, phase="seed")
+        await self._actors_done()
+        seeds = {
+            letter_id: trace.external_id
+            for letter_id, trace in self.log.traces.items()
+            if trace.external_id in ids and trace.published_seen_s is not None
+        }
+        env = self.deployment.env()
+        databases = [env[f"MAILBOX_{name.upper()}_MONGO_DB"] for name in SERVICES]
+        figures = await preload(
+            env["MAILBOX_MONGO_URL"], databases=databases, seeds=seeds, stored=self.options.stored
+        )
+        return {**figures, "seed_letters_published": len(traces)}
 
     async def _latency_phase(self, client: httpx.AsyncClient) -> Figures:
         letters = self.letters.make("lat", self.options.latency_letters)
@@ -333,12 +365,17 @@ async def run_pipeline(options: PipelineOptions) -> Figures:
     )
     if options.log_dir is not None:
         deployment.log_dir = options.log_dir
+    counts_dir = Path(tempfile.mkdtemp(prefix="mailbox-bench-commands-"))
+    deployment.extra_env = {**deployment.extra_env, "MAILBOX_COMMAND_COUNTS_DIR": str(counts_dir)}
     run = Run(options, deployment)
     load_before = os.getloadavg()[0]
+    env = deployment.env()
     await wipe_namespace(deployment)
     try:
         await run.log.start()
         await deployment.start()
+        pids = {name: p.proc.pid if p.proc else None for name, p in deployment.processes.items()}
+        run.meter = CpuMeter({**pids, "database": database_server_pid(env["MAILBOX_MONGO_URL"])})
         limits = httpx.Limits(
             max_connections=2 * options.concurrency, max_keepalive_connections=options.concurrency
         )
@@ -349,7 +386,14 @@ async def run_pipeline(options: PipelineOptions) -> Figures:
         await run.log.close()
         await deployment.stop_all()
         await wipe_namespace(deployment)
-    env = deployment.env()
+    published = figures["throughput"]["published"] + figures["latency"]["published"]
+    figures["cpu_s_per_letter"] = run.meter.per_letter(published)
+    # The counts cover the services' whole lives: the seed letters of a growth run too.
+    seeded = run.growth["seed_letters_published"] if run.growth else 0
+    figures["db_commands_per_letter"] = commands_per_letter(counts_dir, letters=published + seeded)
+    if run.growth is not None:
+        figures["growth"] = run.growth
+    shutil.rmtree(counts_dir, ignore_errors=True)
     baseline = {
         "broker": await broker_round_trips(env["MAILBOX_AMQP_URL"], messages=options.baseline_n),
         "database": await database_round_trips(
@@ -388,6 +432,7 @@ def _summary(
             "concurrency": options.concurrency,
             "not_accepted_share": options.not_accepted_share,
             "not_public_share": options.not_public_share,
+            "stored": options.stored,
         },
         **figures,
         "events_per_letter": round(events_per_letter, 1),

@@ -115,6 +115,7 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
                 settings=settings,
                 clock=the_clock,
                 timers=timers,
+                letter_turns=runtime.bus.letter_locks,
             )
             runtime.install(app)
             app.state.readiness_checks["redis"] = timers.ping

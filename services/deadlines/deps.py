@@ -31,6 +31,7 @@ from shared.auth import (
 )
 from shared.clock import Clock
 from shared.errors import Forbidden, Invalid, NotFound
+from shared.mongo import Document
 from shared.paging import MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
 # What the routes of every domain share: error answers they document, the query
@@ -156,7 +157,9 @@ async def _visible_unit(unit_id: UnitIdPath, viewer: ViewerDep) -> str:
 VisibleUnit = Annotated[str, Depends(_visible_unit)]
 
 
-async def _visible_letter(letter_id: LetterIdPath, viewer: ViewerDep, facts: FactsDep) -> str:
+async def _visible_letter_facts(
+    letter_id: LetterIdPath, viewer: ViewerDep, facts: FactsDep
+) -> Document:
     known = await facts.get(letter_id)
     if known is None:
         raise NotFound(f"letter {letter_id} not found")
@@ -164,6 +167,14 @@ async def _visible_letter(letter_id: LetterIdPath, viewer: ViewerDep, facts: Fac
         units = {known.get("lead_unit_id"), *known.get("assisting_unit_ids", [])}
         if viewer.unit_id not in units:
             raise NotFound(f"letter {letter_id} not found")
+    return known
+
+
+# The facts of a letter the caller may see (read once per request, shared with VisibleLetter).
+VisibleLetterFacts = Annotated[Document, Depends(_visible_letter_facts)]
+
+
+async def _visible_letter(letter_id: LetterIdPath, _: VisibleLetterFacts) -> str:
     return letter_id
 
 

@@ -240,6 +240,30 @@ def verify_command(
     typer.echo(orjson.dumps({**_summary(package), "verified": True}).decode())
 
 
+@archive_app.command("migrate")
+def migrate_command() -> None:
+    """List stored uploads under their letters and queue the unarchived ones for the archiver
+    (once after upgrading; idempotent). Reads the publishing service's settings."""
+    import asyncio
+
+    from services.publishing.settings import PublishingSettings
+    from services.publishing.uploads.repository import UploadRepository
+    from shared.aggregate import AggregateStore
+    from shared.clock import SystemClock
+    from shared.mongo import make_client
+
+    async def run() -> dict[str, int]:
+        settings = PublishingSettings()
+        client = make_client(settings.mongo_url)
+        try:
+            store = AggregateStore(client[settings.mongo_db]["uploads"], clock=SystemClock())
+            return await UploadRepository(store).index_existing()
+        finally:
+            await client.close()
+
+    typer.echo(orjson.dumps(asyncio.run(run())).decode())
+
+
 def eval_redact(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="annotated letters (JSONL)")

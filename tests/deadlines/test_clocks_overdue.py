@@ -41,8 +41,15 @@ async def _handling(
 ) -> tuple[str, ClockDoc]:
     letter = h.letter_id()
     h.clock.set(HANDED_OVER)
-    await h.received(letter, received_at=at("2026-10-12T10:00:00"))
+    # The decision is published before the receipt: the receipt's handler then reads it in
+    # the letter's facts and opens the acceptance clock closed, whatever the timing. The
+    # other order leaves a real window, not a race of handlers (events of a letter are
+    # handled one at a time): the receipt, seen after the acceptance clock's due-soon
+    # instant, opens the clock and its due-soon timer fires at once; a decision delivered
+    # by then waits ahead of the timer for the letter's turn and closes the clock first
+    # (`DeadlinesService.letter_turn`), but one not yet sent finds the notice sent.
     await h.accepted(letter, handed_over_at=HANDED_OVER, unit_id=unit, unit_name=unit_name)
+    await h.received(letter, received_at=at("2026-10-12T10:00:00"))
     return letter, await h.wait_clock(handling_clock_id(letter))
 
 

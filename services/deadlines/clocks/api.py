@@ -32,6 +32,7 @@ from services.deadlines.deps import (
     UnitQuery,
     ViewerDep,
     VisibleLetter,
+    VisibleLetterFacts,
     VisibleUnit,
     cursor_of,
     next_cursor,
@@ -100,10 +101,17 @@ def _clock_page(docs: list[Document], *, limit: int, sort: str, service: Service
     responses=NOT_FOUND,
 )
 async def letter_clocks(
-    letter_id: VisibleLetter, service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+    letter_id: VisibleLetter,
+    known: VisibleLetterFacts,
+    service: ServiceDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> ClockPage:
     """Every clock of a letter, with its history."""
-    docs = await service.clocks.page_for_letter(letter_id, cursor=cursor_of(cursor), limit=limit)
+    submissions = known.get("submissions") or []
+    docs = await service.clocks.page_for_letter(
+        letter_id, submissions=submissions, cursor=cursor_of(cursor), limit=limit
+    )
     return _clock_page(docs, limit=limit, sort="_id", service=service)
 
 

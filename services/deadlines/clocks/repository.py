@@ -6,6 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from services.deadlines.clocks.models import (
+    acceptance_clock_id,
+    answer_clock_id,
+    handling_clock_id,
+    upload_clock_id,
+)
 from shared.aggregate import AggregateStore, Decide
 from shared.audit import AuditEntry
 from shared.events import Event
@@ -52,12 +58,50 @@ class ClockRepository:
         return await self.store.mutate(clock_id, decide, event_id=event_id)
 
     async def page_for_letter(
-        self, letter_id: str, *, cursor: tuple[Any, str] | None, limit: int
+        self,
+        letter_id: str,
+        *,
+        submissions: Sequence[str],
+        cursor: tuple[Any, str] | None,
+        limit: int,
     ) -> list[Document]:
-        """A letter's clocks in id order."""
-        return await find_page(
-            self._c, query={"letter_id": letter_id}, sort="_id", cursor=cursor, limit=limit
-        )
+        """A letter's clocks in id order, one more than `limit` (`of_letter`)."""
+        clocks = await self.of_letter(letter_id, submissions=submissions)
+        after = cursor[1] if cursor is not None else None
+        return [c for c in clocks if after is None or str(c["_id"]) > after][: limit + 1]
+
+    async def of_letter(
+        self,
+        letter_id: str,
+        *,
+        submissions: Sequence[str],
+        fields: dict[str, int] | None = None,
+    ) -> list[Document]:
+        """Every clock of a letter, in id order, each read by its id.
+
+        A clock's id says what opened it (`models`): the letter's acceptance and handling
+        clocks, an upload clock per submitted reply revision (`submissions`, from the
+        letter's facts: `reply_id:revision`), and an answer clock per reminder that a clock
+        of the letter raised (its `reminders`). No query by `letter_id`, which scans the
+        collection on FerretDB. `fields`: a projection (the reminders are always read).
+        """
+        projection = None if fields is None else {**fields, "reminders": 1}
+        wanted = [acceptance_clock_id(letter_id), handling_clock_id(letter_id)]
+        for submission in submissions:
+            reply_id, _, revision = str(submission).rpartition(":")
+            if revision.isdigit():
+                wanted.append(upload_clock_id(letter_id, reply_id=reply_id, revision=int(revision)))
+        found: dict[str, Document] = {}
+        while wanted:
+            clock_id = wanted.pop(0)
+            if clock_id in found:
+                continue
+            doc = await self._c.find_one({"_id": clock_id}, projection)
+            if doc is None:
+                continue
+            found[clock_id] = doc
+            wanted += [answer_clock_id(r) for r in doc.get("reminders") or []]
+        return [found[k] for k in sorted(found)]
 
     async def page_for_unit(
         self, unit_id: str, *, states: Sequence[str], cursor: tuple[Any, str] | None, limit: int

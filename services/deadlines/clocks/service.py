@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -29,6 +30,7 @@ from shared.clock import Clock
 from shared.errors import NotFound
 from shared.events import Event
 from shared.events.vocabulary import ClockKind, ClockState
+from shared.locks import KeyedLocks
 from shared.logging import get_logger
 from shared.mongo import Document
 
@@ -102,6 +104,7 @@ class DeadlinesService:
         settings: DeadlinesSettings,
         clock: Clock,
         timers: TimerPort | None = None,
+        letter_turns: KeyedLocks | None = None,
     ) -> None:
         self.clocks = clocks
         self.reminders = reminders
@@ -112,6 +115,20 @@ class DeadlinesService:
         self.timers = timers
         self.actor = system_actor(PRODUCER)
         self._sweep_lock = asyncio.Lock()
+        # The consumer's turns per letter (`EventBus.letter_locks`): a timer waits behind
+        # the letter's events already delivered.
+        self._letter_turns = letter_turns or KeyedLocks()
+
+    def letter_turn(self, letter_id: str) -> AbstractAsyncContextManager[None]:
+        """Hold the letter's turn, the one the consumer holds while it handles one of the
+        letter's events (events of a letter are handled one at a time, in delivery order).
+
+        A timer takes it too, so it acts after the events delivered before it fired: the
+        receipt of a letter seen late opens its acceptance clock past the due-soon instant,
+        whose timer fires at once; the decision delivered with the receipt is already
+        waiting for the turn, and closes the clock before the timer looks at it.
+        """
+        return self._letter_turns.hold(letter_id)
 
     @property
     def rules(self) -> ClockRules:
@@ -263,11 +280,16 @@ class DeadlinesService:
     # -- time passing -------------------------------------------------------------------------
 
     async def on_timer(self, clock_id: str, kind: str) -> None:
-        """A timer woke the service: decide by the stored clock and the service's time."""
-        if kind == "due_soon":
-            await self.check_due_soon(clock_id)
-        else:
-            await self.check_due(clock_id)
+        """A timer woke the service: decide by the stored clock and the service's time,
+        in the letter's turn (after the letter's events that reached this process first)."""
+        raw = await self.clocks.get(clock_id)
+        if raw is None:
+            return
+        async with self.letter_turn(str(raw["letter_id"])):
+            if kind == "due_soon":
+                await self.check_due_soon(clock_id)
+            else:
+                await self.check_due(clock_id)
 
     async def check_due(self, clock_id: str) -> bool:
         """Mark the clock overdue if its due passed (True if it did), then follow up."""

@@ -17,15 +17,17 @@ from services.deadlines.deps import (
     FactsDep,
     Limit,
     RemindersDep,
+    ServiceDep,
     SupervisionDep,
     UnitQuery,
     ViewerDep,
     VisibleLetter,
+    VisibleLetterFacts,
     VisibleReminder,
     cursor_of,
     next_cursor,
 )
-from services.deadlines.supervision.models import ReminderDoc
+from services.deadlines.supervision.models import ReminderDoc, assessment_item_id
 from services.deadlines.supervision.schemas import (
     AssessmentAnnul,
     AssessmentCreate,
@@ -127,12 +129,22 @@ async def letter_supervision(
     viewer: ViewerDep,
     reminders: RemindersDep,
     assessment: AssessmentDep,
+    service: ServiceDep,
+    known: VisibleLetterFacts,
 ) -> LetterSupervisionRead:
     """Every reminder (催办) of a letter with its answer, and every deduction item of the letter,
     of any year, oldest first (a unit's users: their unit's)."""
     unit_id = viewer.narrow(None)
-    found = await reminders.for_letter(letter_id, unit_id=unit_id)
-    items = await assessment.for_letter(letter_id, unit_id=unit_id)
+    # By id: the reminders the letter's clocks raised, a deduction per reminder, and the
+    # items the office recorded (listed in the letter's facts).
+    clocks = await service.clocks.of_letter(
+        letter_id, submissions=known.get("submissions") or [], fields={"_id": 1}
+    )
+    reminder_ids = [str(r) for c in clocks for r in c.get("reminders") or []]
+    found = await reminders.for_letter(reminder_ids, unit_id=unit_id)
+    item_ids = [assessment_item_id(r) for r in reminder_ids]
+    item_ids += [str(i) for i in known.get("assessment_ids") or []]
+    items = await assessment.for_letter(item_ids, unit_id=unit_id)
     return LetterSupervisionRead(
         letter_id=letter_id,
         reminders=[reminder_read(d) for d in found],

@@ -27,14 +27,17 @@ ASSESSMENT_INDEXES = [
 ]
 
 
-async def _for_letter(
-    collection: Collection, letter_id: str, *, unit_id: str | None, sort: str
+async def _by_ids(
+    collection: Collection, ids: Sequence[str], *, unit_id: str | None, sort: str
 ) -> list[Document]:
-    query: dict[str, Any] = {"letter_id": letter_id}
-    if unit_id is not None:
-        query["unit_id"] = unit_id
-    found = collection.find(query, {"outbox": 0, "audit_outbox": 0}).sort([(sort, 1), ("_id", 1)])
-    return await found.to_list(None)
+    """The documents of these ids that exist (and are the unit's), by `sort` then id: each
+    read by its id, as a letter's are few (a query by `letter_id` scans on FerretDB)."""
+    found: dict[str, Document] = {}
+    for doc_id in dict.fromkeys(ids):
+        doc = await collection.find_one({"_id": doc_id}, {"outbox": 0, "audit_outbox": 0})
+        if doc is not None and (unit_id is None or doc.get("unit_id") == unit_id):
+            found[doc_id] = doc
+    return sorted(found.values(), key=lambda d: (d[sort], str(d["_id"])))
 
 
 class ReminderRepository:
@@ -76,9 +79,11 @@ class ReminderRepository:
             query["answered"] = answered
         return await find_page(self._c, query=query, sort="issued_at", cursor=cursor, limit=limit)
 
-    async def for_letter(self, letter_id: str, *, unit_id: str | None = None) -> list[Document]:
-        """Every reminder of a letter, oldest first (a letter has a few: no paging)."""
-        return await _for_letter(self._c, letter_id, unit_id=unit_id, sort="issued_at")
+    async def for_letter(
+        self, reminder_ids: Sequence[str], *, unit_id: str | None = None
+    ) -> list[Document]:
+        """A letter's reminders (the ids its clocks list), oldest first; a letter has a few."""
+        return await _by_ids(self._c, reminder_ids, unit_id=unit_id, sort="issued_at")
 
     async def issued_between(self, start: datetime, end: datetime) -> list[Document]:
         """Reminders issued in [start, end) (reports)."""
@@ -123,9 +128,12 @@ class AssessmentRepository:
             query["unit_id"] = unit_id
         return await self._c.find(query, {"outbox": 0, "audit_outbox": 0}).to_list(None)
 
-    async def for_letter(self, letter_id: str, *, unit_id: str | None = None) -> list[Document]:
-        """Every item of a letter, of any year, oldest first."""
-        return await _for_letter(self._c, letter_id, unit_id=unit_id, sort="recorded_at")
+    async def for_letter(
+        self, item_ids: Sequence[str], *, unit_id: str | None = None
+    ) -> list[Document]:
+        """A letter's items (one per unanswered reminder, and those the office recorded, as
+        the letter's facts list them), of any year, oldest first."""
+        return await _by_ids(self._c, item_ids, unit_id=unit_id, sort="recorded_at")
 
     async def recorded_between(self, start: datetime, end: datetime) -> list[Document]:
         """Items recorded in [start, end) that count (reports): none annulled."""

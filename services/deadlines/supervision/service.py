@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.deadlines.clocks.models import (
     PRODUCER,
@@ -42,6 +42,8 @@ class LetterFacts(Protocol):
     """What supervision reads of a letter's facts (the reports' FactsRepository)."""
 
     async def get(self, letter_id: str) -> Document | None: ...
+
+    async def update(self, letter_id: str, *, add: dict[str, Any] | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,8 @@ class SupervisionService:
             },
             note=reason,
         )
+        # Listed under the letter first, so the letter's items are read by id (`for_letter`).
+        await self._facts.update(letter_id, add={"assessment_ids": [item_id]})
         await self._assessment.create(doc, events=[event], audit=[audit])
         return doc
 

@@ -77,7 +77,7 @@ class UploadStore(Protocol):
         """Every upload of one letter, oldest first."""
         ...
 
-    async def archive_candidates(self, *, limit: int) -> list[str]:
+    async def archive_candidates(self, *, limit: int, now: datetime) -> list[str]:
         """Letters with a delivered upload and no archive yet."""
         ...
 
@@ -163,7 +163,7 @@ class Archiver:
                     await self.uploads.mark_checked(letter_id, at=self.clock.now())
                 return outcome
 
-        candidates = await self.uploads.archive_candidates(limit=self.batch)
+        candidates = await self.uploads.archive_candidates(limit=self.batch, now=self.clock.now())
         return list(await asyncio.gather(*(one(letter_id) for letter_id in candidates)))
 
     async def archive_letter(self, letter_id: str) -> ArchiveOutcome:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Protocol
@@ -57,6 +58,9 @@ from shared.platforms import (
 log = get_logger(__name__)
 
 KEPT_ERRORS = 20
+# How often the uploader queues again every pending upload from a scan of `uploads` (the
+# safety net of `upload_queue`; also at start).
+REQUEUE_EVERY_S = 600.0
 
 
 class AttemptFailed(Exception):
@@ -116,6 +120,7 @@ class Uploader:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._more = False
+        self._requeued_at: float | None = None
 
     # ---- the loop --------------------------------------------------------------------
 
@@ -160,9 +165,14 @@ class Uploader:
     async def _pass(self) -> float:
         """Start what is due; seconds until the next upload falls due (the poll at most).
 
-        One query serves both: on FerretDB every query on uploads scans the collection.
+        One query of the pending uploads' queue serves both (`UploadRepository.due`).
         """
         now = self.wall.now()
+        if self._requeued_at is None or time.monotonic() - self._requeued_at > REQUEUE_EVERY_S:
+            # At start and rarely after: queue any pending upload the queue misses. Marked
+            # before: a scan that fails (the database slow) waits for the next turn too.
+            self._requeued_at = time.monotonic()
+            await self.uploads.requeue_pending()
         horizon = now + _seconds(self.poll_interval_s)
         docs = await self.uploads.due(now=horizon, limit=self.batch)
         # A full batch may hide more due uploads: look again as soon as one attempt ends.
