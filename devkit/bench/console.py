@@ -116,7 +116,9 @@ async def _run(options: ConsoleBenchOptions) -> Figures:
             stored = await _fill(deployment, templates=templates, options=options)
             figures["fill"] = {**stored, "seconds": round(time.perf_counter() - started, 1)}
             say(f"filled in {figures['fill']['seconds']} s")
-            handler = cast.staff[UNIT][0]
+            # The unit head: an assigned letter waits for them to name its handler, so the
+            # copies are in their 待办 (the unit's handler has none until named).
+            handler = cast.staff[UNIT][1]
             figures["pages"] = await _measure(
                 client,
                 cast=cast,
