@@ -11,8 +11,8 @@ and times spread over the past year, outboxes empty. Most copies are archived; t
 ones (`--open-share`) are split between the clerk's desk (registered) and the unit's
 (assigned), so 待办 holds a realistic backlog.
 
-Then a clerk and a unit handler sign in through the console's form and each page is
-fetched `--requests` times, one at a time, over real HTTP: the clerk's and the handler's
+Then a clerk and a unit head sign in through the console's form and each page is
+fetched `--requests` times, one at a time, over real HTTP: the clerk's and the unit head's
 待办, the letters list, a template letter with its whole history and a copied one. The same
 reads straight from routing's API (with the person's token) show what the console adds.
 """
@@ -478,7 +478,7 @@ async def _worklist_on_database(
 
 
 async def _a_copy(client: httpx.AsyncClient, *, urls: Urls, token: str) -> str:
-    """An open copied letter of the unit (one of the handler's 待办)."""
+    """An open copied letter of the unit (one of the unit head's 待办)."""
     for _ in range(5):  # a busy database server may answer 503 for a while
         answer = await client.get(
             urls.routing + "/letters/worklist", headers={"Authorization": f"Bearer {token}"}
@@ -491,4 +491,4 @@ async def _a_copy(client: httpx.AsyncClient, *, urls: Urls, token: str) -> str:
         external_id = str(item["letter"].get("external_id") or "")
         if external_id.startswith("bench-") and not external_id.startswith("bench-template"):
             return str(item["letter"]["id"])
-    raise RuntimeError("no copied letter in the handler's 待办")
+    raise RuntimeError("no copied letter in the unit head's 待办")
