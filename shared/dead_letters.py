@@ -105,14 +105,18 @@ async def list_dead_letters(
 async def requeue_dead_letters(
     url: str, *, exchange: str, service: str, message_id: str | None = None
 ) -> int:
-    """Send parked messages of one service (or one message) back to its queue."""
+    """Send parked messages of one service (or one message) back to its queue.
+
+    Only the messages parked when it starts: one that fails again at once is parked
+    anew behind them, and is not sent round a second time.
+    """
     moved = 0
     connection = await aio_pika.connect(url)
     try:
         channel = await connection.channel(publisher_confirms=True)
-        dead = await channel.get_queue(dead_queue_name(exchange, service), ensure=True)
+        dead = await channel.declare_queue(dead_queue_name(exchange, service), passive=True)
         keep = []
-        while True:
+        for _ in range(dead.declaration_result.message_count or 0):
             message = await dead.get(no_ack=False, fail=False)
             if message is None:
                 break

@@ -1,5 +1,6 @@
 """The console's shared dependencies: the parts built in the lifespan, the signed-in
-session, forms and their CSRF check, the cookies, and rendering a page.
+session, forms and their CSRF check, the cookies, rendering a page, and posting a letter
+page's form (`submit_letter_form`, the one way every panel's forms take).
 
 The composition root (`app.py`) puts the parts on `app.state`; routes reach them only
 through the typed dependencies below.
@@ -8,18 +9,21 @@ through the typed dependencies below.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from services.console.auth.models import Session
 from services.console.auth.store import SessionStore, new_secret
+from services.console.letters import service as letters
+from services.console.letters.schemas import LetterRead
 from services.console.settings import ConsoleSettings
-from services.console.upstream.service import Upstream
+from services.console.upstream.service import Upstream, UpstreamError
 
 SESSION_COOKIE = "console_session"
 # The signed-out forms' CSRF token (double submit): the sign-in and password forms have no
@@ -218,3 +222,54 @@ def render(
     return templates.TemplateResponse(
         request, template, page, status_code=status_code, headers=NO_STORE
     )
+
+
+# ---- posting a letter page's form (the casework and replies panels)
+
+LETTER_PAGE = "letters/letter.html"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """How a panel shows a refusal: what its template reads besides the letter (and the
+    page, when not the letter's)."""
+
+    context: dict[str, Any] = field(default_factory=dict)
+    template: str = LETTER_PAGE
+
+
+def letter_href(letter_id: str) -> str:
+    """The console's page of the letter."""
+    return "/letters/" + quote(letter_id, safe="")
+
+
+def refused_beside_form(error: UpstreamError) -> bool:
+    """Whether the person can act on the refusal beside the form; otherwise it is the
+    page's (401: the session ends; 404: no such letter; 5xx: the service is away)."""
+    return 400 <= error.status < 500 and error.status not in (401, 404)
+
+
+async def submit_letter_form(
+    request: Request,
+    current: Current,
+    upstream: Upstream,
+    *,
+    letter_id: str,
+    call: Callable[[], Awaitable[object]],
+    refused: Callable[[UpstreamError, LetterRead], Awaitable[Refused]],
+) -> Response:
+    """A letter page's form: `call` (the service, as the person); on success 303 back to
+    the letter's page; on a refusal the person can act on, the page again with the letter
+    fresh from routing (its new version in every form) and what the panel's `refused`
+    shows: the reason beside the form, what was typed kept."""
+    try:
+        await call()
+    except UpstreamError as error:
+        if not refused_beside_form(error):
+            raise
+        token = current.session.token
+        letter = await letters.letter(upstream, token=token, letter_id=letter_id)
+        shown = await refused(error, letter)
+        context = {"letter": letter, **shown.context}
+        return render(request, shown.template, context, current=current, status_code=error.status)
+    return RedirectResponse(letter_href(letter_id), status_code=303)

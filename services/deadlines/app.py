@@ -37,6 +37,7 @@ from services.deadlines.supervision.repository import (
 from services.deadlines.supervision.service import SupervisionService
 from services.deadlines.tasks import wake_handler
 from services.deadlines.timers import Timers
+from shared import dead_letters_api
 from shared.aio import cancel_and_wait
 from shared.clock import Clock, OffsetClock, SystemClock
 from shared.logging import configure_logging, get_logger
@@ -174,6 +175,7 @@ def create_app(settings: DeadlinesSettings | None = None, *, clock: Clock | None
     app.include_router(calendar_api.router)
     app.include_router(reports_api.router)
     app.include_router(clocks_api.admin_router)
+    app.include_router(dead_letters_api.router)
     if settings.clock_control:
         app.include_router(clocks_api.clock_router)
     return app

@@ -15,6 +15,7 @@ from services.intake.polling import api as polling_api
 from services.intake.quarantine import api as quarantine_api
 from services.intake.settings import IntakeSettings
 from services.intake.wiring import OUTBOX_COLLECTIONS, open_intake, platform_configs
+from shared import dead_letters_api
 from shared.clock import Clock, SystemClock
 from shared.logging import configure_logging
 from shared.runtime import Dispatcher, Runtime
@@ -75,4 +76,5 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
     app.include_router(letters_api.router)
     app.include_router(polling_api.router)
     app.include_router(quarantine_api.router)
+    app.include_router(dead_letters_api.router)
     return app

@@ -18,6 +18,7 @@ from services.publishing.settings import PublishingSettings
 from services.publishing.uploads import api as uploads_api
 from services.publishing.uploads.mailer import Mailer
 from services.publishing.wiring import OUTBOX_COLLECTIONS, open_publishing, platform_configs
+from shared import dead_letters_api
 from shared.clock import Clock, SystemClock
 from shared.logging import configure_logging
 from shared.runtime import Dispatcher, Runtime
@@ -96,4 +97,5 @@ def create_app(
     app.include_router(letters_api.router)
     app.include_router(uploads_api.router)
     app.include_router(archive_api.router)
+    app.include_router(dead_letters_api.router)
     return app

@@ -34,6 +34,7 @@ from services.routing.wiring import (
     open_sign_in,
     open_users,
 )
+from shared import dead_letters_api
 from shared.clock import Clock, SystemClock
 from shared.logging import configure_logging, get_logger
 from shared.mongo import Database
@@ -148,6 +149,7 @@ def create_app(
         users_api.router,
         users_api.auth_router,
         search_api.router,
+        dead_letters_api.router,
     ):
         app.include_router(router)
     return app

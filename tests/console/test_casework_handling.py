@@ -4,22 +4,24 @@ transfer letter, sensitivity, the referral and its decision, the timeline's audi
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.auth import Role
-from tests.console.casework_support import (
+from tests.console.harness import ConsoleStack
+from tests.console.letter_harness import (
     assert_redirected,
+    casework_form,
     error_beside,
-    form_of,
+    letter_page,
     post_form,
     signed_in,
 )
-from tests.console.harness import ConsoleStack
 from tests.routing.harness import HANDLER, LEAD, Desk
 
 # NOW of the routing harness, in Beijing time as the form's datetime-local gives it.
-CALLED_AT = "2026-10-12T09:30"
+CALLED_AT = "2026-10-12T09:28"
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ async def test_the_unit_names_its_handler_and_records_calls(
 ) -> None:
     head = await signed_in(stack, "cw.unithead.a", role="unit_head", unit_id=LEAD)
     try:
-        _, _, page = await form_of(head, assigned)
+        page = await letter_page(head, assigned)
         assert 'id="form-handler"' in page.text and "指定经办人" in page.text
         assert 'id="form-contact"' not in page.text  # not before the handler is named
         named = await post_form(head, assigned, "/handler", {"user_id": HANDLER, "name": "李华"})
@@ -51,10 +53,16 @@ async def test_the_unit_names_its_handler_and_records_calls(
         )
         assert late.status_code == 422, late.text
         assert "填写的内容有误：时间" in error_beside(late.text, "contact")
+        contact = casework_form((await letter_page(head, assigned)).text, "contact")
+        assert 'type="datetime-local" name="at"' in contact and "北京时间" in contact
         call = {"at": CALLED_AT, "channel": "phone", "outcome": "no_answer", "note": "下午再打"}
         assert_redirected(await post_form(head, assigned, "/contact-attempts", call), assigned)
         attempts = (await desk.letter(assigned))["contact_attempts"]
         assert [(a["channel"], a["outcome"]) for a in attempts] == [("phone", "no_answer")]
+        # Typed to the minute in Beijing time, kept to the minute as an instant.
+        called = datetime.fromisoformat(attempts[0]["at"])
+        assert called == datetime(2026, 10, 12, 1, 28, tzinfo=UTC)
+        assert "2026-10-12 09:28" in (await head.get(f"/letters/{assigned}")).text
 
         invalid = {"reason": "来信人所留电话为空号。"}
         assert_redirected(await post_form(head, assigned, "/contact-invalid", invalid), assigned)
@@ -86,7 +94,7 @@ async def test_a_unit_may_not_mark_sensitivity_and_the_office_does(
         assert "无权" in error_beside(refused.text, "sensitivity")
         assert "涉及来信人家庭纠纷细节。" in refused.text  # what was typed is kept
 
-        _, _, page = await form_of(clerk, assigned)
+        page = await letter_page(clerk, assigned)
         assert 'id="form-sensitivity"' in page.text and "标记敏感" in page.text
         none_chosen = await post_form(clerk, assigned, "/sensitivity", {"reason": "涉及隐私。"})
         assert none_chosen.status_code == 422
@@ -112,11 +120,11 @@ async def test_a_referral_is_proposed_refused_without_reason_then_approved(
     clerk = await signed_in(stack, "cw.clerk.i", role="office_clerk")
     leader = await signed_in(stack, "cw.leader.i", role="office_leader")
     try:
-        _, _, page = await form_of(leader, assigned)
+        page = await letter_page(leader, assigned)
         assert 'id="form-referral-decision"' not in page.text  # nothing to decide yet
         proposal = {"agency": "state_security", "reason": "来信涉嫌危害国家安全。"}
         assert_redirected(await post_form(clerk, assigned, "/referral", proposal), assigned)
-        _, _, page = await form_of(leader, assigned)
+        page = await letter_page(leader, assigned)
         assert "同意移交" in page.text and "不同意移交" in page.text
         assert "来信涉嫌危害国家安全。" in page.text
         bare = await post_form(leader, assigned, "/referral/decision", {"decision": "refuse"})
@@ -150,7 +158,7 @@ async def test_a_forwarded_letter_prints_its_transfer_letter_and_records_it_sent
     await desk.call(letter_id, "/slip/approve", Role.office_head, {"comment": "同意转阅。"})
     clerk = await signed_in(stack, "cw.clerk.j", role="office_clerk")
     try:
-        _, _, page = await form_of(clerk, letter_id)
+        page = await letter_page(clerk, letter_id)
         assert "打印转办函" in page.text and 'id="form-transfer-sent"' in page.text
         printed = await clerk.get(f"/letters/{letter_id}/transfer/print")
         assert printed.status_code == 200, printed.text
@@ -202,7 +210,7 @@ async def test_the_timeline_follows_the_reply_through_the_units_approvals(
     await Desk(stack.routing).handle_to_submission(assigned)
     clerk = await signed_in(stack, "cw.clerk.l", role="office_clerk")
     try:
-        _, _, page = await form_of(clerk, assigned)
+        page = await letter_page(clerk, assigned)
         steps = [
             "收到来信",
             "决定：直办，交承办单位办理",

@@ -8,15 +8,16 @@ import html
 import pytest
 
 from shared.auth import Role
-from tests.console.casework_support import (
+from tests.console.harness import ConsoleStack
+from tests.console.letter_harness import (
     assert_redirected,
     error_beside,
-    form_of,
+    letter_page,
+    page_form,
     post_form,
     signed_in,
     slip_fields,
 )
-from tests.console.harness import ConsoleStack
 from tests.routing.harness import Desk
 
 
@@ -35,7 +36,7 @@ async def test_the_clerk_accepts_submits_and_the_head_approves_and_prints(
     clerk = await signed_in(stack, "cw.clerk.a", role="office_clerk")
     head = await signed_in(stack, "cw.head.a", role="office_head")
     try:
-        _, _, page = await form_of(clerk, registered)
+        page = await letter_page(clerk, registered)
         # The slip form, prefilled from the suggestion, its buttons named in Chinese.
         assert 'id="form-slip"' in page.text and "保存处理单" in page.text
         assert '<option value="complaint" selected>' in page.text
@@ -57,12 +58,12 @@ async def test_the_clerk_accepts_submits_and_the_head_approves_and_prints(
         assert isinstance(letter["slip"], dict)
         assert letter["slip"]["lead_unit_id"] == "market-order"
         assert letter["slip"]["assisting_unit_ids"] == ["consumption"]
-        _, _, page = await form_of(clerk, registered)
+        page = await letter_page(clerk, registered)
         assert "提交审核" in page.text and 'id="print-slip"' in page.text
         assert_redirected(await post_form(clerk, registered, "/slip/submit", {}), registered)
         assert (await _state(stack, registered))["state"] == "slip_submitted"
 
-        _, _, page = await form_of(head, registered)
+        page = await letter_page(head, registered)
         assert "审核通过" in page.text and 'id="form-slip-send-back"' in page.text
         assert 'id="form-slip"' not in page.text  # the head does not draft
         answer = await post_form(head, registered, "/slip/approve", {"comment": "同意直办。"})
@@ -99,7 +100,7 @@ async def test_the_clerk_refuses_with_an_art9_reason(stack: ConsoleStack, regist
         slip = (await _state(stack, registered))["slip"]
         assert isinstance(slip, dict)
         assert (slip["accepted"], slip["not_accepted_reason"]) == (False, "advertising")
-        _, _, page = await form_of(clerk, registered)
+        page = await letter_page(clerk, registered)
         assert 'name="accepted" value="false" checked' in page.text
         assert '<option value="advertising" selected>' in page.text
     finally:
@@ -130,7 +131,8 @@ async def test_a_stale_version_shows_the_fresh_letter_and_keeps_the_typed_text(
 ) -> None:
     clerk = await signed_in(stack, "cw.clerk.d", role="office_clerk")
     try:
-        _, stale, _ = await form_of(clerk, registered)
+        _, hidden = await page_form(clerk, registered)
+        stale = hidden["version"]
         # Someone else drafts meanwhile.
         desk = Desk(stack.routing)
         other = {
@@ -188,8 +190,8 @@ async def test_the_casework_forms_refuse_a_post_without_the_csrf_token(
 ) -> None:
     clerk = await signed_in(stack, "cw.clerk.f", role="office_clerk")
     try:
-        _, version, _ = await form_of(clerk, registered)
-        fields = {**slip_fields(), "version": version}
+        _, hidden = await page_form(clerk, registered)
+        fields = {**slip_fields(), "version": hidden["version"]}
         for tail in ("/slip", "/slip/submit", "/handler", "/sensitivity", "/referral"):
             missing = await clerk.post(f"/letters/{registered}{tail}", fields, token=None)
             assert missing.status_code == 403, (tail, missing.text)

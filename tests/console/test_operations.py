@@ -45,6 +45,7 @@ async def test_health_shows_each_service_and_who_does_not_answer(
     assert down.status_code == 503 and "暂时无法连接" in down.text
     dead = await browser.get("/operations/dead-letters")
     assert dead.status_code == 200 and "mailbox dlq list" in dead.text
+    assert 'data-service="routing"' in dead.text and "无法连接" in dead.text
 
 
 async def test_the_admin_adds_a_user_and_a_refusal_keeps_what_was_typed(
@@ -60,6 +61,8 @@ async def test_the_admin_adds_a_user_and_a_refusal_keeps_what_was_typed(
     made = await browser.post("/operations/users", {**fields, "unit_id": LEAD}, token=token)
     assert made.status_code == 303, made.text
     assert made.headers["location"] == "/operations/users/zhou.handler?done=created"
+    twice = await browser.post("/operations/users", {**fields, "unit_id": LEAD}, token=token)
+    assert twice.status_code == 409 and "已有这个用户名的用户" in twice.text
     listed = await browser.get("/operations/users", params={"unit_id": LEAD})
     assert 'data-user="zhou.handler"' in listed.text and "未设密码" in listed.text
     units = await browser.get("/operations/units")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shared.auth import Role
-from tests.console.replies_harness import (
+from tests.console.letter_harness import (
     PARTS,
     RepliesStack,
     form_of,

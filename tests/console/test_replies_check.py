@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from services.console.casework.service import local_instant
 from services.console.replies.schemas import FieldRedaction, Span
-from services.console.replies.service import PARTS, local_instant, missing_parts, segments
+from services.console.replies.service import PARTS, missing_parts, segments
 from services.routing.letters.handling.schemas import ReplyDraft
-from tests.console.replies_harness import PARTS as GOOD
+from tests.console.letter_harness import PARTS as GOOD
 
 SAMPLES = [
     "",
@@ -72,5 +73,10 @@ def test_the_preview_pieces_rebuild_the_original_and_the_masked_text() -> None:
 
 def test_a_local_time_is_read_as_beijing_time() -> None:
     assert local_instant("2026-10-20T18:00") == "2026-10-20T18:00:00+08:00"
+    assert local_instant("2026-10-20T18:05:30") == "2026-10-20T18:05:30+08:00"
     assert local_instant("2026-10-20") == "2026-10-20T23:59:59+08:00"
     assert local_instant(" ") is None
+    assert local_instant(None) is None
+    # Not a moment: passed on as typed, for routing to name in its 422.
+    assert local_instant("明天上午") == "明天上午"
+    assert local_instant("2026-02-30T10:00") == "2026-02-30T10:00"

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shared.auth import Role
-from tests.console.replies_harness import RepliesStack, form_of, page_form, post, replies_stack
+from tests.console.letter_harness import RepliesStack, form_of, page_form, post, replies_stack
 from tests.routing.harness import COMPLAINT, LEAD, received
 
 TEXT = "我叫王小明，电话13800001234。" + COMPLAINT

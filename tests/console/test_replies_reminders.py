@@ -12,7 +12,7 @@ import pytest
 
 from services.deadlines.clocks.service import DeadlinesService
 from shared.auth import Role
-from tests.console.replies_harness import RepliesStack, form_of, page_form, post, replies_stack
+from tests.console.letter_harness import RepliesStack, form_of, page_form, post, replies_stack
 from tests.routing.harness import LEAD
 from tests.support import auth
 

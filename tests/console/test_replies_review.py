@@ -4,11 +4,19 @@ with its Art. 26 returns, and extensions (Art. 19), each through the letter's pa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.auth import Role
-from tests.console.replies_harness import RepliesStack, form_of, page_form, post, replies_stack
+from tests.console.letter_harness import (
+    RepliesStack,
+    form_of,
+    letter_page,
+    page_form,
+    post,
+    replies_stack,
+)
 from tests.routing.harness import LEAD, REPLY
 
 
@@ -59,16 +67,26 @@ async def test_the_unit_head_sends_back_then_the_unit_approves_and_submits_to_th
     page, hidden = await page_form(handler, letter_id)
     submit = form_of(page, "submit")
     assert "报送办公室" in submit and 'name="informed_channel"' in submit
+    # When the writer was told: date and time to the minute, in Beijing time (a few minutes
+    # past the hand-over, within routing's allowance for clocks that differ).
+    assert 'type="datetime-local" id="submit-informed_at"' in submit and "北京时间" in submit
     informed = {
         "informed_channel": "phone",
-        "informed_at": "2026-10-12T09:30",
+        "informed_at": "2026-10-12T09:33",
         "informed_note": "已电话告知来信人处理结果。",
     }
     submitted = await post(handler, letter_id, "/reply/submit", informed, hidden=hidden)
     assert submitted.status_code == 303, submitted.text
     letter = await rs.desk.letter(letter_id)
     assert letter["state"] == "office_recheck"
-    assert letter["reply"]["writer_informed"]["channel"] == "phone"
+    told = letter["reply"]["writer_informed"]
+    assert told["channel"] == "phone"
+    assert datetime.fromisoformat(told["at"]) == datetime(2026, 10, 12, 1, 33, tzinfo=UTC)
+    timeline = (await letter_page(head, letter_id)).text
+    assert "告知来信人办理情况（电话）：已电话告知来信人处理结果。" in timeline
+    clerk = await rs.signed_in("clerk.lin", role="office_clerk")  # re-checks the reply
+    shown = (await letter_page(clerk, letter_id)).text
+    assert "电话，2026-10-12 09:33（北京时间）：已电话告知来信人处理结果。" in shown
 
 
 async def test_the_office_approves_then_returns_the_reply_with_an_art26_reason(

@@ -111,6 +111,8 @@ ROUTING: Table = {
     ("GET", "/admin/rules/history"): OFFICE | ADMIN,
     ("GET", "/admin/rules/history/{version}"): OFFICE | ADMIN,
     ("GET", "/admin/users"): OFFICE | ADMIN,
+    # The handler picker: a unit's head and leader name its handler; the office sees all.
+    ("GET", "/admin/units/{unit_id}/handlers"): OFFICE | ADMIN | _UNIT_APPROVERS,
     ("POST", "/admin/users"): ADMIN,
     ("GET", "/admin/users/{user_id}"): OFFICE | ADMIN,
     ("PUT", "/admin/users/{user_id}"): ADMIN,
@@ -180,11 +182,16 @@ PUBLISHING: Table = {
     ("GET", "/archive/{letter_id}/record.html"): OFFICE,
 }
 
+# Every service's dead letters (`shared/dead_letters_api.py`): the admin runs the system.
+DEAD_LETTERS: Table = {
+    ("GET", "/operations/dead-letters"): ADMIN,
+    ("POST", "/operations/dead-letters/replay"): ADMIN,
+}
 ALLOWED: dict[str, Table] = {
-    "intake": INTAKE,
-    "routing": ROUTING,
-    "deadlines": DEADLINES,
-    "publishing": PUBLISHING,
+    "intake": INTAKE | DEAD_LETTERS,
+    "routing": ROUTING | DEAD_LETTERS,
+    "deadlines": DEADLINES | DEAD_LETTERS,
+    "publishing": PUBLISHING | DEAD_LETTERS,
 }
 
 

@@ -15,9 +15,16 @@ Forms (POST route → form `id`: fields; button text):
 - `/letters/{id}/slip/submit` → `form-slip-submit`: 提交审核.
 - `/letters/{id}/slip/approve` → `form-slip-approve`: `comment`; 审核通过.
 - `/letters/{id}/slip/send-back` → `form-slip-send-back`: `comment`; 退回.
-- `/letters/{id}/handler` → `form-handler`: `user_id`, `name`, `phone`; 指定经办人.
-- `/letters/{id}/contact-attempts` → `form-contact`: `at` (datetime-local, Beijing time),
-  `channel`, `outcome`, `note`; 记录联系.
+- `/letters/{id}/handler` → `form-handler`: `user_id` (a select of the lead unit's active
+  handlers, from routing's `GET /admin/units/{unit}/handlers`; a text field where this
+  person may not list them), `name` (blank: the chosen person's name), `phone`; 指定经办人.
+  No handler listed: the form says so (`#handler-none`) and offers no button.
+- `/letters/{id}/contact-attempts` → `form-contact`: `at` (datetime-local to the minute,
+  Beijing time, sent as an instant with +08:00), `channel`, `outcome`, `note`; 记录联系.
+- `/letters/{id}/assist-requests` → `form-assist-request`: `unit_id` (a select of the
+  letter's assisting units), `question`; 发送协办请求 (the lead unit's handler or head).
+- `/letters/{id}/assist-requests/{request}/answer` → `form-assist-answer-{request}`: `text`;
+  答复牵头单位 (the assisting unit, for each open request addressed to it).
 - `/letters/{id}/contact-invalid` → `form-contact-invalid`: `reason`; 标记联系方式无效.
 - `/letters/{id}/transfer/sent` → `form-transfer-sent`: `channel`, `reference`, `sent_at`,
   `note`; 登记已送出.
@@ -43,23 +50,48 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from services.console.casework import service
+from services.console.casework.errors import form_error
 from services.console.casework.schemas import Slip
-from services.console.casework.service import ACTIONS, Action, CaseworkView
-from services.console.deps import CheckedForm, SignedIn, UpstreamDep, render
+from services.console.casework.service import ACTIONS, Action
+from services.console.deps import (
+    CheckedForm,
+    Current,
+    Refused,
+    SignedIn,
+    UpstreamDep,
+    render,
+    submit_letter_form,
+)
 from services.console.letters import service as letters
-from services.console.upstream.service import UpstreamError
+from services.console.letters.schemas import LetterRead
+from services.console.upstream.service import Upstream, UpstreamError
 
 router = APIRouter(include_in_schema=False)
 
-# Errors the person can act on beside the form; others are the page's (404, 401, 503).
-_BESIDE_FORM = frozenset({400, 403, 409, 413, 422})
 UnitId = Annotated[str | None, Query(max_length=64)]
+RequestId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+
+
+def _refused(
+    upstream: Upstream, current: Current, action: Action, form: dict[str, str], *, key: str
+) -> Callable[[UpstreamError, LetterRead], Awaitable[Refused]]:
+    """The casework panel's refusal: the error beside form `key`, the typed values kept."""
+
+    async def shown(error: UpstreamError, letter: LetterRead) -> Refused:
+        token = current.session.token
+        view = await service.page_view(upstream, token=token, letter=letter)
+        if action.form == "slip":
+            view.directory = await service.directory(upstream, token=token)
+        view.error = form_error(key, error)
+        view.typed = service.typed_values(action, form)
+        return Refused({"casework": view})
+
+    return shown
 
 
 def _handler(action: Action) -> Callable[..., Awaitable[Response]]:
@@ -70,29 +102,19 @@ def _handler(action: Action) -> Callable[..., Awaitable[Response]]:
         upstream: UpstreamDep,
         form: CheckedForm,
     ) -> Response:
-        token = current.session.token
-        try:
-            await service.act(upstream, token=token, letter_id=letter_id, action=action, form=form)
-        except UpstreamError as exc:
-            if exc.status not in _BESIDE_FORM:
-                raise
-            # The fresh letter (its new version in every form), the typed values kept.
-            letter = await letters.letter(upstream, token=token, letter_id=letter_id)
-            view = CaseworkView(
-                directory=(
-                    await service.directory(upstream, token=token)
-                    if action.form == "slip"
-                    else None
-                ),
-                error=service.form_error(action.form, exc),
-                typed=service.typed_values(action, form),
+        async def call() -> None:
+            await service.act(
+                upstream,
+                token=current.session.token,
+                letter_id=letter_id,
+                action=action,
+                form=form,
             )
-            context = {"letter": letter, "casework": view}
-            return render(
-                request, "letters/letter.html", context, current=current, status_code=exc.status
-            )
-        target = "/letters/" + quote(letter_id, safe="")
-        return RedirectResponse(target, status_code=303)
+
+        refused = _refused(upstream, current, action, form, key=action.form)
+        return await submit_letter_form(
+            request, current, upstream, letter_id=letter_id, call=call, refused=refused
+        )
 
     submit.__name__ = "casework_" + action.form.replace("-", "_")
     submit.__doc__ = f"The {action.form} form: routing's {action.method} {action.tail}."
@@ -101,6 +123,36 @@ def _handler(action: Action) -> Callable[..., Awaitable[Response]]:
 
 for _action in ACTIONS.values():
     router.add_api_route("/letters/{letter_id}" + _action.tail, _handler(_action), methods=["POST"])
+
+
+@router.post("/letters/{letter_id}/assist-requests/{request_id}/answer")
+async def answer_assist(
+    request: Request,
+    letter_id: str,
+    request_id: RequestId,
+    current: SignedIn,
+    upstream: UpstreamDep,
+    form: CheckedForm,
+) -> Response:
+    """答复牵头单位: the assisting unit's answer to one request (routing's POST
+    /letters/{id}/assist-requests/{request}/answer)."""
+    service.letter_path(letter_id)
+
+    async def call() -> None:
+        await service.answer_assist(
+            upstream,
+            token=current.session.token,
+            letter_id=letter_id,
+            request_id=request_id,
+            form=form,
+        )
+
+    action = service.ASSIST_ANSWER
+    key = f"assist-answer-{request_id}"
+    refused = _refused(upstream, current, action, form, key=key)
+    return await submit_letter_form(
+        request, current, upstream, letter_id=letter_id, call=call, refused=refused
+    )
 
 
 @router.get("/letters/{letter_id}/slip/print")

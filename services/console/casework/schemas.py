@@ -102,6 +102,24 @@ class Extension(_Part):
     decided_at: datetime | None = None
 
 
+class AssistRequest(_Part):
+    """协办: the lead unit asks an assisting unit for its part (Art. 14 ¶2), and its answer."""
+
+    id: str
+    unit_id: str
+    unit_name: str = ""
+    question: str
+    requested_by: Actor
+    requested_at: datetime
+    answer: str | None = None
+    answered_by: Actor | None = None
+    answered_at: datetime | None = None
+
+    @property
+    def unit_shown(self) -> str:
+        return self.unit_name or self.unit_id
+
+
 class SensitivityMark(_Part):
     sensitivities: list[str]
     reason: str

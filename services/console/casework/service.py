@@ -14,9 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from services.console.casework.schemas import Directory, Dossier, Slip
-from services.console.upstream.service import Upstream, UpstreamError, explain
+from services.console.casework.errors import FormError
+from services.console.casework.labels import (
+    AGENCIES,
+    CHANNELS,
+    CONTACT_OUTCOMES,
+    OUTCOMES,
+    REFERRAL_STATUS,
+    REVIEW_STEPS,
+    TRANSFER_CHANNELS,
+)
+from services.console.casework.schemas import Directory, Dossier, Entry, Slip
+from services.console.upstream.service import Upstream, UpstreamError
 from shared.events.vocabulary import LABELS_ZH
 
 if TYPE_CHECKING:
@@ -25,14 +36,13 @@ if TYPE_CHECKING:
 
 # Routing's pattern for a letter id ("." and ".." would walk out of /letters/).
 _LETTER_ID = re.compile(r"^(?!\.{1,2}$)(?!worklist$)[A-Za-z0-9_.:-]{1,64}$")
-_LOCAL_MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+# What people type a moment in: Beijing time (a `datetime-local` field carries no zone).
+BEIJING = ZoneInfo("Asia/Shanghai")
+_LOCAL_LAYOUTS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 ASSISTING_FIELDS = ("assisting_unit_1", "assisting_unit_2", "assisting_unit_3")
 # Art. 22 grounds; national security is a referral (Art. 23), its own form.
 SENSITIVITIES = ("state_secret", "trade_secret", "privacy", "sensitive", "public_opinion_risk")
 OFFICE_ROLES = frozenset({"office_clerk", "office_head", "office_leader", "principal_leader"})
-# 409s that are not a stale version: the state moved on, and saying "refresh" is true too.
-_STALE = "信件刚被他人更新，页面已显示最新内容，您填写的内容已保留，请核对后重新提交。"
-_WRONG_STATE = "信件当前所处环节不允许这样做，页面已显示最新状态。"
 
 
 # The free text of the forms, as their labels name it (what a vanished form shows again).
@@ -51,40 +61,20 @@ TYPED_LABELS = {
     "reason": "理由",
     "reference": "文号或回执号",
     "sent_at": "送出时间",
+    "question": "请配合单位提供的内容",
+    "text": "答复内容",
 }
-
-
-# Routing's (pydantic's) usual reasons, as the person reads them.
-_REASONS = [
-    (re.compile(r"^Field required$"), "必须填写"),
-    (re.compile(r"must not be blank"), "不能为空"),
-    (re.compile(r"at least (\d+) characters?"), "至少 {} 个字"),
-    (re.compile(r"at most (\d+) characters?"), "最多 {} 个字"),
-    (re.compile(r"List should have at least (\d+) item"), "至少选择 {} 项"),
-    (re.compile(r"a refusal says why"), "不同意时须写明理由"),
-    (re.compile(r"in the future|after it happened"), "不能晚于现在"),
-    (re.compile(r"valid datetime|valid date"), "请填写正确的日期和时间"),
-    (re.compile(r"^Input should be"), "所选的值无效"),
-]
-
-
-@dataclass(frozen=True)
-class FormError:
-    """An API's answer to one form, shown beside it with its status."""
-
-    form: str
-    status: int
-    message: str
-    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass
 class CaseworkView:
-    """What the panel shows beyond the letter: the directory, an error and the typed values."""
+    """What the panel shows beyond the letter: the directory, the lead unit's handlers to
+    name one from (None: not listed for this person), an error and the typed values."""
 
     directory: Directory | None = None
     error: FormError | None = None
     typed: dict[str, Any] = field(default_factory=dict)
+    handlers: list[Entry] | None = None
 
     def kept(self) -> list[tuple[str, str]]:
         """What was typed, named as the forms name it, for a form the new state took away."""
@@ -106,28 +96,6 @@ def letter_path(letter_id: str, tail: str = "") -> str:
     return "/letters/" + quote(letter_id, safe="") + tail
 
 
-def form_error(form: str, error: UpstreamError) -> FormError:
-    """The API's error in plain Chinese, with routing's reasons for a 422."""
-    message = explain(error)
-    if error.status == 409:
-        message = _STALE if error.code == "stale_version" else _WRONG_STATE
-    items = [i for i in error.details.get("errors") or [] if isinstance(i, dict) and i.get("field")]
-    reasons = [
-        f"{label}：{in_words(str(item.get('reason', '')))}"
-        for label, item in zip(error.fields(), items, strict=False)
-    ]
-    return FormError(form=form, status=error.status, message=message, reasons=reasons)
-
-
-def in_words(reason: str) -> str:
-    """Routing's reason for a field in Chinese where it is a common one, else as it came."""
-    for pattern, words in _REASONS:
-        found = pattern.search(reason)
-        if found:
-            return words.format(*found.groups())
-    return reason
-
-
 def _text(form: dict[str, str], name: str) -> str | None:
     value = form.get(name, "").strip()
     return value or None
@@ -139,10 +107,21 @@ def _version(form: dict[str, str]) -> int | str:
     return int(raw) if raw.isdigit() and len(raw) < 10 else raw
 
 
-def _instant(value: str | None) -> str | None:
-    """A `datetime-local` value, typed in Beijing time, as an instant routing reads."""
-    if value is not None and _LOCAL_MINUTE.match(value):
-        return value + ":00+08:00"
+def local_instant(value: str | None) -> str | None:
+    """A `datetime-local` value (to the minute or the second) typed in Beijing time, as the
+    ISO instant the services read; a bare date (a date field) is the end of that day.
+    Blank: None. Anything else goes as it came, for the service to name in its 422."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for layout in _LOCAL_LAYOUTS:
+        try:
+            moment = datetime.strptime(value, layout)
+        except ValueError:
+            continue
+        if len(value) == len("2026-10-12"):
+            moment = moment.replace(hour=23, minute=59, second=59)
+        return moment.replace(tzinfo=BEIJING).isoformat()
     return value
 
 
@@ -201,12 +180,24 @@ def contact_body(form: dict[str, str]) -> dict[str, Any]:
     return _bare(
         {
             "version": _version(form),
-            "at": _instant(_text(form, "at")),
+            "at": local_instant(form.get("at")),
             "channel": _text(form, "channel"),
             "outcome": _text(form, "outcome"),
             "note": form.get("note", "").strip(),
         }
     )
+
+
+def assist_request_body(form: dict[str, str]) -> dict[str, Any]:
+    return {
+        "version": _version(form),
+        "unit_id": form.get("unit_id", "").strip(),
+        "question": form.get("question", ""),
+    }
+
+
+def assist_answer_body(form: dict[str, str]) -> dict[str, Any]:
+    return {"version": _version(form), "text": form.get("text", "")}
 
 
 def reason_body(form: dict[str, str]) -> dict[str, Any]:
@@ -220,7 +211,7 @@ def transfer_body(form: dict[str, str]) -> dict[str, Any]:
             "channel": _text(form, "channel"),
             "reference": form.get("reference", ""),
             "note": _text(form, "note"),
-            "sent_at": _instant(_text(form, "sent_at")),
+            "sent_at": local_instant(form.get("sent_at")),
         }
     )
 
@@ -263,12 +254,19 @@ ACTIONS: dict[str, Action] = {
         Action("handler", "POST", "/handler", handler_body),
         Action("contact", "POST", "/contact-attempts", contact_body),
         Action("contact-invalid", "POST", "/contact-invalid", reason_body),
+        Action("assist-request", "POST", "/assist-requests", assist_request_body),
         Action("transfer-sent", "POST", "/transfer/sent", transfer_body),
         Action("sensitivity", "POST", "/sensitivity", sensitivity_body),
         Action("referral", "POST", "/referral", referral_body),
         Action("referral-decision", "POST", "/referral/decision", referral_decision_body),
     )
 }
+
+
+# Not in the table: its route carries the request's id (`api.answer_assist`).
+ASSIST_ANSWER = Action(
+    "assist-answer", "POST", "/assist-requests/{request}/answer", assist_answer_body
+)
 
 
 def typed_values(action: Action, form: dict[str, str]) -> dict[str, Any]:
@@ -286,7 +284,37 @@ async def act(
 ) -> None:
     """The form's call to routing, as the signed-in person."""
     path = letter_path(letter_id, action.tail)
-    await upstream.call("routing", action.method, path, token=token, json=action.body(form))
+    body = action.body(form)
+    if action.form == "handler" and not body.get("name") and body.get("user_id"):
+        # Chosen from the list: the name is the one the unit's list gives the person.
+        letter = await upstream.call("routing", "GET", letter_path(letter_id), token=token)
+        people = await handlers(upstream, token=token, unit_id=letter.get("lead_unit_id"))
+        chosen = (p.name for p in people or [] if p.id == body["user_id"])
+        body["name"] = next(chosen, body["user_id"])  # not listed: routing names the user
+    await upstream.call("routing", action.method, path, token=token, json=body)
+
+
+async def answer_assist(
+    upstream: Upstream, *, token: str, letter_id: str, request_id: str, form: dict[str, str]
+) -> None:
+    """The assisting unit's answer to the lead unit's request (协办)."""
+    tail = "/assist-requests/" + quote(request_id, safe="") + "/answer"
+    path = letter_path(letter_id, tail)
+    await upstream.call("routing", "POST", path, token=token, json=assist_answer_body(form))
+
+
+async def handlers(upstream: Upstream, *, token: str, unit_id: object) -> list[Entry] | None:
+    """The unit's active handlers to name one from; None if this person may not list them."""
+    if not isinstance(unit_id, str) or not unit_id:
+        return None
+    path = "/admin/units/" + quote(unit_id, safe="") + "/handlers"
+    try:
+        answer = await upstream.call("routing", "GET", path, token=token)
+    except UpstreamError as exc:
+        if exc.status in (401, 503):
+            raise
+        return None
+    return [Entry.model_validate(item) for item in answer.get("items") or []]
 
 
 async def directory(upstream: Upstream, *, token: str) -> Directory | None:
@@ -300,6 +328,14 @@ async def directory(upstream: Upstream, *, token: str) -> Directory | None:
     return Directory.model_validate(answer)
 
 
+async def page_view(upstream: Upstream, *, token: str, letter: LetterRead) -> CaseworkView:
+    """What the panel reads besides the letter on its page: the people to name as handler."""
+    view = CaseworkView()
+    if "name_handler" in letter.allowed_actions:
+        view.handlers = await handlers(upstream, token=token, unit_id=letter.lead_unit_id)
+    return view
+
+
 async def dossier(upstream: Upstream, *, token: str, letter_id: str) -> Dossier:
     """The letter's dossier (the office's): the audit trail of the timeline."""
     answer = await upstream.call("routing", "GET", letter_path(letter_id, "/dossier"), token=token)
@@ -307,39 +343,6 @@ async def dossier(upstream: Upstream, *, token: str, letter_id: str) -> Dossier:
 
 
 # ---- the timeline: the steps the letter read shows (the office also loads the audit trail)
-
-OUTCOMES = {
-    "assigned": "直办，交承办单位办理",
-    "not_accepted": "不予受理",
-    "forwarded": "转阅",
-    "escalated": "呈办",
-}
-CHANNELS = {"phone": "电话", "sms": "短信", "email": "电子邮件", "visit": "走访", "other": "其他"}
-CONTACT_OUTCOMES = {
-    "reached": "已联系上",
-    "no_answer": "无人接听",
-    "wrong_number": "空号或信息有误",
-    "refused": "拒绝沟通",
-    "other": "其他",
-}
-TRANSFER_CHANNELS = {
-    "document_exchange": "公文交换",
-    "platform": "平台转办",
-    "email": "电子邮件",
-    "fax": "传真",
-    "post": "邮寄",
-    "by_hand": "专人送达",
-}
-AGENCIES = {"public_security": "公安机关", "state_security": "国家安全机关"}
-REVIEW_STEPS = {
-    "unit_head": "处室负责人",
-    "unit_leader": "分管委领导",
-    "office_recheck": "办公室复核",
-    "office_head": "办公室负责人",
-    "office_leader": "分管办公室委领导",
-    "principal_leader": "委主要领导",
-}
-REFERRAL_STATUS = {"pending": "待审批", "approved": "已同意移交", "refused": "不同意移交"}
 
 
 @dataclass(frozen=True)
@@ -390,6 +393,11 @@ def _reply_events(letter: LetterRead) -> list[Event]:
         office = [r for r in reply.reviews if not r.step.startswith("unit_")]
         for review in unit:
             events += _review_event(review)
+        told = reply.writer_informed
+        if told is not None:
+            channel = CHANNELS.get(told.channel, told.channel)
+            text = f"告知来信人办理情况（{channel}）" + (f"：{told.note}" if told.note else "")
+            events.append(Event(told.at, text))
         if reply.submitted_at is not None:
             events.append(Event(reply.submitted_at, f"答复报送办公室（第{reply.revision}稿）"))
         for review in office:
@@ -425,6 +433,12 @@ def events_of(letter: LetterRead) -> list[Event]:
     if letter.contact_invalid is not None:
         invalid = letter.contact_invalid
         events.append(Event(invalid.at, f"联系方式无效：{invalid.reason}", invalid.by.shown))
+    for ask in letter.assist_requests:
+        text = f"请{ask.unit_shown}配合：{ask.question}"
+        events.append(Event(ask.requested_at, text, ask.requested_by.shown))
+        if ask.answered_at is not None:
+            who = ask.answered_by.shown if ask.answered_by else ""
+            events.append(Event(ask.answered_at, f"{ask.unit_shown}答复：{ask.answer}", who))
     if letter.sensitivity is not None:
         mark = letter.sensitivity
         grounds = "、".join(_zh(s) for s in mark.sensitivities)

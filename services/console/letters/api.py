@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.console.casework import service as casework
 from services.console.deps import SignedIn, UpstreamDep, render
 from services.console.letters import service
 from services.console.letters.labels import NATURE_LABELS, STATE_LABELS
@@ -181,5 +182,9 @@ async def letter_page(
     request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep
 ) -> HTMLResponse:
     """One letter: its text, the suggestion with its reasons, and what the person may do."""
-    letter = await service.letter(upstream, token=current.session.token, letter_id=letter_id)
-    return render(request, "letters/letter.html", {"letter": letter}, current=current)
+    token = current.session.token
+    letter = await service.letter(upstream, token=token, letter_id=letter_id)
+    # What the casework panel reads besides the letter (the people to name as handler).
+    view = await casework.page_view(upstream, token=token, letter=letter)
+    context = {"letter": letter, "casework": view}
+    return render(request, "letters/letter.html", context, current=current)

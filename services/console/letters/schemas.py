@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from services.console.casework.schemas import (
+    AssistRequest,
     ContactAttempt,
     ContactInvalid,
     Decision,
@@ -128,6 +129,7 @@ class LetterRead(LetterSummary):
     handler: Handler | None = None
     contact_attempts: list[ContactAttempt] = Field(default_factory=list)
     contact_invalid: ContactInvalid | None = None
+    assist_requests: list[AssistRequest] = Field(default_factory=list)
     sensitivity: SensitivityMark | None = None
     referrals: list[Referral] = Field(default_factory=list)
     transfer: Transfer | None = None

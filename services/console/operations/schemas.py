@@ -39,6 +39,7 @@ class UnitRow(BaseModel):
     topics: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
+    sample: bool = False
     active: bool = True
     version: int = 1
 
@@ -90,6 +91,19 @@ class QuarantineRow(BaseModel):
     resolution: dict[str, Any] | None = None
 
 
+class QuarantineItem(QuarantineRow):
+    """One item; its bytes for the office, withheld from the admin (`withheld` says so)."""
+
+    raw_text: str | None = None
+    raw_truncated: bool = False
+    withheld: list[str] = Field(default_factory=list)
+
+
+class Reprocessed(BaseModel):
+    outcome: str
+    letter_id: str
+
+
 class QuarantinePage(BaseModel):
     items: list[QuarantineRow]
     next_cursor: str | None = None
@@ -121,3 +135,25 @@ class Health(BaseModel):
     ready: bool
     status: int | None = None
     checks: dict[str, bool] = Field(default_factory=dict)
+
+
+class DeadLetterRow(BaseModel):
+    """A parked event as a service lists it: its type, ids and reason, never its payload."""
+
+    message_id: str | None = None
+    type: str | None = None
+    letter_id: str | None = None
+    attempts: int = 0
+    reason: str = ""
+    parked_at: datetime | None = None
+
+
+class DeadLetters(BaseModel):
+    """One service's dead-letter queue as the console reached it (`error`: why not)."""
+
+    service: str
+    queue: str = ""
+    count: int = 0
+    items: list[DeadLetterRow] = Field(default_factory=list)
+    error: str | None = None
+    status: int | None = None

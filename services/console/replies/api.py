@@ -51,10 +51,20 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from services.console.deps import CSRF_FIELD, CheckedForm, SignedIn, UpstreamDep, render
+from services.console.casework import service as casework
+from services.console.deps import (
+    CSRF_FIELD,
+    CheckedForm,
+    Refused,
+    SignedIn,
+    UpstreamDep,
+    render,
+    submit_letter_form,
+)
 from services.console.letters import service as letters
+from services.console.letters.schemas import LetterRead
 from services.console.replies import service
 from services.console.replies.schemas import FormState
 from services.console.upstream.service import UpstreamError, explain
@@ -67,10 +77,6 @@ STALE = (
     "您填写的内容已保留，请核对后重新提交。"
 )
 _FORBIDDEN_HANDLER = "只有被指定的经办人员（或处室负责人）才能办理这封信。"
-
-
-def _letter_href(letter_id: str) -> str:
-    return "/letters/" + quote(letter_id, safe="")
 
 
 def _message(error: UpstreamError) -> str:
@@ -86,38 +92,32 @@ def _message(error: UpstreamError) -> str:
     return explain(error)
 
 
-async def _refused(
-    request: Request,
-    current: SignedIn,
-    upstream: UpstreamDep,
-    *,
-    letter_id: str,
-    form_key: str,
-    form: dict[str, str],
-    error: UpstreamError,
-) -> HTMLResponse:
-    """The letter's page as it now is, the refusal beside its form, what was typed kept."""
-    if error.status == 401 or error.status >= 500 or error.status == 404:
-        raise error  # the session ends, or the page says the service or letter is away
-    letter = await letters.letter(upstream, token=current.session.token, letter_id=letter_id)
-    values = {k: v for k, v in form.items() if k not in (CSRF_FIELD, "version")}
-    message = _message(error)
-    state = FormState(form=form_key, status=error.status, message=message, values=values)
-    if isinstance(error.details.get("state"), str):
-        state.state = str(error.details["state"])
-    if form_key == "reply" and error.status == 422:
-        state.missing = service.missing_parts(values) or service.missing_of(error)
-    state.orphan = not service.form_shown(form_key, letter, role=current.session.role)
-    if state.orphan and error.code == "stale_version":
-        state.message = "信件刚被他人更新，这一项现在已不能办理。下面显示的是最新状态。"
-    if state.orphan and not letter.allowed_actions:
-        # The letter's page shows no forms now: the refusal is the page.
-        page = {"title": "未能办理", "message": state.message, "status": error.status}
-        return render(request, "error.html", page, current=current, status_code=error.status)
-    context = {"letter": letter, "replies": state}
-    return render(
-        request, "letters/letter.html", context, current=current, status_code=error.status
-    )
+def _refused(
+    current: SignedIn, upstream: UpstreamDep, *, form_key: str, form: dict[str, str]
+) -> Callable[[UpstreamError, LetterRead], Awaitable[Refused]]:
+    """The replies panel's refusal: the reason beside its form, what was typed kept; the
+    letter's page as it now is (or, when it shows no forms any more, the refusal alone)."""
+
+    async def shown(error: UpstreamError, letter: LetterRead) -> Refused:
+        values = {k: v for k, v in form.items() if k not in (CSRF_FIELD, "version")}
+        message = _message(error)
+        state = FormState(form=form_key, status=error.status, message=message, values=values)
+        if isinstance(error.details.get("state"), str):
+            state.state = str(error.details["state"])
+        if form_key == "reply" and error.status == 422:
+            state.missing = service.missing_parts(values) or service.missing_of(error)
+        state.orphan = not service.form_shown(form_key, letter, role=current.session.role)
+        if state.orphan and error.code == "stale_version":
+            state.message = "信件刚被他人更新，这一项现在已不能办理。下面显示的是最新状态。"
+        if state.orphan and not letter.allowed_actions:
+            # The letter's page shows no forms now: the refusal is the page.
+            page = {"title": "未能办理", "message": state.message, "status": error.status}
+            return Refused(page, template="error.html")
+        token = current.session.token
+        view = await casework.page_view(upstream, token=token, letter=letter)
+        return Refused({"replies": state, "casework": view})
+
+    return shown
 
 
 async def _act(
@@ -130,19 +130,10 @@ async def _act(
     form: dict[str, str],
     call: Callable[[], Awaitable[None]],
 ) -> Response:
-    try:
-        await call()
-    except UpstreamError as error:
-        return await _refused(
-            request,
-            current,
-            upstream,
-            letter_id=letter_id,
-            form_key=form_key,
-            form=form,
-            error=error,
-        )
-    return RedirectResponse(_letter_href(letter_id), status_code=303)
+    refused = _refused(current, upstream, form_key=form_key, form=form)
+    return await submit_letter_form(
+        request, current, upstream, letter_id=letter_id, call=call, refused=refused
+    )
 
 
 async def _routing(

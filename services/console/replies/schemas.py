@@ -38,6 +38,14 @@ class ReturnRecord(BaseModel):
     new_due: datetime | None = None
 
 
+class WriterInformed(BaseModel):
+    """How and when the unit told the writer the result (Art. 14), as given on submission."""
+
+    channel: str
+    at: datetime
+    note: str | None = None
+
+
 class ReplyView(BaseModel):
     """The letter's reply as the chain has it now."""
 
@@ -48,6 +56,7 @@ class ReplyView(BaseModel):
     mode: str | None = None
     mode_reason: str | None = None
     submitted_at: datetime | None = None
+    writer_informed: WriterInformed | None = None
     approved_at: datetime | None = None
     reviews: list[Review] = Field(default_factory=list)
     returned: ReturnRecord | None = None

@@ -1,5 +1,6 @@
-"""The reply's forms turned into the services' requests, the live check of Art. 29's five
-parts, and the masked preview cut into highlighted pieces.
+"""The reply's forms turned into the services' requests (a moment typed in Beijing time
+becomes an instant by `casework.service.local_instant`, as the casework forms' do), the
+live check of Art. 29's five parts, and the masked preview cut into highlighted pieces.
 
 The check mirrors routing's `ReplyDraft` (each part substantive: not a placeholder, at
 least so many characters of substance); routing decides, and refuses what this misses.
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from services.console.casework.service import local_instant
 from services.console.letters.schemas import LetterRead
 from services.console.replies.schemas import (
     FieldRedaction,
@@ -125,18 +127,6 @@ def missing_of(error: UpstreamError) -> list[Missing]:
             name = str(item["field"])
             named.append(Missing(name, PART_LABELS[name], str(item.get("reason", ""))))
     return named
-
-
-def local_instant(value: str) -> str | None:
-    """A `datetime-local` or date field (Beijing time) as an ISO instant; blank: None."""
-    value = value.strip()
-    if not value:
-        return None
-    if len(value) == 10:  # a date: the end of that day
-        value += "T23:59:59"
-    elif len(value) == 16:
-        value += ":00"
-    return value + "+08:00"
 
 
 def _text(value: str) -> str | None:

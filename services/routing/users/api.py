@@ -14,6 +14,7 @@ from services.routing.deps import (
     WRITE,
     Admin,
     Cursor,
+    EntryIdPath,
     Limit,
     Reader,
     Responses,
@@ -23,12 +24,14 @@ from services.routing.deps import (
 from services.routing.directory.schemas import VersionBody
 from services.routing.letters.service import actor_of
 from services.routing.users.schemas import (
+    HandlerEntry,
     PasswordChange,
     PasswordSet,
     SignInCredentials,
     TokenCreate,
     TokenIssued,
     TokenRevocation,
+    UnitHandlers,
     UserCreate,
     UserRead,
     UserRole,
@@ -36,6 +39,7 @@ from services.routing.users.schemas import (
     user_read,
 )
 from shared.auth import CurrentPrincipal, Role
+from shared.errors import Forbidden
 from shared.paging import Page, id_cursor, next_id_cursor
 from shared.web import error_doc
 
@@ -89,6 +93,35 @@ async def list_users(
     return Page[UserRead](
         items=[user_read(d) for d in docs[:limit]], next_cursor=next_id_cursor(docs, limit=limit)
     )
+
+
+# Who may see a unit's handlers: its own head and leader (who name one), the office, admins.
+_NAMING_ROLES = frozenset({Role.unit_head, Role.unit_leader})
+_HANDLERS_PAGE = 200
+
+
+@router.get(
+    "/units/{unit_id}/handlers", summary="A unit's active handlers, to name one.", responses=READ
+)
+async def unit_handlers(
+    principal: CurrentPrincipal, users: UsersDep, unit_id: EntryIdPath
+) -> UnitHandlers:
+    """The unit's active `unit_handler` users, id and name only: whom its head or leader
+    may name as a letter's handler (经办人员). For that unit's head and leader, the office
+    and admins; 403 for anyone else (another unit's head too)."""
+    own = principal.role in _NAMING_ROLES and principal.unit_id == unit_id
+    if not (own or principal.is_office or principal.role is Role.admin):
+        raise Forbidden("only the unit's head or leader, or the office, lists its handlers")
+    items: list[HandlerEntry] = []
+    after: str | None = None
+    while True:
+        docs = await users.page(
+            role=Role.unit_handler, unit_id=unit_id, active=True, after=after, limit=_HANDLERS_PAGE
+        )
+        items += [HandlerEntry(id=d["_id"], name=d["name"]) for d in docs[:_HANDLERS_PAGE]]
+        if len(docs) <= _HANDLERS_PAGE:
+            return UnitHandlers(unit_id=unit_id, items=items)
+        after = str(docs[_HANDLERS_PAGE - 1]["_id"])
 
 
 @router.get("/users/{user_id}", summary="One user with the tokens issued.", responses=GET_ONE)

@@ -234,3 +234,23 @@ class PasswordChange(_Body):
     user_id: UserId = Field(description="the user name")
     old_password: Password
     new_password: Password
+
+
+class HandlerEntry(BaseModel):
+    """A person a unit may name as a letter's handler: id and name, nothing else."""
+
+    id: str
+    name: str
+
+
+class UnitHandlers(BaseModel):
+    """A unit's active handlers (经办人员), by id, for naming one on a letter."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"unit_id": "market-order", "items": [{"id": "li.hua", "name": "李华"}]}]
+        }
+    )
+
+    unit_id: str
+    items: list[HandlerEntry]

@@ -1,8 +1,10 @@
-"""The console over real routing and publishing apps (and deadlines, where asked) in
-process, on one exchange, each reached at its own host; letters brought to a step.
+"""The letter page's forms under test: the console over real routing (the module's `stack`
+of `harness.py`), or over routing, publishing (and deadlines, where asked) on one exchange,
+each at its own host (`replies_stack`); people signed in; a letter page read and its forms
+posted as a browser posts them; letters brought to a step.
 
 The steps before the reply (the slip, the handler, the contact) are taken through routing's
-API as `tests.routing.harness.Desk` takes them; the reply's steps through the console.
+API as `tests.routing.harness.Desk` takes them; the steps under test through the console.
 """
 
 from __future__ import annotations
@@ -41,11 +43,107 @@ from tests.support import (
     unique_name,
 )
 
-PASSWORD = "山重水复疑无路-柳暗花明"
+PASSWORD = "春眠不觉晓-处处闻啼鸟"
 _VERSION = re.compile(r'name="version" value="(\d+)"')
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # The five parts as a browser posts them (the routing harness's reply).
 PARTS = {k: v for k, v in REPLY.items() if k != "proposed_mode"}
+
+
+# ---- people and the letter page's forms
+
+
+async def signed_in(
+    stack: ConsoleStack, user_id: str, *, role: str, unit_id: str | None = None
+) -> Browser:
+    """A new browser signed in as a new person of the role (and unit) given."""
+    await stack.person(user_id, role=role, password=PASSWORD, unit_id=unit_id)
+    browser = stack.browser()
+    answer = await browser.sign_in(user_id, PASSWORD)
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+async def letter_page(browser: Browser, letter_id: str) -> httpx.Response:
+    """The letter's page (200)."""
+    page = await browser.get(f"/letters/{letter_id}")
+    assert page.status_code == 200, page.text
+    return page
+
+
+async def page_form(browser: Browser, letter_id: str) -> tuple[str, dict[str, str]]:
+    """The letter's page and the hidden fields its forms carry (CSRF token, version)."""
+    page = (await letter_page(browser, letter_id)).text
+    csrf, version = _CSRF.search(page), _VERSION.search(page)
+    assert csrf is not None and version is not None, page
+    return page, {"csrf_token": csrf.group(1), "version": version.group(1)}
+
+
+async def post(
+    browser: Browser, letter_id: str, tail: str, fields: dict[str, str], *, hidden: dict[str, str]
+) -> httpx.Response:
+    """A form of the letter's page, posted as the browser posts it."""
+    return await browser.client.post(f"/letters/{letter_id}{tail}", data={**hidden, **fields})
+
+
+async def post_form(
+    browser: Browser,
+    letter_id: str,
+    tail: str,
+    fields: dict[str, str],
+    *,
+    version: str | None = None,
+) -> httpx.Response:
+    """A form of the letter's page as the page gives it now (its token and version, or the
+    `version` given: a stale one)."""
+    _, hidden = await page_form(browser, letter_id)
+    if version is not None:
+        hidden["version"] = version
+    return await post(browser, letter_id, tail, fields, hidden=hidden)
+
+
+def assert_redirected(answer: httpx.Response, letter_id: str) -> None:
+    """The form was taken: 303 back to the letter's page."""
+    assert (answer.status_code, answer.headers.get("location")) == (303, f"/letters/{letter_id}"), (
+        answer.text
+    )
+
+
+def form_of(page: str, key: str) -> str:
+    """The HTML of the replies form whose `data-form` is `key`."""
+    found = re.search(rf'<form[^>]*data-form="{re.escape(key)}".*?</form>', page, re.S)
+    assert found is not None, f"no form {key} in the page"
+    return found.group(0)
+
+
+def casework_form(page: str, form: str) -> str:
+    """The HTML of the casework form `id="form-<form>"`."""
+    found = re.search(rf'<form[^>]*id="form-{re.escape(form)}".*?</form>', page, re.S)
+    assert found is not None, f"no form {form} in the page"
+    return found.group(0)
+
+
+def error_beside(page: str, form: str) -> str:
+    """The error block shown beside the casework form `form` (raises if there is none)."""
+    start = page.index(f'id="error-{form}"')
+    return page[start : page.index("</div>", start)]
+
+
+def slip_fields(**changes: Any) -> dict[str, str]:
+    """The slip form as a clerk accepts a letter for direct handling by market-order."""
+    fields = {
+        "nature": "complaint",
+        "accepted": "true",
+        "route": "direct",
+        "lead_unit_id": "market-order",
+        "assisting_unit_1": "consumption",
+        "opinion": "反映预付卡商家跑路，属我委职责，建议直办。",
+        "summary": "预付卡商家跑路，请求退款。",
+    }
+    return {**fields, **{k: str(v) for k, v in changes.items()}}
+
+
+# ---- the console over routing, publishing (and deadlines)
 
 
 class Hosts(httpx.AsyncBaseTransport):
@@ -73,11 +171,7 @@ class RepliesStack(ConsoleStack):
 
     async def signed_in(self, user_id: str, *, role: str, unit_id: str | None = None) -> Browser:
         """A browser signed in as a new person of `role` (and unit)."""
-        await self.person(user_id, role=role, password=PASSWORD, unit_id=unit_id)
-        browser = self.browser()
-        answer = await browser.sign_in(user_id, PASSWORD)
-        assert answer.status_code == 303, answer.text
-        return browser
+        return await signed_in(self, user_id, role=role, unit_id=unit_id)
 
     async def act(
         self,
@@ -151,29 +245,6 @@ class RepliesStack(ConsoleStack):
         informed = {"writer_informed": {"channel": "phone", "at": NOW.isoformat()}}
         await self.act(letter_id, "/reply/submit", Role.unit_handler, informed, user=mine)
         return letter_id
-
-
-async def page_form(browser: Browser, letter_id: str) -> tuple[str, dict[str, str]]:
-    """The letter's page and the hidden fields its forms carry (CSRF token, version)."""
-    page = await browser.get(f"/letters/{letter_id}")
-    assert page.status_code == 200, page.text
-    csrf, version = _CSRF.search(page.text), _VERSION.search(page.text)
-    assert csrf is not None and version is not None, page.text
-    return page.text, {"csrf_token": csrf.group(1), "version": version.group(1)}
-
-
-async def post(
-    browser: Browser, letter_id: str, tail: str, fields: dict[str, str], *, hidden: dict[str, str]
-) -> httpx.Response:
-    """A form of the letter's page, posted as the browser posts it."""
-    return await browser.client.post(f"/letters/{letter_id}{tail}", data={**hidden, **fields})
-
-
-def form_of(page: str, key: str) -> str:
-    """The HTML of the form whose `data-form` is `key`."""
-    found = re.search(rf'<form[^>]*data-form="{re.escape(key)}".*?</form>', page, re.S)
-    assert found is not None, f"no form {key} in the page"
-    return found.group(0)
 
 
 @asynccontextmanager
