@@ -6,6 +6,10 @@ A document carries, besides its domain fields:
   is a no-op (the update is conditional on the version read, which moved).
 - `outbox` / `audit_outbox`: events and audit entries written in the same update
   as the state; the relay publishes / stores them and then removes them.
+- `audit_ids`: the id of every audit entry the document's changes wrote, in the same
+  update, and `audit_ids_complete` on documents that have had it since their creation:
+  their trail is read from the audit log by `_id` (`AuditLog.for_letter(ids=...)`), not by
+  a query on `letter_id` that FerretDB v1 answers by scanning the whole log.
 """
 
 from __future__ import annotations
@@ -26,6 +30,20 @@ from shared.mongo import Collection, Document, IndexSpec, InsertBatcher
 from shared.outbox import Outbox
 
 AGGREGATE_INDEXES = [IndexSpec(keys=[("has_outbox", 1)])]
+# What the store adds to an aggregate's own fields (a reader of the domain model drops them).
+BOOKKEEPING_FIELDS = frozenset(
+    {
+        "version",
+        "created_at",
+        "updated_at",
+        "applied_events",
+        "outbox",
+        "audit_outbox",
+        "has_outbox",
+        "audit_ids",
+        "audit_ids_complete",
+    }
+)
 
 # A change decided from a stale read is retried this often before giving up;
 # contention on one letter is rare (one office, one unit), so a few suffice.
@@ -89,6 +107,8 @@ class AggregateStore:
             "applied_events": [applied_event_id] if applied_event_id else [],
             "outbox": [e.model_dump(mode="json") for e in events],
             "audit_outbox": [a.to_document() for a in audit],
+            "audit_ids": [a.id for a in audit],
+            "audit_ids_complete": True,
             "has_outbox": bool(events or audit),
         }
         try:
@@ -162,6 +182,7 @@ class AggregateStore:
             push["outbox"] = {"$each": [e.model_dump(mode="json") for e in change.events]}
         if change.audit:
             push["audit_outbox"] = {"$each": [a.to_document() for a in change.audit]}
+            push["audit_ids"] = {"$each": [a.id for a in change.audit]}
         if event_id is not None:
             push["applied_events"] = {"$each": [event_id]}
         if push:

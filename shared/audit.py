@@ -9,6 +9,7 @@ this collection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +65,10 @@ def system_actor(service: str) -> Actor:
     return Actor(user_id=f"system:{service}", name=service, role="system")
 
 
+# Ids per `$in` read of a trail: our FerretDB build answers up to 500 from the _id index.
+IDS_PER_QUERY = 500
+
+
 class AuditLog:
     """Append and read; nothing else."""
 
@@ -84,10 +89,27 @@ class AuditLog:
         """Store one entry written outside an aggregate (e.g. a login, an export)."""
         await self.append_documents([entry.to_document()])
 
-    async def for_letter(self, letter_id: str, *, limit: int = 500) -> list[AuditEntry]:
-        """The trail of one letter, oldest first."""
-        cursor = self._collection.find({"letter_id": letter_id}).sort("at", 1).limit(limit)
-        return [_entry(doc) async for doc in cursor]
+    async def for_letter(
+        self, letter_id: str, *, limit: int = 500, ids: Sequence[str] | None = None
+    ) -> list[AuditEntry]:
+        """The trail of one letter, oldest first.
+
+        With `ids` (the letter's own list of its entries, `audit_ids` of an aggregate that
+        has kept it since its creation) the entries are read by `_id`, whatever the size of
+        the log; without, by `letter_id`, which scans the log on FerretDB v1.
+        """
+        if ids is None:
+            cursor = self._collection.find({"letter_id": letter_id}).sort("at", 1).limit(limit)
+            return [_entry(doc) async for doc in cursor]
+        found: list[AuditEntry] = []
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            query = {"_id": {"$in": wanted[start : start + IDS_PER_QUERY]}}
+            found += [_entry(doc) async for doc in self._collection.find(query)]
+        # Oldest first; entries of one instant in the order the letter's changes wrote them.
+        order = {entry_id: index for index, entry_id in enumerate(wanted)}
+        found.sort(key=lambda entry: (entry.at, order.get(entry.id, 0)))
+        return found[:limit]
 
 
 def _entry(doc: dict[str, Any]) -> AuditEntry:

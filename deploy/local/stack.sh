@@ -168,7 +168,7 @@ go_bin() {
 build_ferretdb() {
     local stamp="$FERRETDB_BIN.src-sha256" want log="$MAILBOX_LOG_DIR/ferretdb-build.log"
     want="$(cat "$FERRETDB_SRC/main.go" "$FERRETDB_SRC/go.mod" "$FERRETDB_SRC/go.sum" \
-        "$FERRETDB_SRC/build.sh" "$FERRETDB_SRC/writes.patch" | sha256sum | cut -d' ' -f1)"
+        "$FERRETDB_SRC/build.sh" "$FERRETDB_SRC/writes.patch" "$FERRETDB_SRC/id_in.go.in" | sha256sum | cut -d' ' -f1)"
     if [ -x "$FERRETDB_BIN" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return 0
     fi

@@ -36,11 +36,13 @@ import httpx
 
 from devkit.actors.people import CLERK, Cast, Person, Urls, enrol
 from devkit.actors.script import Case, Plan, SimLetter, Troupe
+from devkit.bench.copies import copy_letter, copy_trail
 from devkit.bench.driver import percentiles
 from devkit.demo.runner import seed, wipe_namespace
 from devkit.launcher import SERVICES, LocalDeployment, free_ports
 from devkit.simulator.letters import draft_letter
-from services.routing.letters.worklist import worklist
+from services.routing.letters.repository import Desk
+from services.routing.letters.worklist import DESK_FIELDS, on_some_desk, worklist
 from shared.auth import Principal
 from shared.ids import new_id
 from shared.mongo import Document, make_client
@@ -209,50 +211,6 @@ async def _templates(client: httpx.AsyncClient, *, cast: Cast, urls: Urls, count
     )
 
 
-def _shifted(value: Any, delta: timedelta) -> Any:
-    """Every moment in a document moved by `delta` (its clocks stay consistent)."""
-    if isinstance(value, datetime):
-        return value - delta
-    if isinstance(value, dict):
-        return {k: _shifted(v, delta) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shifted(v, delta) for v in value]
-    return value
-
-
-def _copy(doc: Document, *, letter_id: str, index: int, delta: timedelta) -> Document:
-    """A template's document as routing would have stored another letter like it."""
-    copy: Document = _shifted(doc, delta)
-    copy.update(
-        {
-            "_id": letter_id,
-            "external_id": f"bench-{index}",
-            "outbox": [],
-            "audit_outbox": [],
-            "has_outbox": False,
-            "applied_events": [],
-        }
-    )
-    if "has_notices" in copy:
-        copy["has_notices"] = False
-        copy["notices"] = []
-    return copy
-
-
-def _copy_trail(
-    trail: list[Document], *, template_id: str, letter_id: str, delta: timedelta
-) -> list[Document]:
-    copies = []
-    for entry in trail:
-        copy: Document = _shifted(entry, delta)
-        copy["_id"] = new_id("aud")
-        copy["letter_id"] = letter_id
-        if copy.get("target_id") == template_id:
-            copy["target_id"] = letter_id
-        copies.append(copy)
-    return copies
-
-
 async def _fill(
     deployment: LocalDeployment, *, templates: Templates, options: ConsoleBenchOptions
 ) -> Figures:
@@ -288,6 +246,8 @@ async def _fill(
         }
         letters: list[Document] = []
         entries: list[Document] = []
+        desk: list[Document] = []
+        index_of = Desk(db["desk"], letters=db["letters"], keep=on_some_desk, fields=DESK_FIELDS)
         written = Counter[str]()
         for index, kind in enumerate(kinds):
             template_id = rng.choice(by_kind[kind])
@@ -295,14 +255,26 @@ async def _fill(
             days = rng.uniform(0, 10) if kind != "archived" else rng.uniform(15, 365)
             delta = timedelta(days=days, seconds=rng.randrange(86_400))
             letter_id = new_id("ltr")
-            letters.append(_copy(docs[template_id], letter_id=letter_id, index=index, delta=delta))
-            entries += _copy_trail(
+            copy = copy_letter(docs[template_id], letter_id=letter_id, index=index, delta=delta)
+            trail = copy_trail(
                 trails[template_id], template_id=template_id, letter_id=letter_id, delta=delta
             )
+            # The copy's own entries (none without `--audit`), as routing keeps their ids.
+            copy["audit_ids"] = [entry["_id"] for entry in trail]
+            copy["audit_ids_complete"] = True
+            entries += trail
+            letters.append(copy)
+            if on_some_desk(copy):
+                # 待办's index entry, as routing writes it beside each letter it changes.
+                desk.append(index_of.entry(copy))
             written[kind] += 1
             if len(letters) >= BATCH:
                 await db["letters"].insert_many(letters, ordered=False)
                 letters = []
+            if len(desk) >= BATCH:
+                await db["desk"].insert_many(desk, ordered=False)
+                written["desk_entries"] += len(desk)
+                desk = []
             if len(entries) >= 4 * BATCH:
                 await db["audit"].insert_many(entries, ordered=False)
                 written["audit_entries"] += len(entries)
@@ -311,6 +283,9 @@ async def _fill(
                 options.progress(f"  {index} of {len(kinds)} copies written")
         if letters:
             await db["letters"].insert_many(letters, ordered=False)
+        if desk:
+            await db["desk"].insert_many(desk, ordered=False)
+            written["desk_entries"] += len(desk)
         if entries:
             await db["audit"].insert_many(entries, ordered=False)
             written["audit_entries"] += len(entries)
@@ -452,8 +427,8 @@ async def _measure(
 async def _worklist_on_database(
     database: tuple[str, str], *, person: Person, requests: int
 ) -> Figures:
-    """Routing's own worklist code straight on its collection (no HTTP, no token check):
-    how much of the page is the database's query and the scan of what it returns."""
+    """Routing's own worklist code straight on its index (no HTTP, no token check): how
+    much of the page is the database's query and the scan of what it returns."""
     url, name = database
     client = make_client(url, socket_timeout_s=120.0)
     principal = Principal(
@@ -463,13 +438,13 @@ async def _worklist_on_database(
         unit_id=person.unit_id,
         token_id="bench",  # noqa: S106 - a token id, not a secret
     )
-    letters = client[name]["letters"]
+    desk = client[name]["desk"]
     try:
         times: list[float] = []
         found = 0
         for _ in range(requests):
             started = time.perf_counter()
-            items, _ = await worklist(letters, principal, now=datetime.now(UTC))
+            items, _ = await worklist(desk, principal, now=datetime.now(UTC))
             times.append((time.perf_counter() - started) * 1000)
             found = len(items)
         return {**percentiles(sorted(times)), "items": found}

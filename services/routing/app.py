@@ -112,6 +112,7 @@ def create_app(
             # jieba loads its dictionary on first use (about a second): not on a letter's time.
             warm_up = asyncio.create_task(asyncio.to_thread(tokens_for_search, "预热"))
             notices.start()
+            service.letters.desk.start(interval_s=settings.desk_reconcile_interval_s)
             notifications.dispatcher.start()
             dispatcher = Dispatcher()
             consumers.register(dispatcher, service=service)
@@ -120,6 +121,7 @@ def create_app(
                 yield
             finally:
                 await notices.stop()
+                await service.letters.desk.stop()
                 await notifications.dispatcher.stop()
                 await warm_up
 

@@ -33,7 +33,20 @@ class RoutingSettings(ServiceSettings):
     )
     default_page_size: int = Field(default=50, ge=1, le=200)
     notice_sweep_interval_s: float = Field(
-        default=5.0, gt=0, description="how often undelivered unit notices are retried"
+        default=30.0,
+        gt=0,
+        description=(
+            "how often undelivered unit notices are retried (each retry reads the letters:"
+            " a scan on FerretDB; a notice is delivered at once after its write anyway)"
+        ),
+    )
+    desk_reconcile_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "how often 待办's index is checked against every letter (also at start-up): it"
+            " repairs what a crash between a letter's write and its entry's left behind"
+        ),
     )
     summary_chars: int = Field(
         default=120, ge=20, le=1000, description="length of the slip's default 内容摘要"

@@ -16,9 +16,11 @@ from services.routing.directory.store import ENTRY_INDEXES, DirectoryStore
 from services.routing.letters.repository import (
     LETTER_INDEXES,
     REPEAT_CANDIDATE_INDEXES,
+    Desk,
     LetterRepository,
 )
 from services.routing.letters.service import LetterService
+from services.routing.letters.worklist import DESK_FIELDS, on_some_desk
 from services.routing.notify.dispatcher import RetryPolicy, WebhookDispatcher
 from services.routing.notify.service import InboxNotifier, NoticeRelay, Notifier
 from services.routing.notify.store import INBOX_INDEXES, InboxStore
@@ -170,7 +172,8 @@ async def open_letters(
         locks=runtime.locks,
         interval_s=settings.notice_sweep_interval_s,
     )
-    letters = LetterRepository(runtime.store("letters"), audit=runtime.audit)
+    desk = Desk(db["desk"], letters=db["letters"], keep=on_some_desk, fields=DESK_FIELDS)
+    letters = LetterRepository(runtime.store("letters"), audit=runtime.audit, desk=desk)
     if copied := await letters.backfill_candidates():
         log.info("repeat candidates copied from the letters", letters=copied)
     service = LetterService(

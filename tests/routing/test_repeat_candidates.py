@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from services.routing.letters.repository import Desk as LetterDesk
 from services.routing.letters.repository import LetterRepository
+from services.routing.letters.worklist import DESK_FIELDS, on_some_desk
 from shared.aggregate import AggregateStore
 from shared.audit import AuditLog
 from shared.events.vocabulary import Person
@@ -55,8 +57,13 @@ async def test_letters_stored_before_the_candidates_were_kept_apart_are_copied_o
         db = client[stack.settings.mongo_db]
         # As a database from before: the letter without its candidate, never backfilled.
         await db["repeat_candidates"].delete_many({"_id": {"$in": [earlier, "~backfilled"]}})
+        desk_index = LetterDesk(
+            db["desk"], letters=db["letters"], keep=on_some_desk, fields=DESK_FIELDS
+        )
         letters = LetterRepository(
-            AggregateStore(db["letters"], clock=stack.clock), audit=AuditLog(db["audit"])
+            AggregateStore(db["letters"], clock=stack.clock),
+            audit=AuditLog(db["audit"]),
+            desk=desk_index,
         )
         stored = await db["letters"].count_documents({})
 

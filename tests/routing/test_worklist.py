@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from services.routing.letters.repository import Desk as LetterDesk
+from services.routing.letters.worklist import DESK_FIELDS, on_some_desk
 from shared.auth import Role
 from shared.events.vocabulary import ClockKind
+from shared.mongo import make_client
 from tests.routing.harness import ASSIST, HANDLER, LEAD, NOW, OTHER, Desk, clock_scheduled
+from tests.support import MONGO_URL
 
 QUESTION = {"unit_id": ASSIST, "question": "请提供该商家预付卡备案情况。"}
 
@@ -110,3 +114,80 @@ async def test_a_role_without_work_gets_an_empty_list(desk: Desk) -> None:
     await desk.register()
     worklist = await _worklist(desk, Role.admin)
     assert worklist == {"items": [], "counts": {}, "overdue": 0, "truncated": False}
+
+
+# ---- 待办's index: small entries of the letters some desk may wait on ---------------------
+
+
+async def _desk_entries(desk: Desk, *ids: str) -> dict[str, dict[str, Any]]:
+    client = make_client(MONGO_URL)
+    try:
+        db = client[desk.stack.settings.mongo_db]
+        found = db["desk"].find({"_id": {"$in": list(ids)}})
+        return {str(e["_id"]): e async for e in found}
+    finally:
+        await client.close()
+
+
+def _index(db: Any) -> LetterDesk:
+    return LetterDesk(db["desk"], letters=db["letters"], keep=on_some_desk, fields=DESK_FIELDS)
+
+
+async def test_the_index_keeps_open_letters_small_and_drops_closed_ones(desk: Desk) -> None:
+    letter_id = await desk.register()
+    entry = (await _desk_entries(desk, letter_id))[letter_id]
+    assert entry["state"] == "registered"
+    assert "text" not in entry and "writer" not in entry  # what a letter says stays out
+    slip = {
+        "opinion": "建议不予受理。",
+        "nature": "other",
+        "accepted": False,
+        "not_accepted_reason": "repetitive_or_empty",
+    }
+    await desk.call(letter_id, "/slip", Role.office_clerk, slip, method="PUT")
+    await desk.call(letter_id, "/slip/submit", Role.office_clerk)
+    assert (await _desk_entries(desk, letter_id))[letter_id]["state"] == "slip_submitted"
+    letter = await desk.call(letter_id, "/slip/approve", Role.office_head)
+    assert letter["state"] == "not_accepted"
+    assert await _desk_entries(desk, letter_id) == {}
+    assert _entry(await _worklist(desk, Role.office_clerk), letter_id) is None
+
+
+async def test_an_older_version_never_replaces_a_newer_entry(desk: Desk) -> None:
+    letter_id = await desk.register()
+    client = make_client(MONGO_URL)
+    try:
+        db = client[desk.stack.settings.mongo_db]
+        index = _index(db)
+        current = await db["letters"].find_one({"_id": letter_id})
+        assert current is not None
+        stale = {**current, "version": current["version"] - 1, "state": "slip_drafted"}
+        await index.sync(stale)  # a writer on another instance, late
+        assert (await _desk_entries(desk, letter_id))[letter_id]["state"] == "registered"
+        # A closed version older than the entry does not remove it either.
+        await index.sync({**stale, "state": "archived"})
+        assert letter_id in await _desk_entries(desk, letter_id)
+    finally:
+        await client.close()
+
+
+async def test_reconcile_repairs_what_a_crash_between_the_writes_left(desk: Desk) -> None:
+    lost = await desk.register()
+    client = make_client(MONGO_URL)
+    try:
+        db = client[desk.stack.settings.mongo_db]
+        entry = await db["desk"].find_one({"_id": lost})
+        assert entry is not None
+        # As if the process died after the letter's write and before its entry's ...
+        await db["desk"].delete_one({"_id": lost})
+        # ... and an entry whose letter is gone (or closed) meanwhile.
+        await db["desk"].insert_one({**entry, "_id": "ltr_gone"})
+        assert _entry(await _worklist(desk, Role.office_clerk), lost) is None
+
+        kept, removed = await _index(db).reconcile()
+
+        assert kept >= 1 and removed >= 1
+        assert set(await _desk_entries(desk, lost, "ltr_gone")) == {lost}
+    finally:
+        await client.close()
+    assert _entry(await _worklist(desk, Role.office_clerk), lost) is not None

@@ -161,6 +161,8 @@ async def test_relay_publishes_the_outbox_and_stores_audit_once(
     assert doc["outbox"] == [] and doc["audit_outbox"] == [] and doc["has_outbox"] is False
     trail = await audit.for_letter("L1")
     assert [e.action for e in trail] == ["create", "x"]
+    assert await audit.for_letter("L1", ids=doc["audit_ids"]) == trail
+    assert await audit.for_letter("L1", ids=[]) == []
 
 
 async def test_sweep_finds_an_outbox_left_by_a_crash(
@@ -218,4 +220,10 @@ async def test_events_written_during_flushes_all_leave_once(
     assert doc is not None
     assert doc["n"] == 20
     assert doc["outbox"] == [] and doc["audit_outbox"] == [] and doc["has_outbox"] is False
-    assert len(await audit.for_letter("L3")) == 21
+    by_letter = await audit.for_letter("L3")
+    assert len(by_letter) == 21
+    # The letter keeps the ids of every entry its changes wrote: the trail read by them
+    # (no query on `letter_id`) is the same trail, in the same order.
+    assert doc["audit_ids_complete"] is True and len(doc["audit_ids"]) == 21
+    by_ids = await audit.for_letter("L3", ids=doc["audit_ids"])
+    assert [e.id for e in by_ids] == [e.id for e in by_letter]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds FerretDB v1.24.2 (SQLite backend) with three small fixes, into the path given.
+# Builds FerretDB v1.24.2 (SQLite backend) with four small fixes, into the path given.
 #
-# Three fixes. First: v1.24.2's SQLite backend looks documents up by `_ferretdb_sjson->'$._id'`
+# Four fixes. First: v1.24.2's SQLite backend looks documents up by `_ferretdb_sjson->'$._id'`
 # while its unique `_id` index is on `_ferretdb_sjson->"_id"`. SQLite cannot use
 # the index for the other spelling, so every find or update by _id scans the
 # whole table: an update took 18 ms in a 3,000-document collection and grew with
@@ -38,6 +38,15 @@ collection="$work/FerretDB/internal/backends/sqlite/collection.go"
 sed -i 's|if params.Filter.Len() == 1 {|if params.Filter.Len() >= 1 {|' "$collection"
 [ "$(grep -c 'if params.Filter.Len() >= 1 {' "$collection")" = 2 ] || {
     echo "build.sh: the _id pushdown patch did not apply to $collection" >&2
+    exit 1
+}
+
+# And: `{_id: {$in: [...]}}` (a letter's audit trail read by its entries' ids) is pushed
+# down as an IN on the same index (id_in.go.in); v1.24.2 scanned the table for it.
+cp "$here/id_in.go.in" "$work/FerretDB/internal/backends/sqlite/id_in.go"
+sed -i '0,/args = \[\]any{string(must.NotFail(sjson.MarshalSingleValue(v)))}/s||&\n\t\tcase *types.Document:\n\t\t\twhereClause, args = idInClause(v)|' "$collection"
+[ "$(grep -c 'whereClause, args = idInClause(v)' "$collection")" = 1 ] || {
+    echo "build.sh: the _id \$in pushdown patch did not apply to $collection" >&2
     exit 1
 }
 

@@ -161,7 +161,7 @@ class ClockRepository:
 
     async def due_between(self, start: datetime, end: datetime) -> list[Document]:
         """Clocks falling due in [start, end) (reports)."""
-        fields = {"history": 0, "outbox": 0, "audit_outbox": 0, "applied_events": 0}
+        fields = {"history": 0, "outbox": 0, "audit_outbox": 0, "applied_events": 0, "audit_ids": 0}
         query = {"due": {"$gte": start, "$lt": end}}
         return await self._c.find(query, fields).to_list(None)
 

@@ -27,7 +27,13 @@ LETTER_INDEXES = [
     IndexSpec(keys=[("source", 1), *LETTER_SORT]),
 ]
 # The raw payload stays out of lists; one letter's view shows it.
-_LETTER_LIST_PROJECTION = {"raw_json": 0, "outbox": 0, "audit_outbox": 0, "applied_events": 0}
+_LETTER_LIST_PROJECTION = {
+    "raw_json": 0,
+    "outbox": 0,
+    "audit_outbox": 0,
+    "applied_events": 0,
+    "audit_ids": 0,
+}
 
 
 def aggregate_document(

@@ -20,7 +20,13 @@ QUARANTINE_INDEXES = [
     IndexSpec(keys=[("platform", 1), ("status", 1), *QUARANTINE_SORT]),
 ]
 # The raw payload stays out of lists; one item's view shows it.
-_QUARANTINE_LIST_PROJECTION = {"raw": 0, "outbox": 0, "audit_outbox": 0, "applied_events": 0}
+_QUARANTINE_LIST_PROJECTION = {
+    "raw": 0,
+    "outbox": 0,
+    "audit_outbox": 0,
+    "applied_events": 0,
+    "audit_ids": 0,
+}
 
 
 class QuarantineRepository:

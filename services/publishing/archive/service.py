@@ -310,7 +310,13 @@ class Archiver:
 
     async def _trail(self, letter_id: str, docs: list[Document]) -> list[dict[str, Any]]:
         """Publishing's audit trail of the letter, with entries the relay has not stored yet."""
-        entries = {e.id: e.model_dump(mode="json") for e in await self.audit.for_letter(letter_id)}
+        # Every entry of the letter came through these documents' outboxes: read by the ids
+        # they kept (no scan of the log), unless one was stored before they kept them.
+        ids: list[str] | None = None
+        if all(doc.get("audit_ids_complete") for doc in docs):
+            ids = [i for doc in docs for i in doc.get("audit_ids") or []]
+        stored = await self.audit.for_letter(letter_id, ids=ids)
+        entries = {e.id: e.model_dump(mode="json") for e in stored}
         for doc in docs:
             for pending in doc.get("audit_outbox") or []:
                 fields = {k: v for k, v in pending.items() if k != "_id"}

@@ -29,7 +29,7 @@ UPLOAD_INDEXES = [
 
 
 # Lists leave out the bookkeeping of the aggregate.
-_LIST_PROJECTION = {"outbox": 0, "audit_outbox": 0, "applied_events": 0}
+_LIST_PROJECTION = {"outbox": 0, "audit_outbox": 0, "applied_events": 0, "audit_ids": 0}
 
 
 class UploadRepository:

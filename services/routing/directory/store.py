@@ -21,7 +21,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
 from services.routing.directory.models import Directory, ExternalRecipient, RecipientKind, Unit
-from shared.aggregate import AggregateStore, Change
+from shared.aggregate import BOOKKEEPING_FIELDS, AggregateStore, Change
 from shared.audit import Actor, AuditEntry
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
@@ -109,20 +109,7 @@ def _entry(doc: Document) -> Document:
 
 
 # Fields a stored entry carries besides the model's own.
-_STORE_FIELDS = frozenset(
-    {
-        "_id",
-        "version",
-        "created_at",
-        "updated_at",
-        "applied_events",
-        "outbox",
-        "audit_outbox",
-        "has_outbox",
-        "active",
-        "deactivated_at",
-    }
-)
+_STORE_FIELDS = BOOKKEEPING_FIELDS | {"_id", "active", "deactivated_at"}
 
 
 class Section(StrEnum):

@@ -118,7 +118,7 @@ async def work(principal: CurrentPrincipal, service: ServiceDep) -> Worklist:
     from the lead unit to answer); optional steps alone list no letter.
     """
     items, truncated = await worklist(
-        service.letters.store.collection, principal, now=service.clock.now()
+        service.letters.desk.collection, principal, now=service.clock.now()
     )
     counts: dict[str, int] = {}
     for item in items:
@@ -160,7 +160,7 @@ async def get_letter(principal: CurrentPrincipal, doc: VisibleLetter) -> LetterR
 )
 async def dossier(principal: Archivist, doc: VisibleLetter, service: ServiceDep) -> Dossier:
     """Letter, suggestion, slip, replies with every revision, reviews and the audit trail."""
-    trail = await service.letters.trail(str(doc["_id"]), pending=doc.get("audit_outbox") or [])
+    trail = await service.letters.trail(doc)
     return Dossier(letter=read_for(principal, doc), audit=trail)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +13,10 @@ from pymongo.errors import DuplicateKeyError
 from services.routing.classify.similarity import RecentLetter
 from services.routing.letters.models import LetterFilter
 from shared.aggregate import AggregateStore
+from shared.aio import cancel_and_wait
 from shared.audit import AuditEntry, AuditLog
+from shared.events.envelope import Event
+from shared.logging import get_logger
 from shared.mongo import Collection, Document, IndexSpec
 from shared.paging import and_after
 
@@ -36,15 +41,138 @@ REPEAT_CANDIDATE_INDEXES = [
 ]
 _BACKFILLED = "~backfilled"  # a marker without `received_at`: no window query matches it
 
+log = get_logger(__name__)
+# A desk entry the database refused is written again after this long.
+RETRY_S = 5.0
+
+
+class Desk:
+    """待办's index: a small copy of each letter some desk may be waiting on, keyed by its id.
+
+    FerretDB v1 scans a collection for any query not on `_id`, so 待办 reads this index, not
+    the letters: its cost follows the open letters, not every letter ever stored. The letter
+    service keeps an entry in step after each write of a letter (`sync`); an entry is only
+    ever replaced by a newer version of its letter, so writers racing on two instances leave
+    the newest. A crash between the letter's write and its entry's is repaired by
+    `reconcile`, run at start-up and then now and then.
+    """
+
+    def __init__(
+        self,
+        collection: Collection,
+        *,
+        letters: Collection,
+        keep: Callable[[Document], bool],
+        fields: Sequence[str],
+    ) -> None:
+        self.collection = collection
+        self._letters = letters
+        self._keep = keep
+        self._fields = ("version", *fields)
+        self._task: asyncio.Task[None] | None = None
+        self._retries: set[asyncio.Task[None]] = set()
+
+    def entry(self, doc: Document) -> Document:
+        """The index entry of a letter document (which must hold the index's fields)."""
+        return {"_id": doc["_id"], **{k: doc[k] for k in self._fields if k in doc}}
+
+    async def sync(self, doc: Document) -> None:
+        """Bring the letter's entry to this version of it: kept, replaced or removed."""
+        if self._keep(doc):
+            with contextlib.suppress(DuplicateKeyError):  # a newer version is there already
+                await self.collection.replace_one(
+                    {"_id": doc["_id"], "version": {"$lt": doc["version"]}},
+                    self.entry(doc),
+                    upsert=True,
+                )
+        else:
+            await self.collection.delete_one(
+                {"_id": doc["_id"], "version": {"$lte": doc["version"]}}
+            )
+
+    async def sync_or_retry(self, doc: Document) -> None:
+        """`sync`; if the database fails it, again soon from the letter as then stored."""
+        try:
+            await self.sync(doc)
+        except Exception as exc:
+            log.warning("desk entry not written", letter_id=doc["_id"], error=str(exc))
+            asyncio.get_running_loop().call_later(RETRY_S, self._spawn_resync, doc["_id"])
+
+    def _spawn_resync(self, letter_id: Any) -> None:
+        task = asyncio.get_running_loop().create_task(self._resync(letter_id))
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _resync(self, letter_id: Any) -> None:
+        letter = await self._letters.find_one({"_id": letter_id}, dict.fromkeys(self._fields, 1))
+        if letter is not None:
+            await self.sync_or_retry(letter)
+
+    async def reconcile(self) -> tuple[int, int]:
+        """Every letter's entry as its document says; (entries kept, stale ones removed)."""
+        projection = dict.fromkeys(self._fields, 1)
+        kept: set[str] = set()
+        async for doc in self._letters.find({}, projection):
+            await self.sync(doc)
+            if self._keep(doc):
+                kept.add(str(doc["_id"]))
+        removed = 0
+        async for entry in self.collection.find({}, {"_id": 1, "version": 1}):
+            if str(entry["_id"]) not in kept:
+                letter = await self._letters.find_one({"_id": entry["_id"]}, projection)
+                if letter is None:
+                    await self.collection.delete_one({"_id": entry["_id"]})
+                    removed += 1
+                elif not self._keep(letter):
+                    await self.sync(letter)
+                    removed += 1
+        return len(kept), removed
+
+    def start(self, *, interval_s: float) -> None:
+        """Reconcile now, in the background, and every `interval_s` after."""
+        self._task = asyncio.create_task(self._loop(interval_s))
+
+    async def stop(self) -> None:
+        """Stop reconciling; the next start does it again."""
+        tasks = [*self._retries, *([self._task] if self._task else [])]
+        await cancel_and_wait(tasks)
+        self._task = None
+
+    async def _loop(self, interval_s: float) -> None:
+        while True:
+            try:
+                kept, removed = await self.reconcile()
+                log.info("desk index reconciled", entries=kept, stale_removed=removed)
+            except Exception as exc:
+                log.warning("desk index reconcile failed", error=str(exc))
+            await asyncio.sleep(interval_s)
+
 
 class LetterRepository:
     """Letters (aggregates with outbox) and their audit trail."""
 
-    def __init__(self, store: AggregateStore, *, audit: AuditLog) -> None:
+    def __init__(self, store: AggregateStore, *, audit: AuditLog, desk: Desk) -> None:
         self.store = store
         self.audit = audit
+        self.desk = desk
         self._c = store.collection
         self.candidates: Collection = store.collection.database["repeat_candidates"]
+
+    async def create(
+        self,
+        doc: Document,
+        *,
+        events: Sequence[Event],
+        audit: Sequence[AuditEntry],
+        applied_event_id: str,
+    ) -> bool:
+        """Store a new letter with its outbox, and its 待办 entry; False if it exists."""
+        created = await self.store.create(
+            doc, events=events, audit=audit, applied_event_id=applied_event_id
+        )
+        if created:
+            await self.desk.sync_or_retry({**doc, "version": 1})
+        return created
 
     async def get(self, letter_id: str) -> Document | None:
         """The letter document, or None."""
@@ -120,9 +248,16 @@ class LetterRepository:
             await self.candidates.insert_one({"_id": _BACKFILLED})
         return copied
 
-    async def trail(self, letter_id: str, *, pending: list[dict[str, Any]]) -> list[AuditEntry]:
-        """The letter's audit trail, with entries still on their way from the outbox."""
-        stored = await self.audit.for_letter(letter_id, limit=5000)
+    async def trail(self, doc: Document) -> list[AuditEntry]:
+        """The letter's audit trail, with entries still on their way from the outbox.
+
+        Read by the entries' ids the letter keeps (no scan of the log) when it has kept
+        them since it was created; by its id otherwise (letters stored before).
+        """
+        letter_id = str(doc["_id"])
+        pending: list[dict[str, Any]] = doc.get("audit_outbox") or []
+        ids = doc.get("audit_ids") if doc.get("audit_ids_complete") else None
+        stored = await self.audit.for_letter(letter_id, limit=5000, ids=ids)
         seen = {entry.id for entry in stored}
         for raw in pending:
             doc = dict(raw)

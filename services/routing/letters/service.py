@@ -382,6 +382,7 @@ class LetterService:
         return Change(set=changes, push=push, events=events, audit=[audit])
 
     async def _deliver(self, doc: Document) -> None:
+        await self.letters.desk.sync_or_retry(doc)
         try:
             await self.notices.deliver(doc)
         except Exception as exc:
@@ -476,7 +477,7 @@ class LetterService:
         # Before the letter: a crash in between leaves a candidate whose letter the
         # redelivered event stores, never a letter that repeat detection cannot see.
         await self.letters.remember_candidate(doc)
-        return await self.letters.store.create(
+        return await self.letters.create(
             doc,
             events=[make_event(classified, producer=SERVICE, occurred_at=now, letter_id=letter_id)],
             audit=[audit],

@@ -22,7 +22,7 @@ from services.routing.letters.workflow import (
     State,
     allowed_actions,
 )
-from shared.auth import Principal
+from shared.auth import OFFICE_ROLES, UNIT_ROLES, Principal, Role
 from shared.events.vocabulary import ClockKind
 from shared.mongo import Collection, Document
 
@@ -77,14 +77,14 @@ _CLOCK_OF_STATE = {
         ClockKind.upload,
     ),
 }
-_PROJECTION = {
-    name: 1
-    for name in (
+# What 待办 reads of a letter: all its desk index keeps (`LetterRepository.desk`).
+DESK_FIELDS = tuple(
+    (
         "state version platform source external_id title nature received_at submitted_at"
         " lead_unit_id assisting_unit_ids units major locked clocks sensitivity handler"
         " transfer referrals extensions assist_requests"
     ).split()
-}
+)
 # Letters read at most for one list: a desk with more waiting has a backlog to clear first.
 SCAN_LIMIT = 2000
 
@@ -100,16 +100,45 @@ class WorkItem:
     overdue: bool
 
 
-def _work_states(principal: Principal) -> list[str]:
-    """States in which the caller's role has a main-line action (of any party it may be)."""
-    parties = [Party.office] if principal.is_office else [Party.lead, Party.assisting]
-    found = {
+def _states_of(role: Role, parties: list[Party]) -> set[str]:
+    """States in which `role` has a main-line action (standing as any of `parties`)."""
+    return {
         state.value
         for state in TRANSITIONS
         for party in parties
-        if set(allowed_actions(state, role=principal.role, party=party)) - OPTIONAL - set(_WAITING)
+        if set(allowed_actions(state, role=role, party=party)) - OPTIONAL - set(_WAITING)
     }
-    return sorted(found)
+
+
+def _work_states(principal: Principal) -> list[str]:
+    """States in which the caller's role has a main-line action (of any party it may be)."""
+    parties = [Party.office] if principal.is_office else [Party.lead, Party.assisting]
+    return sorted(_states_of(principal.role, parties))
+
+
+# Every state some desk works in: a letter in none of them, with nothing waiting, is on no
+# desk (archived, published, not accepted, sent on and recorded).
+_ANY_DESK_STATES = frozenset(
+    {s for role in OFFICE_ROLES for s in _states_of(role, [Party.office])}
+    | {s for role in UNIT_ROLES for s in _states_of(role, [Party.lead, Party.assisting])}
+)
+
+
+def on_some_desk(doc: Document) -> bool:
+    """Whether any desk's 待办 may list this letter: what its index must keep.
+
+    The union of `_query` over every role: a work state, or a waiting item (an extension or
+    referral to decide, a transfer to send, an assisting unit's question unanswered).
+    """
+    if doc.get("state") in _ANY_DESK_STATES:
+        return True
+    if any(r.get("status") == "pending" for r in doc.get("extensions") or []):
+        return True
+    if any(r.get("status") == "pending" for r in doc.get("referrals") or []):
+        return True
+    if (doc.get("transfer") or {}).get("status") == "to_send":
+        return True
+    return any(r.get("answer") is None for r in doc.get("assist_requests") or [])
 
 
 def _query(principal: Principal) -> dict[str, Any] | None:
@@ -159,13 +188,17 @@ def _clock(doc: Document) -> tuple[ClockKind | None, datetime | None]:
 
 
 async def worklist(
-    letters: Collection, principal: Principal, *, now: datetime
+    desk: Collection, principal: Principal, *, now: datetime
 ) -> tuple[list[WorkItem], bool]:
-    """The caller's waiting letters, overdue and soonest due first; and whether more exist."""
+    """The caller's waiting letters, overdue and soonest due first; and whether more exist.
+
+    Reads the letters' desk index (`LetterRepository.desk`): small documents of the letters
+    some desk may wait on, so the query's cost follows the open letters, not all stored.
+    """
     query = _query(principal)
     if query is None:
         return [], False
-    docs = await letters.find(query, _PROJECTION).limit(SCAN_LIMIT + 1).to_list(None)
+    docs = await desk.find(query).limit(SCAN_LIMIT + 1).to_list(None)
     items: list[WorkItem] = []
     for doc in docs[:SCAN_LIMIT]:
         if principal.is_unit and party_of(principal, doc) is Party.other:
