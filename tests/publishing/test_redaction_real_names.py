@@ -50,6 +50,34 @@ pytestmark = pytest.mark.unit
         ("给我看病的孙登高医生安排我做了检查。", "给我看病的孙某医生安排我做了检查。"),
         # An official addressed with the office after the name (县 starts no place here).
         ("尊敬的邹康健县长：您好！", "尊敬的邹某县长：您好！"),
+        # The NER reads the surname alone: the name it starts is read from the text.
+        ("请政府追究跑黑车客运吴存立的法律责任。", "请政府追究跑黑车客运吴某的法律责任。"),
+        ("隔壁新华村徐开立代代占用集体土地。", "隔壁新华村徐某代代占用集体土地。"),
+        # A given name in pinyin after a role or 化名: the surname stays, as for any name.
+        (
+            "平台实际控制人于xiao一直在群里承诺兑付，于xiao至今未露面。",
+            "平台实际控制人于某一直在群里承诺兑付，于某至今未露面。",
+        ),
+        ("董事长邢立向（化名邢yu）逃往国外。", "董事长邢某（化名邢某）逃往国外。"),
+        # A full name that cues point at in two different places (大师 before, 大师 after).
+        (
+            "你还记得刺绣大师单海燕吗？这些图案都是单海燕大师没有画过的。",
+            "你还记得刺绣大师单某吗？这些图案都是单某大师没有画过的。",
+        ),
+        # A name glued between two names found elsewhere, where the NER reads one run.
+        (
+            "主犯吴迪已经出逃，帮手孙凯还在拉人。而主管部门对吴迪唐小孙凯默许纵容。",
+            "主犯吴某已经出逃，帮手孙某还在拉人。而主管部门对吴某唐某孙某默许纵容。",
+        ),
+        # A year in round brackets after a name is no document's issuer.
+        ("邻居张建国（1965）常年占道。", "邻居张某（1965）常年占道。"),
+        # A body's name, a full name, the body's office: whether or not the NER sees it.
+        ("后来新华村石国庆书记打来电话。", "后来新华村石某书记打来电话。"),
+        # A signature with the writer's school between the name and the date.
+        (
+            "以上建议供参考。\u3000\u3000向文  某某理工大学  机械专业\u3000\u30002020年3月2日",
+            "以上建议供参考。\u3000\u3000向某  某某理工大学  机械专业\u3000\u30002020年3月2日",
+        ),
     ],
 )
 def test_names_the_real_letters_showed_are_masked(text: str, expected: str) -> None:
@@ -83,6 +111,22 @@ def test_names_the_real_letters_showed_are_masked(text: str, expected: str) -> N
         "多次与该厂负责人商讨不得结果。",
         "李市长：您好！我是某某区的居民。",
         "我们是某某村陈家冲组的组民。",
+        # A surname and 姓 names no one; 催促 misspelt with the surname 崔; 塅 ends a place.
+        "工作人员态度很好，一位李姓女士接待了我。",
+        "我们多次催促未果，电话询问崔促至今没有回复。",
+        "我家在王塅做了一间小卖部。",
+        # Two words where the NER sees a name: a word ending in the surname before a word,
+        # a grammar word (莫: don't) before an everyday word.
+        "叩谢鸿恩，望领导批准。",
+        "跪谢隆恩，望领导批准。",
+        "丈母娘只认钱，没有房子莫票子也行。",
+        # Whoever a letter names together with a historical figure is history too.
+        "当年王安石偕同张茂之同游此山，留下诗篇。",
+        # An estate ending in 郡; a document's issuer before its year.
+        "我们是林翠山郡的业主，林翠山郡的会所被占用。",
+        "据宁农发〔2020〕7号文件规定。",
+        # A comma list whose next items are nouns (brands) is no list of persons.
+        "入围的出租车公司有三家，龙骐，鸿运，福星，都是本地企业。",
     ],
 )
 def test_words_that_only_look_like_names_stay(text: str) -> None:

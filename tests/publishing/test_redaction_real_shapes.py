@@ -61,6 +61,33 @@ def test_lower_case_and_spaced_plates_are_masked(text: str, expected: str) -> No
     assert redact(text).text == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A floor in the clause that says where the writer lives.
+        (
+            "我家住在五区三栋靠公园那头的三楼，晚上很吵。",
+            "我家住在×××靠公园那头的×××，晚上很吵。",
+        ),
+        # A number with 房 alone is a flat, with the building glued before it too.
+        ("楼上1203房每晚装修到深夜。", "楼上×××每晚装修到深夜。"),
+        ("恢复502房通道原状。", "恢复×××通道原状。"),
+        ("我在某某楼盘买了3#1602房，至今没有交房。", "我在某某楼盘买了×××，至今没有交房。"),
+        # ... not a subsidy's year or a layout.
+        ("按2005房补文件执行，住房为二合一户（6080房）型。", None),
+        # A firm's own address: in brackets after it, registered, or a shop just opened there.
+        ("我作为某某物流的员工（某某东路12号），对仓库管理有疑问。", None),
+        ("举报某某贸易有限公司（地址：某某区某某路26号b栋）噪音扰民。", None),
+        ("该网吧注册地址为：某某市某某路15号某某大厦二期B栋五层。", None),
+        ("在某某商业广场b栋112新开了一家饭店，油烟很大。", None),
+        # A building with a snack bar in it is a landmark.
+        ("小区7栋重庆小吃旁边有一家麻将馆。", None),
+    ],
+)
+def test_house_number_shapes_the_real_letters_showed(text: str, expected: str | None) -> None:
+    assert redact(text).text == (text if expected is None else expected)
+
+
 def test_officials_in_their_public_role_follow_the_setting() -> None:
     text = "乡长陈建国同志来过我们村，邻居孔祥瑞也在"
     assert redact(text).text == "乡长陈某同志来过我们村，邻居孔某也在"

@@ -36,14 +36,15 @@ _COUNT_AFTER = re.compile(r"(?:已建成|已建|在建|建成|已交付|交付|�
 # A shop, an office or a firm in that building: its place is on its signboard.
 _BUSINESS_AFTER = re.compile(
     r"[^，。！？；,!?;\n]{0,10}?(?:商铺|门面|门店|铺面|住改商|新?开了?一家|有一家|店|馆|公司|会所|"
-    r"餐厅|饭店|酒店|宾馆|超市|药房|诊所|餐饮|摊|厂)"
+    r"餐厅|饭店|酒店|宾馆|超市|药房|诊所|餐饮|小吃|摊|厂)"
 )
 # On a floor or in a numbered unit only the words of a shop unit or a firm count: a 麻将馆 in
 # 17栋1楼 may well be someone's flat.
 _SHOP_FLOOR_AFTER = re.compile(
     r"[^，。！？；,!?;\n]{0,10}?(?:商铺|门面|门店|铺面|底商|住改商|新?开了?一家|公司|超市|酒店|宾馆)"
 )
-_SHOP_UNIT_AFTER = re.compile(r"的?(?:商铺|门面|门店|铺面|底商)")
+# ... and a unit that a shop has just opened in (b栋112新开了一家…) is that shop's.
+_SHOP_UNIT_AFTER = re.compile(r"的?(?:商铺|门面|门店|铺面|底商)|新?开了?一家")
 # The street number of a named estate, building or firm (东风路382号上园小区, 白沙路10号某某
 # 大药房) says no more than the name, which stays.
 _NAME_CHAR = r"(?:[\u4e00-\u9fffA-Za-z0-9](?<![的了是在我你他她们家住有和与及被把对向从]))"
@@ -128,6 +129,13 @@ def renamed_number(norm: str, start: int) -> bool:
 def dwellers_after(norm: str, end: int) -> bool:
     """Whether the owners or tenants of the number follow it (304房业主)."""
     return _DWELLERS_AFTER.match(norm, end) is not None
+
+
+def same_home_clause(norm: str, start: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether the clause says someone lives at an address it has just masked (住在5栋…的三楼)."""
+    clause = _clause_start(norm, start)
+    earlier = any(clause <= s and e <= start for s, e in spans)
+    return earlier and _RESIDENCE_BEFORE.search(norm, clause, start) is not None
 
 
 def counted(norm: str, start: int) -> bool:

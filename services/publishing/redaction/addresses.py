@@ -20,6 +20,7 @@ from services.publishing.redaction.address_context import (
     lived_in,
     not_an_address_after,
     renamed_number,
+    same_home_clause,
 )
 from services.publishing.redaction.patterns import Hit, after_business_cue
 
@@ -76,6 +77,13 @@ _NOT_HOUSE_AFTER = re.compile(
     r"(?:文件|文|令|线|公告|通知|字|档|窗口|台风|码头|口岸|仓|球员|场次|选手|门(?!面|市)|馆|厅|"
     r"口|车厢|站台|泊位|地块|展位|摊位|柜台|床|桌|机位|路|街|巷|大道|公路)"
 )
+# A firm's own address (公司（地址：…）, 注册地址：…, 某物流的员工（…路12号）) is on its licence.
+_FIRM_ADDRESS_CUE = re.compile(
+    r"(?:(?:注册|经营|营业|办公)(?:地址|地点|场所)|注册地|"
+    r"(?:公司|厂|店|物流|集团|超市|酒店|宾馆|商行)(?:的(?:员工|职工))?[（(](?:(?:店铺|公司)?地址)?)"
+    r"[:：]?(?:为|是|在|位于)?[:：]?[^，。！？；,!?;\n（）()]*$"
+)
+_FIRM_ADDRESS_REACH = 50
 _ROOM_DIGITS = re.compile(r"\d{3,4}(?=\D*$)")
 _AFTER_ROOM = (
     r"(?![\dA-Za-z.%元万千百号栋幢座楼层室户年月日岁个人次米平分秒多余来块床吨斤辆台套间级])"
@@ -86,6 +94,10 @@ _BARE_AFTER = frozenset({"栋", "幢", "座", "单元", "楼", "号楼", "号栋
 # Units that stand alone as a house number; 楼/层/户/号 alone are floors, counts or dates.
 _ALONE_OK = frozenset({"栋", "幢", "单元", "室", "号楼", "号院", "弄", "舍"})
 _LAYOUT_AFTER = re.compile(r"\d?[一二两三四五]?厅")  # 3室2厅 is a flat's layout, not a room
+# A number with 房 alone (1203房每晚装修, 恢复502房通道) is a flat; 2005房补, 6080房型 are not.
+_FLAT_ROOM = re.compile(r"[A-Za-z]?\d{3,4}房(?![补改型源价租产贷款屋东子]|[）)]型)")
+# ... with its building glued before it (3#1602房, 6-2301房).
+_BUILDING_GLUED_BEFORE = re.compile(r"(?<![\dA-Za-z\-#])[A-Za-z]?\d{1,3}[#\-]$")
 
 
 class _Unit(NamedTuple):
@@ -169,6 +181,9 @@ def _alone_is_house(norm: str, unit: _Unit) -> bool:
         return False
     if unit.suffix in _ALONE_OK:
         return True
+    room = _FLAT_ROOM.match(norm, unit.start) if unit.suffix == "房" else None
+    if room is not None and room.end() == unit.end:
+        return True
     if unit.suffix in {"室", "房", "房间", "户"}:
         return dwellers_after(norm, unit.end)  # 304房业主: a household, not a lone room
     if unit.suffix == "座":
@@ -184,7 +199,10 @@ def _alone_is_house(norm: str, unit: _Unit) -> bool:
 
 def _public_address(norm: str, start: int) -> bool:
     reach = max(0, start - _PUBLIC_ADDRESS_REACH)
-    return _PUBLIC_ADDRESS_CUE.search(norm, reach, start) is not None
+    if _PUBLIC_ADDRESS_CUE.search(norm, reach, start) is not None:
+        return True
+    firm_reach = max(0, start - _FIRM_ADDRESS_REACH)
+    return _FIRM_ADDRESS_CUE.search(norm, firm_reach, start) is not None
 
 
 _BUILDING_UNITS = frozenset({"栋", "幢", "座", "号楼", "号栋", "区"})
@@ -263,7 +281,8 @@ def house_number_spans(norm: str) -> list[tuple[int, int]]:
     for run in _runs(norm, _units(norm)):
         span = _run_span(norm, run)
         if span:
-            spans.append(span)
+            glued = _BUILDING_GLUED_BEFORE.search(norm, max(0, span[0] - 5), span[0])
+            spans.append((glued.start(), span[1]) if glued else span)
     for m in DOUBLE_RE.finditer(norm):
         if _public_address(norm, m.start()):
             continue
@@ -271,14 +290,29 @@ def house_number_spans(norm: str) -> list[tuple[int, int]]:
             spans.append((m.start(), m.end()))
     for pattern, group in ((NEIGHBOUR_ROOM_RE, "room"), (ESTATE_ROOM_RE, "room"), (HASH_RE, 0)):
         for m in pattern.finditer(norm):
+            if pattern is ESTATE_ROOM_RE and _public_address(norm, m.start()):
+                continue
             if not any(s < m.end() and m.start(group) < e for s, e in spans):
                 spans.append((m.start(group), m.end()))
     for m in CUED_ROOM_RE.finditer(norm):
         cue = _ADDRESS_CUE.search(norm, max(0, m.start() - _ADDRESS_CUE_REACH), m.start())
-        if cue and not any(s < m.end() and m.start() < e for s, e in spans):
+        taken = any(s < m.end() and m.start() < e for s, e in spans)
+        if cue and not taken and not _public_address(norm, m.start()):
             spans.append((m.start(), m.end()))
+    spans.extend(_home_floors(norm, spans))
     spans.extend(_repeated_rooms(norm, spans))
     return sorted(spans)
+
+
+def _home_floors(norm: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A floor in the clause that says someone lives at an address (住在5栋…的三楼)."""
+    return [
+        (u.start, u.end)
+        for u in _units(norm)
+        if u.suffix in {"楼", "层"}
+        and not any(s < u.end and u.start < e for s, e in spans)
+        and same_home_clause(norm, u.start, spans)
+    ]
 
 
 def find_house_numbers(norm: str, *, marker: str) -> Iterator[Hit]:

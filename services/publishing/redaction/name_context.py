@@ -21,6 +21,11 @@ from services.publishing.redaction.name_lexicon import (
     AMBIGUOUS_SURNAMES,
     GRAMMAR_FLAGS,
     NOT_GIVEN,
+    ORG_AFTER,
+    PLACE_END,
+    PUBLIC_FIGURES,
+    ROLE_CUES,
+    STRONG_CUES,
     is_cjk,
     surname_len,
 )
@@ -31,8 +36,10 @@ from services.publishing.redaction.name_reading import (
     is_word,
     name_at,
     title_at,
+    word_tag,
 )
 from services.publishing.redaction.patterns import normalise
+from services.publishing.redaction.persons import find_persons
 
 ENUMERATION_MARK = "、"
 # What may follow the last character of an enumerated name: punctuation, 等, a grammar word.
@@ -206,10 +213,26 @@ def speaker_names(doc: Text) -> Iterator[NameHit]:
             yield hit
 
 
+# A surname with a given name in pinyin (邢yu, 于xiao) after a role, an office or 化名: the
+# surname stays (邢某). Without such a cue a surname before Latin letters is too often a word's
+# first character (丁cun: a village, 官方qq, 和logo).
+_PINYIN_CUES = ("化名", "别名", "控制人", "实控人")
+_PINYIN_CUE_RE = re.compile(
+    r"(?:"
+    + "|".join(sorted({*ROLE_CUES, *STRONG_CUES, *_PINYIN_CUES}, key=len, reverse=True))
+    + r")[:：\s]*(?:是|为)?(?P<name>[\u4e00-\u9fff]{1,2}[a-z]{2,8})(?![A-Za-z0-9])"
+)
+
+
 def latin_names(text: str) -> Iterator[NameHit]:
     """A name in Latin letters after 叫 / 英文名; it has no surname to keep (surname "")."""
     for m in _LATIN_NAME_RE.finditer(text):
         yield NameHit(m.start("name"), m.end("name"), "")
+    for m in _PINYIN_CUE_RE.finditer(text):
+        start = m.start("name")
+        sur = surname_len(text, start)
+        if sur and not is_cjk(text[start + sur]):
+            yield NameHit(start, m.end("name"), text[start : start + sur])
 
 
 # Public offices: a name right next to one is an official named in that role (乡长陈建国同志,
@@ -247,3 +270,128 @@ def quoted_scholar(text: str, start: int, end: int) -> bool:
         return False  # 全国政协委员某某教授: named in a political office, an official
     stop = min((i for i in (text.find(c, end) for c in _SENTENCE_END) if i != -1), default=-1)
     return _STATEMENT_RE.search(text, end, stop if stop != -1 else len(text)) is not None
+
+
+# A historical or public figure and whoever a letter names together with them (朱熹偕同张某同游):
+# the company of a quoted figure is history, not a private person.
+_FIGURES = "|".join(sorted(PUBLIC_FIGURES, key=len, reverse=True))
+_WITH = r"(?:偕同|携同|陪同|同|与|和|及|、)"
+_FIGURE_BEFORE_RE = re.compile(rf"(?:{_FIGURES}){_WITH}$")
+_FIGURE_AFTER_RE = re.compile(rf"{_WITH}(?:{_FIGURES})")
+
+
+def beside_public_figure(text: str, start: int, end: int) -> bool:
+    """Whether a public figure is named together with the candidate (朱熹偕同张某, 张某与李白)."""
+    before = _FIGURE_BEFORE_RE.search(text, max(0, start - 6), start) is not None
+    return before or _FIGURE_AFTER_RE.match(text, end) is not None
+
+
+def org_somewhere(text: str, word: str) -> bool:
+    """Whether an organisation's or a place's ending follows `word` anywhere (罗滋村)."""
+    start = text.find(word)
+    while start != -1:
+        end = start + len(word)
+        if ORG_AFTER.match(text, end) and not OFFICE_AFTER_RE.match(text, end):
+            return True
+        start = text.find(word, end)
+    return False
+
+
+def cued_twice(doc: Text, hits: list[NameHit]) -> Iterable[NameHit]:
+    """A full name that cues point at in two places (刺绣大师X…, X大师说…): no NER needed."""
+    text = doc.text
+    where: dict[str, set[str]] = {}
+    for hit in hits:
+        if is_word(text[hit.end - 1 : hit.end + 1]):
+            continue  # 出售时应严格: the last character starts a word
+        around = text[max(0, hit.start - 2) : hit.start] + text[hit.end : hit.end + 2]
+        where.setdefault(text[hit.start : hit.end], set()).add(around)
+    for hit in hits:
+        word = text[hit.start : hit.end]
+        full = len(word) - len(hit.surname) == 2
+        # two different settings: a sentence a letter repeats is one cue
+        if not full or len(where.get(word, ())) < 2 or word[-1] in PLACE_END:
+            continue
+        if not common_word(word) and not org_somewhere(text, word):
+            yield hit
+
+
+# A body's or a place's name, a full name, then that body's office (某某村石某某书记, 某某局王某某
+# 局长): an official named in the office, whether or not the NER sees the name.
+_BODY_END_RE = re.compile(r"(?:村|镇|乡|社区|街道|居委会|村委会|派出所|局|站)$")
+
+
+def named_in_office(doc: Text, hits: list[NameHit]) -> Iterator[NameHit]:
+    """The title-cued full names that a body's name leads to."""
+    text = doc.text
+    for hit in hits:
+        if len(hit.surname) != 1 or hit.end - hit.start != 3:
+            continue
+        if not OFFICE_AFTER_RE.match(text, hit.end) or is_word(text[hit.end - 1 : hit.end + 1]):
+            continue
+        if _BODY_END_RE.search(text, max(0, hit.start - 3), hit.start) is None:
+            continue
+        if not common_word(text[hit.start : hit.end]) and not is_word(text[hit.start : hit.end]):
+            yield hit
+
+
+# A signature with the writer's school or unit between the name and the date, after a wide gap
+# (…。　　某某  某某大学  某某专业　　2020年3月2日).
+_SIGNATURE_WITH_UNIT_RE = re.compile(
+    r"(?:^|\n|[ \t\u3000\xa0]{2})[ \t\u3000\xa0]*(?P<name>[\u4e00-\u9fff]{2,3})[ \t\u3000\xa0]{2,}"
+    r"[^\n]{2,30}?[ \t\u3000\xa0]{2,}"
+    r"(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
+    r"[ \t\u3000\xa0]*(?:\n|$)"
+)
+
+
+def signed_with_unit(doc: Text) -> Iterator[NameHit]:
+    """The name of a signature line that gives the writer's unit before the date."""
+    for m in _SIGNATURE_WITH_UNIT_RE.finditer(doc.text):
+        hit = name_at(doc, m.start("name"), strong=True)
+        if hit and hit.end == m.end("name") and not is_word(m.group("name")):
+            yield hit
+
+
+# The next items of a comma list: 某某，鸿运，福星，… .
+_NEXT_ITEMS_RE = re.compile(
+    r"[，、,](?P<a>[\u4e00-\u9fff]{2,4})[，、,](?P<b>[\u4e00-\u9fff]{2,4})[，、,。]"
+)
+_PERSON_TAGS = frozenset({"nr", "nrfg", "nrt"})
+
+
+def among_words(text: str, end: int) -> bool:
+    """Whether the next two items of the candidate's list are nouns no person bears (brands).
+
+    Nouns only: 同伙孙某，打电话、发传单 lists what a person did.
+    """
+    m = _NEXT_ITEMS_RE.match(text, end)
+    if m is None:
+        return False
+    return all(_thing(w) for w in (m["a"], m["b"]))
+
+
+def _thing(word: str) -> bool:
+    tag = word_tag(word)
+    return is_word(word) and tag.startswith("n") and tag not in _PERSON_TAGS
+
+
+def glued_between(doc: Text, found: Iterable[NameHit]) -> Iterator[NameHit]:
+    """A name written between two found names without a mark, where the NER reads one run.
+
+    (对吴某唐某孙某默许纵容: the NER's one "person" 吴某唐某孙某 starts and ends with names found
+    elsewhere; what lies between, a surname and one or two characters, is a third name.)
+    """
+    text = doc.text
+    names = {text[h.start : h.end] for h in found}
+    for person in find_persons(text):
+        run = text[person.start : person.end]
+        if len(run) < 6:
+            continue
+        for first in (w for w in names if run.startswith(w)):
+            for last in (w for w in names if run.endswith(w)):
+                middle = run[len(first) : len(run) - len(last)]
+                sur = surname_len(middle, 0)
+                if sur and 1 <= len(middle) - sur <= 2 and all(is_cjk(ch) for ch in middle):
+                    start = person.start + len(first)
+                    yield NameHit(start, start + len(middle), middle[:sur])

@@ -56,7 +56,7 @@ ROLE_CUES = (
     "包工头", "车主", "班主任", "副校长", "家长", "二房东", "售货员", "收银员", "服务员", "导购",
     "技师", "厨师", "保洁", "保姆", "城管", "协管员", "辅警", "执法人员", "执法队员", "副主任",
     "副局长", "副经理", "经纪人", "推销员", "维修工", "乘客", "学员", "住户", "嫌疑人", "团长",
-    "楼长", "班长", "医师",
+    "楼长", "班长", "医师", "大师",
 )  # fmt: skip
 # Titles after a name: 王建国经理, 刘洋先生. Also stop a given name: 张先生 has none.
 TITLES = (
@@ -65,7 +65,7 @@ TITLES = (
     "叔叔", "大叔", "大姐", "大哥", "教授", "工程师", "会计", "老总", "董事长", "厂长", "院长",
     "校长", "所长", "站长", "队长", "组长", "村长", "部长", "主管", "专员", "女儿", "儿子", "夫妇",
     "一家", "家属", "本人", "同学", "老人", "老太", "老汉", "某", "主席", "总理", "总书记",
-    "市长", "县长", "区长", "镇长", "乡长", "省长", "厅长",
+    "市长", "县长", "区长", "镇长", "乡长", "省长", "厅长", "大师",
 )  # fmt: skip
 TITLE_RE = re.compile("|".join(sorted(TITLES, key=len, reverse=True)))
 _CUE_GAP = r"(?:[:：]|\s|是|为|叫|名叫|姓名)*"
@@ -82,26 +82,30 @@ ROLE_CUE_RE = re.compile(
 )
 
 # Characters that cannot start (or continue) a given name: grammar words, kinship and rank
-# words (张总, 李姐), and 某 of already masked names (李某某 stays).
+# words (张总, 李姐), 姓 (李姓女士: the surname alone), and 某 of already masked names (李某某
+# stays).
 NOT_GIVEN = frozenset(
     "某的了是在和与及等说讲称问们氏也就又还不没很太更最已曾将要会能可把被让给向对从跟同于为以而但却"
-    "并或之其这那此每各该本我你他她它谁啥么呢吗吧啊呀哦嗯到去来说道讲"
+    "并或之其这那此每各该本我你他她它谁啥么呢吗吧啊呀哦嗯到去来说道讲姓"
     "，。！？；：、,.!?;:（）()【】《》“”\"' \t\n"
 )
 # ... except inside a name the segmenter's HMM read as one unknown word: 温可欣, 李以琳, 王之恒.
 SOFT_GIVEN = frozenset("可以之其若亦如然")
-NOT_GIVEN_ALONE = frozenset("家总工局处科姐哥叔姨伯婆爷奶嫂妹弟老师生女某经主副")
+# 促, 办 alone: 催促, 催办 misspelt with the surname 崔.
+NOT_GIVEN_ALONE = frozenset("家总工局处科姐哥叔姨伯婆爷奶嫂妹弟老师生女某经主副促办")
 
 # A candidate followed by one of these is a place or an organisation: 金开大道, 杨家坪步行街.
 PLACE_AFTER = re.compile(
     r"(?:区|县|市|省|州|镇|乡|村|路|街|巷|大道|广场|步行街|天街|商场|超市|公司|集团|小区|花园|"
     r"大厦|中心|医院|学校|大学|中学|小学|银行|市场|酒店|宾馆|饭店|餐厅|火锅|店|城|桥|站|坪|坝|湾|"
-    r"家园|公寓|苑|园|寺|庙|山|湖|港|机场|码头|景区|新区|片区|街道|社区|委员会|语)"
+    r"家园|公寓|苑|园|郡|寺|庙|山|湖|港|机场|码头|景区|新区|片区|街道|社区|委员会|语|"
+    # ... or a document's issuer: 某农发〔2020〕7号 (not round brackets: 张某（1965）)
+    r"[〔［\[【]\d{4}[〕］\]】])"
 )
 # A candidate that ends in one of these is itself a place: 张家界, 王府井, 高新区.
 PLACE_END = frozenset(
     "区县市省州镇乡村庄屯路街道巷桥坪坝井界湖山河江海湾港岛城园苑站场寺庙宫塔门口沟岭峰坡洞溪塘池泉"
-    "林台阁楼院所厂店馆堂府营关铺沱"
+    "林台阁楼院所厂店馆堂府营关铺沱塅"
 )
 # Brands, estates and places a surname list would take for people.
 NOT_NAMES = frozenset(

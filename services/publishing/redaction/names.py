@@ -23,12 +23,19 @@ from collections.abc import Iterable
 
 from services.publishing.redaction.name_context import (
     OFFICE_AFTER_RE,
+    among_words,
+    beside_public_figure,
     contact_names,
+    cued_twice,
     enumerated_names,
+    glued_between,
     latin_names,
+    named_in_office,
     official_at,
+    org_somewhere,
     quoted_scholar,
     reported_speech_names,
+    signed_with_unit,
     speaker_names,
 )
 from services.publishing.redaction.name_lexicon import (
@@ -38,7 +45,6 @@ from services.publishing.redaction.name_lexicon import (
     NOT_GIVEN,
     NOT_GIVEN_ALONE,
     NOT_NAMES,
-    ORG_AFTER,
     PERSON_AFTER,
     PLACE_AFTER,
     PLACE_END,
@@ -65,7 +71,7 @@ from services.publishing.redaction.name_reading import (
     word_tag,
 )
 from services.publishing.redaction.patterns import PLATE_RE, Hit, normalise
-from services.publishing.redaction.persons import find_persons
+from services.publishing.redaction.persons import Person, find_persons
 
 # How sure the NER must be of a name no cue confirms (`persons.Person.margin`): decided on the
 # annotated real letters, where a lower threshold costs more false masks than it finds names.
@@ -152,7 +158,7 @@ def _closed_name(doc: Text, pos: int) -> NameHit | None:
     word = m.group()
     if common_word(word) or title_at(doc.text, pos + sur) or word in NOT_NAMES or is_verb(word):
         return None
-    if word[-1] in PLACE_END or _org_somewhere(doc.text, word):
+    if word[-1] in PLACE_END or org_somewhere(doc.text, word):
         return None  # 本人华锦城（…）: an estate, its 物业 elsewhere
     tok = doc.token_at(pos)
     grammar = sur == 1 and tok and tok.end == pos + 1 and tok.flag in _GRAMMAR_WORD_TAGS
@@ -257,11 +263,33 @@ def _ner_name(doc: Text, start: int, end: int) -> NameHit | None:
         return None  # 翁家湾村, 邵安房地产; but 邹康健县长 is a person
     if len(given) == 2 and (given[0] == given[1] == word[0] or _everyday(given)):
         return None  # 牛牛牛, 邓男子: the "given name" is an everyday word
+    if len(given) == 2 and _word_then_word(text, start, sur, given):
+        return None  # 跪谢隆恩: 跪谢 + 隆恩; 莫票子: 莫 (don't) + 票子
     if start > 0 and text[start - 1] == word[0] and len(given) == 2 and given[0] == given[1]:
         return None  # 许许多多: a doubled word, no 许多多
     if start > 0 and text[start - 1] in NICKNAME_PREFIXES and sur == 1 and len(given) == 1:
         return None  # 小刘: a nickname, the surname alone
     return NameHit(start, end, word[:sur])
+
+
+# A given name the dictionary has seen this often as a word, after a surname that reads as a
+# grammar word (莫, 但, 于), makes the pair a grammar word and a word.
+_GRAMMAR_SURNAME_GIVEN_FREQ = 100
+
+
+def _word_then_word(text: str, start: int, sur: int, given: str) -> bool:
+    """Whether the text reads as two words where the NER sees surname + given name.
+
+    The surname ends a word that starts before it (跪谢 / 隆恩, 叩谢 / 鸿恩), or it is itself a
+    grammar word before an everyday word (莫 / 金子).
+    """
+    if not is_word(given):
+        return False
+    if sur == 1 and start > 0 and is_cjk(text[start - 1]) and is_word(text[start - 1 : start + 1]):
+        return True
+    grammar = sur == 1 and word_tag(text[start]) in _GRAMMAR_WORD_TAGS
+    everyday = word_freq(given) >= _GRAMMAR_SURNAME_GIVEN_FREQ and word_tag(given) not in _NAME_TAGS
+    return grammar and everyday
 
 
 def _nickname(word: str) -> bool:
@@ -316,6 +344,7 @@ def _ner_names(doc: Text) -> Iterable[NameHit]:
     for person in persons:
         if PLACE_AFTER.match(text, person.end) and not OFFICE_AFTER_RE.match(text, person.end):
             places.add(text[person.start : person.end])  # 邵安房地产: a company throughout
+        person = _surname_alone(doc, person)
         hit = _ner_name(doc, person.start, person.end)
         if hit is None:
             continue
@@ -335,10 +364,35 @@ def _ner_names(doc: Text) -> Iterable[NameHit]:
         best[word] = max(best.get(word, -1e9), sure)
     for hit in hits:
         word = text[hit.start : hit.end]
-        if word in places or best[word] < 0 or _org_somewhere(text, word):
+        if word in places or best[word] < 0 or org_somewhere(text, word):
             continue
-        if not PLACE_LIST_AFTER.match(text, hit.end):
-            yield hit
+        if not PLACE_LIST_AFTER.match(text, hit.end) and not among_words(text, hit.end):
+            yield hit  # 黄辰、鸭嘴铺等地, 龙某，鸿运，福星: places or firms
+
+
+# After a lone surname the NER proposes, a "given name" the dictionary has seen this often is
+# the next word (当时, 起诉); a given name that is a rare word stays one (开立, 存立: 吴存立).
+_SURNAME_ALONE_GIVEN_FREQ = 100
+_ASPECT_AFTER = re.compile(r"[了着过]")
+
+
+def _surname_alone(doc: Text, person: Person) -> Person:
+    """A person the NER reads as a lone surname (客运[吴]存立的…), widened to the name it starts.
+
+    Only where the NER is as sure as of a two-character name, and the text reads as a name
+    from the surname on (`name_at`: no word cut in two, no title, no grammar word).
+    """
+    if person.end - person.start != 1 or person.margin < NER_MARGIN_SHORT:
+        return person
+    if surname_len(doc.text, person.start) != 1:
+        return person
+    hit = name_at(doc, person.start, strong=False)
+    if hit is None or hit.end - hit.start < 2:
+        return person
+    given = doc.text[person.end : hit.end]
+    if word_freq(given) >= _SURNAME_ALONE_GIVEN_FREQ or _ASPECT_AFTER.match(doc.text, hit.end):
+        return person  # 钱当时…, 赵起诉…, 时侯停住了: the surname alone, then a word
+    return person._replace(end=hit.end)
 
 
 _SIGNATURE_BEFORE_RE = re.compile(r"(?:^|\n|\s{2})\s*$")
@@ -352,17 +406,6 @@ def _signs_line(text: str, start: int, end: int) -> bool:
     """Whether the name closes its line after a wide gap (…县人    刘某   2026年1月2日⏎)."""
     before = _SIGNATURE_BEFORE_RE.search(text, max(0, start - 8), start) is not None
     return before and _LINE_END_RE.match(text, end) is not None
-
-
-def _org_somewhere(text: str, word: str) -> bool:
-    """Whether an organisation's or a place's ending follows `word` anywhere (罗滋村)."""
-    start = text.find(word)
-    while start != -1:
-        end = start + len(word)
-        if ORG_AFTER.match(text, end) and not OFFICE_AFTER_RE.match(text, end):
-            return True
-        start = text.find(word, end)
-    return False
 
 
 def _signature_names(doc: Text) -> Iterable[NameHit]:
@@ -382,22 +425,28 @@ def find_names(text: str, *, known: Iterable[str] = ()) -> list[NameHit]:
         *_role_named(doc),
         *_self_named(doc),
         *_signature_names(doc),
+        *signed_with_unit(doc),
         *contact_names(doc),
         *latin_names(text),
     ]
     # The text only suggests a person: a public figure or a quoted scholar stays.
+    cued = list(_cue_names(doc))
     suggested = [
         hit
         for hit in (
-            *_confirmed(doc, _cue_names(doc)),
+            *_confirmed(doc, cued),
+            *named_in_office(doc, cued),
+            *cued_twice(doc, cued),
             *_ner_names(doc),
             *reported_speech_names(doc),
             *_confirmed(doc, speaker_names(doc)),
         )
         if text[hit.start : hit.end] not in PUBLIC_FIGURES
         and not quoted_scholar(text, hit.start, hit.end)
+        and not beside_public_figure(text, hit.start, hit.end)
     ]
     direct = [*named, *suggested]
+    direct.extend(glued_between(doc, direct))
     for hit in (*direct, *enumerated_names(doc, direct)):
         found.setdefault(text[hit.start : hit.end], hit.surname)
     for name in known:
