@@ -167,6 +167,9 @@ def bench_platforms(
 def bench_console(
     letters: int = typer.Option(10_000, min=3, max=200_000, help="letters stored"),
     requests: int = typer.Option(100, min=1, max=10_000, help="requests per page measured"),
+    list_requests: int = typer.Option(
+        10, min=0, max=10_000, help="requests of the letters list (0: not measured)"
+    ),
     open_share: float = typer.Option(
         0.05, min=0.0, max=1.0, help="share of the stored letters still open (the rest archived)"
     ),
@@ -185,6 +188,7 @@ def bench_console(
     options = ConsoleBenchOptions(
         letters=letters,
         requests=requests,
+        list_requests=list_requests,
         open_share=open_share,
         audit=audit,
         templates=templates,

@@ -74,6 +74,7 @@ class ConsoleBenchOptions:
 
     letters: int = 10_000
     requests: int = 100
+    list_requests: int = 10
     open_share: float = 0.05
     audit: bool = False
     templates: int = 6
@@ -289,13 +290,14 @@ async def _fill(
         if entries:
             await db["audit"].insert_many(entries, ordered=False)
             written["audit_entries"] += len(entries)
-        stored = await db["letters"].count_documents({})
-        audit = await db["audit"].count_documents({})
+        # Counted as written: a count on FerretDB v1 reads every document (minutes here).
+        stored = len(ids) + len(kinds)
+        audit = sum(len(t) for t in trails.values()) + written["audit_entries"]
     finally:
         await client.close()
     return {
         "letters_stored": stored,
-        "audit_entries_stored": audit,
+        "audit_entries_stored": audit if options.audit else None,
         "copies": dict(written),
         "templates": {k: len(v) for k, v in by_kind.items()},
     }
@@ -378,7 +380,6 @@ async def _measure(
         plan = {
             "worklist_clerk": (office, "/worklist", clerk, "/letters/worklist"),
             "worklist_handler": (unit, "/worklist", handler, "/letters/worklist"),
-            "letters_list_clerk": (office, "/letters", clerk, "/letters"),
             "letter_archived_template": (
                 office,
                 f"/letters/{archived}",
@@ -398,15 +399,20 @@ async def _measure(
                 else {}
             ),
             "letter_open_copy_handler": (unit, f"/letters/{copied}", handler, f"/letters/{copied}"),
+            # Last: on FerretDB v1 the list sorts every letter in memory (see the README).
+            **(
+                {"letters_list_clerk": (office, "/letters", clerk, "/letters")}
+                if options.list_requests
+                else {}
+            ),
         }
         for name, (browser, page, person, api) in plan.items():
-            options.progress(f"measuring {name}: {options.requests} requests")
+            requests = options.list_requests if name == "letters_list_clerk" else options.requests
+            options.progress(f"measuring {name}: {requests} requests")
             bearer = {"Authorization": f"Bearer {cast.tokens[person.user_id]}"}
-            times, size, statuses = await _timed(
-                partial(browser.get, page), requests=options.requests
-            )
+            times, size, statuses = await _timed(partial(browser.get, page), requests=requests)
             api_times, _, api_statuses = await _timed(
-                partial(client.get, routing + api, headers=bearer), requests=options.requests
+                partial(client.get, routing + api, headers=bearer), requests=requests
             )
             pages[name] = {
                 "path": page,
@@ -421,6 +427,9 @@ async def _measure(
                 pages[name]["database"] = await _worklist_on_database(
                     database, person=person, requests=min(options.requests, DB_REQUESTS)
                 )
+            console, direct = pages[name]["console"], pages[name]["routing_api"]
+            p95 = (console.get("p95_ms"), direct.get("p95_ms"))
+            options.progress(f"  {name}: p95 console {p95[0]} ms, routing {p95[1]} ms")
     return pages
 
 
