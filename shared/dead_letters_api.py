@@ -38,7 +38,7 @@ _VALUES = re.compile(r"input_value=.*?(?=, input_type=|\]|$)|'[^']{8,}'|\"[^\"]{
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: error_doc("no valid bearer token"),
     403: error_doc("only the admin reads and requeues dead letters"),
-    503: error_doc("the broker does not answer"),
+    # 503 (the broker does not answer): the services' common description.
 }
 
 

@@ -323,8 +323,8 @@ def _document_errors(spec: dict[str, Any], *, max_body_bytes: int) -> None:
                 responses.setdefault(
                     "503",
                     _error_response_doc(
-                        "unavailable: a server it needs (the database) did not answer;"
-                        " read again before retrying",
+                        "unavailable: a server it needs (the database; the broker for"
+                        " dead letters) did not answer; read again before retrying",
                         Retry_After="seconds to wait, when the database did not answer",
                     ),
                 )
