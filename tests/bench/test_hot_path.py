@@ -63,6 +63,8 @@ EXCEPTIONS: dict[str, str] = {
     "routing:units update [version]": "start-up: the directory's seed written once",
     "routing:recipients update [version]": "start-up: the directory's seed written once",
     "routing:letters find [-]": PENDING_ROUTING,
+    "routing:desk find [-]": "the 待办 index's reconcile, at start-up and hourly"
+    " (`Desk.reconcile`): its entries, against the letters",
     "routing:audit find [letter_id]": PENDING_ROUTING + "; the dossier's trail for the archiver",
     "routing:repeat_candidates find [received_at]": PENDING_ROUTING + "; repeat detection's"
     " window of recent letters",
