@@ -47,6 +47,7 @@ extension_refuse:{ext}, reminder:{rid}, publish); a refusal is a `.form-error` i
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -164,16 +165,71 @@ async def _routing(
     )
 
 
-@router.post("/letters/{letter_id}/reply")
-async def save_reply(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """保存答复: the five parts and the proposed mode (routing refuses a missing part)."""
-    body = service.draft_body(form)
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key="reply", tail="/reply",
-        body=body, method="PUT",
-    )  # fmt: skip
+@dataclass(frozen=True)
+class Step:
+    """A reply form that posts to the routing endpoint of the same path."""
+
+    tail: str
+    form_key: Callable[[dict[str, str]], str]
+    body: Callable[[dict[str, str]], Mapping[str, Any]]
+    doc: str
+    method: str = "POST"
+
+
+def _key(name: str) -> Callable[[dict[str, str]], str]:
+    return lambda _form: name
+
+
+def _comment(form: dict[str, str]) -> Mapping[str, Any]:
+    return {"comment": form.get("comment", "")}
+
+
+def _optional_comment(form: dict[str, str]) -> Mapping[str, Any]:
+    return {"comment": form.get("comment", "").strip() or None}
+
+
+STEPS = (
+    Step("/reply", _key("reply"), service.draft_body, method="PUT",
+         doc="保存答复: the five parts and the proposed mode (routing refuses a missing part)."),
+    Step("/reply/send-for-review", _key("send_review"), lambda _form: {},
+         doc="送审: the handler hands the reply to the unit head."),
+    Step("/reply/unit-approve", _key("unit_approve"), _optional_comment,
+         doc="审核通过 by the unit head, then the unit's leader."),
+    Step("/reply/unit-send-back", _key("unit_send_back"), _comment,
+         doc="退回 to the handler, with what to change."),
+    Step("/reply/submit", _key("submit"), service.submit_body,
+         doc="报送办公室, with how the writer was told (Art. 14)."),
+    Step("/reply/review/approve",
+         lambda form: "publish" if form.get("form") == "publish" else "review_approve",
+         service.approve_body,
+         doc="审核通过 (or 同意公开) at the office's step, keeping or changing the mode."),
+    Step("/reply/review/return", _key("review_return"), service.return_body,
+         doc="退回 to the unit with the Art. 26 reason."),
+    Step("/extensions", _key("extension"), service.extension_body,
+         doc="申请延期 (Art. 19 ③): the reason and the working days or the new date."),
+)  # fmt: skip
+
+
+def _step_route(step: Step) -> Callable[..., Awaitable[Response]]:
+    async def post(
+        request: Request,
+        letter_id: str,
+        current: SignedIn,
+        upstream: UpstreamDep,
+        form: CheckedForm,
+    ) -> Response:
+        return await _routing(
+            request, current, upstream, form, letter_id=letter_id, form_key=step.form_key(form),
+            tail=step.tail, body=step.body(form), method=step.method,
+        )  # fmt: skip
+
+    post.__name__ = "reply_" + step.tail.strip("/").replace("/", "_").replace("-", "_")
+    post.__doc__ = step.doc
+    return post
+
+
+for _step in STEPS:
+    router.add_api_route("/letters/{letter_id}" + _step.tail, _step_route(_step), methods=["POST"])
 
 
 @router.post("/letters/{letter_id}/reply/check")
@@ -181,86 +237,6 @@ async def check_reply(request: Request, current: SignedIn, form: CheckedForm) ->
     """The live check: which of the five parts (and the not-public reason) are missing."""
     missing = service.missing_parts(form)
     return render(request, "replies/_missing.html", {"missing": missing}, current=current)
-
-
-@router.post("/letters/{letter_id}/reply/send-for-review")
-async def send_for_review(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """送审: the handler hands the reply to the unit head."""
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key="send_review",
-        tail="/reply/send-for-review", body={},
-    )  # fmt: skip
-
-
-@router.post("/letters/{letter_id}/reply/unit-approve")
-async def unit_approve(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """审核通过 by the unit head, then the unit's leader."""
-    body = {"comment": form.get("comment", "").strip() or None}
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key="unit_approve",
-        tail="/reply/unit-approve", body=body,
-    )  # fmt: skip
-
-
-@router.post("/letters/{letter_id}/reply/unit-send-back")
-async def unit_send_back(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """退回 to the handler, with what to change."""
-    body = {"comment": form.get("comment", "")}
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key="unit_send_back",
-        tail="/reply/unit-send-back", body=body,
-    )  # fmt: skip
-
-
-@router.post("/letters/{letter_id}/reply/submit")
-async def submit_reply(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """报送办公室, with how the writer was told (Art. 14)."""
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key="submit",
-        tail="/reply/submit", body=service.submit_body(form),
-    )  # fmt: skip
-
-
-@router.post("/letters/{letter_id}/reply/review/approve")
-async def review_approve(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """审核通过 (or 同意公开) at the office's step, keeping or changing the mode."""
-    key = "publish" if form.get("form") == "publish" else "review_approve"
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key=key,
-        tail="/reply/review/approve", body=service.approve_body(form),
-    )  # fmt: skip
-
-
-@router.post("/letters/{letter_id}/reply/review/return")
-async def review_return(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """退回 to the unit with the Art. 26 reason."""
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key="review_return",
-        tail="/reply/review/return", body=service.return_body(form),
-    )  # fmt: skip
-
-
-@router.post("/letters/{letter_id}/extensions")
-async def request_extension(
-    request: Request, letter_id: str, current: SignedIn, upstream: UpstreamDep, form: CheckedForm
-) -> Response:
-    """申请延期 (Art. 19 ③): the reason and the working days or the new date."""
-    return await _routing(
-        request, current, upstream, form, letter_id=letter_id, form_key="extension",
-        tail="/extensions", body=service.extension_body(form),
-    )  # fmt: skip
 
 
 @router.post("/letters/{letter_id}/extensions/{extension_id}/{decision}")
